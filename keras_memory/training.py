@@ -1,0 +1,264 @@
+"""Training utilities: a task model builder, evaluation and callbacks.
+
+These are the pieces `examples/train.py` and the quickstart are made of, so
+that a user's own script can train any cell on any task in a few lines:
+
+```python
+task = keras_memory.tasks.get("copy")
+model = keras_memory.training.build_model(NTMCell(units=100), task)
+model.compile(optimizer="adam", jit_compile=True, **task.compile_kwargs())
+model.fit(task.dataset(batch_size=32, num_batches=1000), epochs=5)
+print(keras_memory.training.evaluate_task(model, task, split="generalization"))
+```
+"""
+
+import time
+
+import keras
+import numpy as np
+
+from keras_memory.metrics import evaluate_predictions
+from keras_memory.tasks import get as get_task
+
+#: Names given to the layers of `build_model`, used to find them again.
+MEMORY_LAYER_NAME = "memory_rnn"
+READOUT_LAYER_NAME = "readout"
+
+
+def build_model(cell, task, name=None):
+    """A sequence model for an algorithmic task around one recurrent cell.
+
+    `Input((None, task.input_size))` -> `keras.layers.RNN(cell,
+    return_sequences=True)` -> `keras.layers.Dense(task.output_size)`. The
+    model outputs logits, one vector per input step, to be used with
+    `task.loss()` (which takes `from_logits=True`).
+
+    Args:
+        cell: A recurrent cell, e.g. `keras_memory.NTMCell(units=100)` or
+            `keras.layers.LSTMCell(256)`.
+        task: An `AlgorithmicTask` or the name of one.
+        name: Optional model name.
+
+    Returns:
+        An unbuilt-optimizer `keras.Model`.
+    """
+    task = get_task(task)
+    inputs = keras.Input((None, task.input_size), name="inputs")
+    sequence = keras.layers.RNN(cell, return_sequences=True, name=MEMORY_LAYER_NAME)(inputs)
+    logits = keras.layers.Dense(task.output_size, name=READOUT_LAYER_NAME, dtype="float32")(
+        sequence
+    )
+    return keras.Model(inputs, logits, name=name or f"{type(cell).__name__}_{task.name}")
+
+
+def evaluate_task(model, task, split="generalization", num_batches=10, batch_size=32, seed=1234,
+                  **generate_kwargs):
+    """Evaluate a trained model on fresh batches of a task split.
+
+    Args:
+        model: A model mapping task inputs to logits (e.g. from
+            `build_model`).
+        task: An `AlgorithmicTask` or its name.
+        split: `"train"`, `"validation"` or `"generalization"`.
+        num_batches: Number of batches to average over.
+        batch_size: Batch size.
+        seed: Seed of the evaluation batches.
+        **generate_kwargs: Passed to `task.generate`, e.g. `length=40` for a
+            copy task evaluated at one fixed length.
+
+    Returns:
+        A dict with `bit_errors_per_sequence`, `bit_accuracy`,
+        `symbol_accuracy` and `sequence_accuracy` computed over all the
+        batches (totals, not a mean of batch means), and `num_sequences`.
+    """
+    task = get_task(task)
+    rng = np.random.default_rng(seed)
+    predictions, targets, weights = [], [], []
+    for _ in range(num_batches):
+        x, y, w = task.generate(rng, batch_size, split=split, **generate_kwargs)
+        predictions.append(np.asarray(model.predict_on_batch(x)))
+        targets.append(y)
+        weights.append(w)
+    # Batches of one split share their padded length unless a fixed size was
+    # asked for, so evaluate batch by batch and combine the totals.
+    totals = {"errors": 0.0, "bits": 0.0, "bits_right": 0.0, "symbols": 0.0,
+              "symbols_right": 0.0, "sequences": 0.0, "sequences_right": 0.0}
+    for p, y, w in zip(predictions, targets, weights):
+        r = evaluate_predictions(p, y, w, from_logits=True, output_type=task.output_type)
+        n_seq = float((w > 0).any(axis=1).sum())
+        n_sym = float((w > 0).sum())
+        n_bits = n_sym * (y.shape[-1] if task.output_type == "bits" else 1)
+        totals["errors"] += r["bit_errors_per_sequence"] * n_seq
+        totals["bits"] += n_bits
+        totals["bits_right"] += r["bit_accuracy"] * n_bits
+        totals["symbols"] += n_sym
+        totals["symbols_right"] += r["symbol_accuracy"] * n_sym
+        totals["sequences"] += n_seq
+        totals["sequences_right"] += r["sequence_accuracy"] * n_seq
+    return {
+        "bit_errors_per_sequence": totals["errors"] / max(totals["sequences"], 1.0),
+        "bit_accuracy": totals["bits_right"] / max(totals["bits"], 1.0),
+        "symbol_accuracy": totals["symbols_right"] / max(totals["symbols"], 1.0),
+        "sequence_accuracy": totals["sequences_right"] / max(totals["sequences"], 1.0),
+        "num_sequences": int(totals["sequences"]),
+    }
+
+
+class TaskEvaluation(keras.callbacks.Callback):
+    """Evaluates the model on task splits every `every` training batches.
+
+    The results go into the training logs (so `keras.callbacks.TensorBoard`,
+    `CSVLogger` and `History` see them) under `"<split>_<metric>"` and are kept
+    in `self.history`, a list of dicts with the number of training sequences
+    seen so far, the wall time and the metrics.
+
+    Args:
+        task: The `AlgorithmicTask`.
+        batch_size: Training batch size, to count sequences seen.
+        every: Evaluate every this many training batches. Defaults to `200`.
+        splits: Splits to evaluate. Defaults to `("validation",)`.
+        num_batches: Batches per evaluation. Defaults to `4`.
+        initial_sequences: Sequences already seen (when resuming).
+        verbose: If truthy, print one line per evaluation.
+    """
+
+    def __init__(self, task, batch_size, every=200, splits=("validation",), num_batches=4,
+                 initial_sequences=0, verbose=0):
+        super().__init__()
+        self.task = get_task(task)
+        self.batch_size = batch_size
+        self.every = every
+        self.splits = tuple(splits)
+        self.num_batches = num_batches
+        self.sequences = initial_sequences
+        self.verbose = verbose
+        self.history = []
+        self._start = None
+        self._latest = {}
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.sequences += self.batch_size
+        if (self.sequences // self.batch_size) % self.every == 0:
+            self.evaluate_now()
+
+    def evaluate_now(self):
+        record = {"sequences": self.sequences,
+                  "seconds": time.perf_counter() - (self._start or time.perf_counter())}
+        for split in self.splits:
+            results = evaluate_task(self.model, self.task, split=split,
+                                    num_batches=self.num_batches,
+                                    seed=10_000 + len(self.history))
+            for key, value in results.items():
+                if key != "num_sequences":
+                    record[f"{split}_{key}"] = value
+        self.history.append(record)
+        self._latest = {k: v for k, v in record.items() if k not in ("sequences", "seconds")}
+        if self.verbose:
+            shown = ", ".join(
+                f"{k} {v:.4g}" for k, v in record.items() if k.endswith(("per_sequence", "bit_accuracy"))
+            )
+            print(f"\n[{record['sequences']} sequences, {record['seconds']:.0f}s] {shown}")
+        return record
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs.update(self._latest)
+
+
+class StopAtThreshold(keras.callbacks.Callback):
+    """Stops training once a `TaskEvaluation` result falls to a threshold.
+
+    Args:
+        evaluation: The `TaskEvaluation` callback whose results to watch.
+        monitor: Key of its records, e.g.
+            `"validation_bit_errors_per_sequence"`.
+        threshold: Training stops when the value is `<= threshold`.
+        patience: Number of consecutive evaluations that must pass.
+            Defaults to `1`.
+    """
+
+    def __init__(self, evaluation, monitor, threshold, patience=1):
+        super().__init__()
+        self.evaluation = evaluation
+        self.monitor = monitor
+        self.threshold = threshold
+        self.patience = patience
+        self._passed = 0
+        self._seen = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        if len(self.evaluation.history) == self._seen:
+            return
+        self._seen = len(self.evaluation.history)
+        value = self.evaluation.history[-1].get(self.monitor)
+        passed = value is not None and value <= self.threshold
+        self._passed = self._passed + 1 if passed else 0
+        if self._passed >= self.patience:
+            self.model.stop_training = True
+
+
+class TrainingStream(keras.utils.PyDataset):
+    """Fresh training batches of a task, epoch after epoch, reproducibly.
+
+    Batch `i` of epoch `e` is generated from
+    `np.random.default_rng([seed, e, i])`, so a run resumed at epoch `e`
+    (e.g. by `keras.callbacks.BackupAndRestore`) sees exactly the batches the
+    uninterrupted run would have seen. Pass `stream.epoch_callback()` to
+    `fit` so the stream knows the epoch.
+
+    Args:
+        task: An `AlgorithmicTask` or its name.
+        batch_size: Sequences per batch.
+        steps_per_epoch: Batches per epoch.
+        seed: Integer seed.
+        split: Split to draw from. Defaults to `"train"`.
+    """
+
+    def __init__(self, task, batch_size, steps_per_epoch, seed=0, split="train", **kwargs):
+        super().__init__(**kwargs)
+        self.task = get_task(task)
+        self.batch_size = batch_size
+        self.steps_per_epoch = steps_per_epoch
+        self.seed = seed
+        self.split = split
+        self.epoch = 0
+
+    def __len__(self):
+        return self.steps_per_epoch
+
+    def __getitem__(self, index):
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        return self.task.generate(rng, self.batch_size, split=self.split)
+
+    def epoch_callback(self):
+        """A callback that tells this stream which epoch `fit` is in."""
+        stream = self
+
+        class _EpochSync(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                stream.epoch = epoch
+
+        return _EpochSync()
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """Stops training after `seconds` of wall time (checked every batch).
+
+    Args:
+        seconds: The time budget of the `fit` call.
+    """
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds = seconds
+        self._start = None
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.perf_counter() - self._start >= self.seconds:
+            self.model.stop_training = True
