@@ -12,9 +12,9 @@ Examples:
     python examples/train.py --cell lstm --units 256 --task associative_recall \
         --task-arg max_items=6
 
-Every run directory gets: `model.keras` (the latest model, saved every
-`--eval-every` steps), `backup/` (for `--resume`, written by
-`keras.callbacks.BackupAndRestore`), `logs/` (TensorBoard), `history.csv`
+Every run directory gets: `model.keras` (the latest model with its optimizer
+state, saved every `--eval-every` steps), `state.json` (how far the run got,
+read by `--resume`), `logs/` (TensorBoard), `history.csv`
 (training metrics per evaluation period), `evaluations.json` (validation
 results against sequences seen) and `results.json` (the final evaluation on the
 generalization split).
@@ -36,8 +36,10 @@ from keras_memory import tasks
 from keras_memory.training import (
     StopAtThreshold,
     TaskEvaluation,
+    RunCheckpoint,
     TrainingStream,
     build_model,
+    resume_state,
     evaluate_task,
 )
 
@@ -125,35 +127,54 @@ def parser():
 def main(argv=None):
     args = parser().parse_args(argv)
     run_dir = args.run_dir or os.path.join("runs", f"{args.cell}_{args.task}")
-    backup_dir = os.path.join(run_dir, "backup")
-    if os.path.exists(backup_dir) and not args.resume:
+    model_path = os.path.join(run_dir, "model.keras")
+    state_path = os.path.join(run_dir, "state.json")
+    state = resume_state(state_path)
+    if state is not None and not args.resume:
         if not args.overwrite:
             raise SystemExit(
-                f"{run_dir} holds an unfinished run. Pass --resume to continue it "
-                "or --overwrite to start again."
+                f"{run_dir} already holds a run ({state['epoch']} evaluation periods done). "
+                "Pass --resume to continue it or --overwrite to start again."
             )
         shutil.rmtree(run_dir)
+        state = None
     os.makedirs(run_dir, exist_ok=True)
     with open(os.path.join(run_dir, "args.json"), "w") as f:
         json.dump(vars(args), f, indent=2)
 
     keras.utils.set_random_seed(args.seed)
     task = tasks.get(args.task, **parse_task_args(args.task_arg))
-    model = build_model(make_cell(args), task)
-    model.compile(optimizer=make_optimizer(args), jit_compile=args.jit_compile,
-                  **task.compile_kwargs())
+    if state is not None:
+        # The checkpoint holds the weights and the optimizer state.
+        model = keras.models.load_model(model_path)
+        print(f"Resuming {run_dir} after {state['epoch']} evaluation periods.")
+    else:
+        model = build_model(make_cell(args), task)
+        model.compile(optimizer=make_optimizer(args), jit_compile=args.jit_compile,
+                      **task.compile_kwargs())
     if args.verbose:
         model.summary()
 
+    initial_epoch = state["epoch"] if state else 0
+    previous = state["evaluations"] if state else []
     stream = TrainingStream(task, args.batch_size, args.eval_every, seed=args.seed)
     epochs = max(1, args.steps // args.eval_every)
     evaluation = TaskEvaluation(task, args.batch_size, every=args.eval_every,
-                                splits=("validation",), verbose=args.verbose)
+                                splits=("validation",), verbose=args.verbose,
+                                initial_sequences=initial_epoch * args.eval_every * args.batch_size)
+    evaluations_path = os.path.join(run_dir, "evaluations.json")
+
+    class SaveEvaluations(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            with open(evaluations_path, "w") as f:
+                json.dump(previous + evaluation.history, f, indent=1)
+
     callbacks = [
         stream.epoch_callback(),
         evaluation,
-        keras.callbacks.BackupAndRestore(backup_dir),
-        keras.callbacks.ModelCheckpoint(os.path.join(run_dir, "model.keras")),
+        SaveEvaluations(),
+        RunCheckpoint(model_path, state_path,
+                      extra_state=lambda: {"evaluations": previous + evaluation.history}),
         keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=True),
     ]
     if importlib.util.find_spec("tensorboard") is not None:
@@ -164,22 +185,10 @@ def main(argv=None):
     if args.stop_at is not None:
         callbacks.append(StopAtThreshold(evaluation, "validation_bit_errors_per_sequence",
                                          args.stop_at))
-    evaluations_path = os.path.join(run_dir, "evaluations.json")
-    previous = []
-    if args.resume and os.path.exists(evaluations_path):
-        with open(evaluations_path) as f:
-            previous = json.load(f)
-        if previous:
-            evaluation.sequences = previous[-1]["sequences"]
-
-    class SaveEvaluations(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            with open(evaluations_path, "w") as f:
-                json.dump(previous + evaluation.history, f, indent=1)
-
-    callbacks.append(SaveEvaluations())
     start = time.perf_counter()
-    model.fit(stream, epochs=epochs, callbacks=callbacks, verbose=args.verbose)
+    if initial_epoch < epochs:
+        model.fit(stream, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
+                  verbose=args.verbose)
     seconds = time.perf_counter() - start
 
     results = {"train_seconds": seconds}
@@ -188,7 +197,6 @@ def main(argv=None):
                                        batch_size=args.batch_size)
     with open(os.path.join(run_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
-    model.save(os.path.join(run_dir, "model.keras"))
     print(f"\nTrained for {seconds:.0f} s. Final evaluation ({task!r}):")
     print(f"{'split':<16}{'bit errors/seq':>16}{'bit acc':>10}{'symbol acc':>12}{'seq acc':>10}")
     for split in ("validation", "generalization"):

@@ -262,3 +262,51 @@ class TimeLimit(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if time.perf_counter() - self._start >= self.seconds:
             self.model.stop_training = True
+
+
+class RunCheckpoint(keras.callbacks.Callback):
+    """Saves the whole model (weights and optimizer state) after every epoch.
+
+    The model goes to `model_path` (a `.keras` file, written to a temporary
+    file first and then moved into place, so an interruption never leaves a
+    half-written checkpoint) and the number of finished epochs to
+    `state_path` (JSON). `resume_state(state_path)` reads it back; pass its
+    `"epoch"` as `initial_epoch` to `fit` after `keras.models.load_model`.
+
+    Args:
+        model_path: Path of the `.keras` checkpoint.
+        state_path: Path of the JSON state file.
+        extra_state: Optional callable returning a JSON-serialisable dict
+            stored with the epoch (e.g. evaluation history).
+    """
+
+    def __init__(self, model_path, state_path, extra_state=None):
+        super().__init__()
+        self.model_path = model_path
+        self.state_path = state_path
+        self.extra_state = extra_state
+
+    def on_epoch_end(self, epoch, logs=None):
+        import json
+        import os
+
+        temporary = self.model_path + ".partial.keras"
+        self.model.save(temporary)
+        os.replace(temporary, self.model_path)
+        state = {"epoch": epoch + 1}
+        if self.extra_state is not None:
+            state.update(self.extra_state())
+        with open(self.state_path + ".partial", "w") as f:
+            json.dump(state, f, indent=1)
+        os.replace(self.state_path + ".partial", self.state_path)
+
+
+def resume_state(state_path):
+    """The state written by `RunCheckpoint`, or `None` if there is none."""
+    import json
+    import os
+
+    if not os.path.exists(state_path):
+        return None
+    with open(state_path) as f:
+        return json.load(f)
