@@ -37,6 +37,8 @@ def main(argv=None):
     p.add_argument("--minutes", type=float, default=4.0, help="training time budget")
     p.add_argument("--max-length", type=int, default=10, help="longest training sequence")
     p.add_argument("--out", default=".", help="folder for the PNG and the .keras file")
+    p.add_argument("--learning-rate", type=float, default=3e-3)
+    p.add_argument("--memory-size", type=int, default=128)
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
@@ -47,10 +49,10 @@ def main(argv=None):
     task = tasks.CopyTask(num_bits=8, min_length=1, max_length=args.max_length)
 
     # 2. The model: RNN(NTMCell) -> Dense(8) logits, the usual Keras way.
-    cell = keras_memory.NTMCell(units=100, memory_size=128, word_size=20)
+    cell = keras_memory.NTMCell(units=100, memory_size=args.memory_size, word_size=20)
     model = build_model(cell, task)
     model.compile(
-        optimizer=keras.optimizers.Adam(1e-3, global_clipnorm=50.0),
+        optimizer=keras.optimizers.Adam(args.learning_rate, global_clipnorm=50.0),
         jit_compile=True,  # XLA: about twice as fast per step on a CPU
         **task.compile_kwargs(),
     )
@@ -66,7 +68,7 @@ def main(argv=None):
         TimeLimit(args.minutes * 60),
     ]
     start = time.perf_counter()
-    model.fit(stream, epochs=10_000, callbacks=callbacks, verbose=1)
+    model.fit(stream, epochs=300, callbacks=callbacks, verbose=1)  # at most 30,000 steps
     seconds = time.perf_counter() - start
     print(f"\nTrained on {evaluation.sequences:,} sequences in {seconds:.0f} s.")
 

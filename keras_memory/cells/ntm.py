@@ -12,7 +12,12 @@ from keras_memory.validation import (
     check_positive_int,
 )
 
-MEMORY_INITS = ("constant", "learned", "random")
+MEMORY_INITS = ("random", "constant", "learned")
+
+
+def _clone(initializer):
+    """A fresh copy of a Keras initializer (so two weights never share one)."""
+    return keras.initializers.deserialize(keras.initializers.serialize(initializer))
 
 
 @keras.saving.register_keras_serializable(package="keras_memory")
@@ -48,9 +53,21 @@ class NTMCell(keras.layers.Layer):
     The initial state holds a zero controller state, learned read vectors
     (`tanh` of a trainable vector) and learned weightings (`softmax` of a
     trainable vector), as in Collier & Beel, and the initial memory chosen by
-    `memory_init`. The paper resets these "to learned bias values"; Collier &
-    Beel found the small-constant memory to converge fastest and never to
-    produce NaN, so it is the default.
+    `memory_init`. The paper resets these "to learned bias values" and leaves
+    their form open.
+
+    Initialisation matters for how soon an NTM discovers its memory. With a
+    memory whose rows are all equal (Collier & Beel's small constant), every
+    content lookup is uniform, so every write goes to every row alike and the
+    rows stay equal: the model has to break that symmetry first. Measured on
+    the copy task (lengths 1-20, batch 32), both pytorch-ntm with a constant
+    memory and this cell with a constant memory were still above 18 bits per
+    sequence after 50,000 sequences, while with pytorch-ntm's fixed random
+    memory, uniform in `+-1/sqrt(N + W)`, and its larger initial weights
+    (every LSTM weight uniform in `+-5/sqrt(inputs + units)`, head layer
+    Xavier-uniform with gain 1.4) both fell below 1 bit per sequence after
+    about 50,000. Those are the defaults here; `memory_init="constant"` and
+    the Keras initializers remain available.
 
     Under a mixed-precision policy (`"mixed_float16"`, `"mixed_bfloat16"`), the
     controller computes in half precision while the memory, the addressing and
@@ -76,11 +93,12 @@ class NTMCell(keras.layers.Layer):
         shift_range: Non-negative integer `S`; the heads can shift by
             `-S..+S` slots per step. `2 * S + 1` must not exceed
             `memory_size`. Defaults to `1`.
-        memory_init: How the memory starts each sequence: `"constant"` (every
-            entry `memory_init_value`, not trained), `"learned"` (`tanh` of a
-            trainable `N x W` matrix) or `"random"` (`tanh` of a fixed
-            `N(0, 0.5)` draw made when the layer is built, not trained).
-            Defaults to `"constant"`.
+        memory_init: How the memory starts each sequence: `"random"` (a fixed
+            draw, uniform in `+-1/sqrt(N + W)`, made when the layer is built
+            and not trained, as in pytorch-ntm), `"constant"` (every entry
+            `memory_init_value`, not trained, as in Collier & Beel) or
+            `"learned"` (`tanh` of a trainable `N x W` matrix). Defaults to
+            `"random"`.
         memory_init_value: Float, the value of every memory entry when
             `memory_init="constant"`. Defaults to `1e-6` (Collier & Beel).
         clip_value: Positive float; the head parameters are clipped to
@@ -91,9 +109,14 @@ class NTMCell(keras.layers.Layer):
             `output_size` and `split_output`), for plotting where the heads
             read and wrote. Defaults to `False`.
         kernel_initializer: Initializer for the kernel of the dense layer that
-            emits the head parameters. Defaults to `"glorot_uniform"`.
-        seed: Optional integer, seed for the initial-state initializers and
-            the `"random"` memory.
+            emits the head parameters. Defaults to Xavier-uniform with gain
+            1.4 (`VarianceScaling(1.96, "fan_avg", "uniform")`).
+        controller_initializer: Initializer for the LSTM controller's kernel
+            and recurrent kernel. Defaults to uniform in
+            `+-5/sqrt(inputs + units)`, where `inputs` counts the input
+            features and the read vectors (pytorch-ntm).
+        seed: Optional integer, seed for the default initializers and the
+            `"random"` memory.
         **kwargs: Other keyword arguments passed to `keras.layers.Layer`,
             such as `name` or `dtype`.
 
@@ -133,11 +156,12 @@ class NTMCell(keras.layers.Layer):
         num_read_heads=1,
         num_write_heads=1,
         shift_range=1,
-        memory_init="constant",
+        memory_init="random",
         memory_init_value=1e-6,
         clip_value=20.0,
         return_weightings=False,
-        kernel_initializer="glorot_uniform",
+        kernel_initializer=None,
+        controller_initializer=None,
         seed=None,
         **kwargs,
     ):
@@ -173,8 +197,20 @@ class NTMCell(keras.layers.Layer):
             )
         self.clip_value = check_positive_float("clip_value", clip_value, name)
         self.return_weightings = bool(return_weightings)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.seed = seed
+        # Xavier-uniform with gain 1.4 (pytorch-ntm's head layers): see the
+        # class docstring for why the NTM wants larger initial weights.
+        self.kernel_initializer = keras.initializers.get(
+            kernel_initializer
+            or keras.initializers.VarianceScaling(
+                scale=1.96, mode="fan_avg", distribution="uniform", seed=seed
+            )
+        )
+        self.controller_initializer = (
+            None
+            if controller_initializer is None
+            else keras.initializers.get(controller_initializer)
+        )
 
         # Half-precision policies: the controller follows the policy, the memory
         # and the addressing stay in float32 (see the class docstring).
@@ -200,9 +236,7 @@ class NTMCell(keras.layers.Layer):
         )
         self.head_parameters = keras.layers.Dense(
             self.num_head_parameters,
-            kernel_initializer=keras.initializers.deserialize(
-                keras.initializers.serialize(self.kernel_initializer)
-            ),
+            kernel_initializer=_clone(self.kernel_initializer),
             dtype=self.dtype_policy,
             name="head_parameters",
         )
@@ -233,7 +267,22 @@ class NTMCell(keras.layers.Layer):
             )
         batch = input_shape[0]
         read_size = self.num_read_heads * self.word_size
-        self.controller.build((batch, input_shape[-1] + read_size))
+        controller_inputs = input_shape[-1] + read_size
+        if self.controller_initializer is None:
+            # pytorch-ntm: every LSTM weight ~ U(+-5 / sqrt(inputs + units)).
+            limit = 5.0 / math.sqrt(controller_inputs + self.units)
+            seed = self.seed
+            kernel, recurrent = (
+                keras.initializers.RandomUniform(
+                    -limit, limit, seed=None if seed is None else seed + offset
+                )
+                for offset in (3, 4)
+            )
+        else:
+            kernel, recurrent = (_clone(self.controller_initializer) for _ in range(2))
+        self.controller.kernel_initializer = kernel
+        self.controller.recurrent_initializer = recurrent
+        self.controller.build((batch, controller_inputs))
         self.head_parameters.build((batch, self.units))
 
         seed = self.seed
@@ -258,13 +307,14 @@ class NTMCell(keras.layers.Layer):
                 name="initial_memory_logits",
             )
         elif self.memory_init == "random":
-            self.initial_memory_logits = self.add_weight(
+            limit = 1.0 / math.sqrt(self.memory_size + self.word_size)
+            self.initial_memory = self.add_weight(
                 shape=(self.memory_size, self.word_size),
-                initializer=keras.initializers.RandomNormal(
-                    stddev=0.5, seed=None if seed is None else seed + 2
+                initializer=keras.initializers.RandomUniform(
+                    -limit, limit, seed=None if seed is None else seed + 2
                 ),
                 trainable=False,
-                name="initial_memory_logits",
+                name="initial_memory",
             )
 
     def get_initial_state(self, batch_size=None):
@@ -282,6 +332,8 @@ class NTMCell(keras.layers.Layer):
                 self.memory_init_value,
                 dtype=dtype,
             )
+        elif self.memory_init == "random":
+            memory = tile(self.initial_memory)
         else:
             memory = tile(ops.tanh(self.initial_memory_logits))
         zeros = ops.zeros((batch_size, self.units), dtype=dtype)
@@ -391,6 +443,11 @@ class NTMCell(keras.layers.Layer):
                 "return_weightings": self.return_weightings,
                 "kernel_initializer": keras.initializers.serialize(
                     self.kernel_initializer
+                ),
+                "controller_initializer": (
+                    None
+                    if self.controller_initializer is None
+                    else keras.initializers.serialize(self.controller_initializer)
                 ),
                 "seed": self.seed,
             }
