@@ -35,9 +35,9 @@ from keras_memory.training import (
 def main(argv=None):
     p = argparse.ArgumentParser(description="Train an NTM on the copy task.")
     p.add_argument("--minutes", type=float, default=4.0, help="training time budget")
-    p.add_argument("--max-length", type=int, default=10, help="longest training sequence")
+    p.add_argument("--max-length", type=int, default=20, help="longest training sequence")
     p.add_argument("--out", default=".", help="folder for the PNG and the .keras file")
-    p.add_argument("--learning-rate", type=float, default=3e-3)
+    p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--memory-size", type=int, default=128)
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)

@@ -101,7 +101,7 @@ def parser():
     p.add_argument("--num-read-heads", type=int, default=1)
     p.add_argument("--num-write-heads", type=int, default=1)
     p.add_argument("--shift-range", type=int, default=1)
-    p.add_argument("--memory-init", default="constant", choices=("constant", "learned", "random"))
+    p.add_argument("--memory-init", default="random", choices=("random", "constant", "learned"))
     p.add_argument("--steps", type=int, default=10000, help="training batches in all")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=1e-3)
