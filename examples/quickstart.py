@@ -63,14 +63,21 @@ def main(argv=None):
     evaluation = TaskEvaluation(task, batch_size, every=steps_per_epoch, num_batches=2)
     callbacks = [
         stream.epoch_callback(),
-        evaluation,
-        StopAtThreshold(evaluation, "validation_bit_errors_per_sequence", 0.01, patience=2),
+        evaluation,  # writes validation_* values into the logs every 100 steps
+        StopAtThreshold(evaluation, "validation_bit_errors_per_sequence", 0.01, patience=3),
         TimeLimit(args.minutes * 60),
+        # NTMs can relapse after converging; keep the best weights seen.
+        keras.callbacks.EarlyStopping(monitor="validation_bit_errors_per_sequence", mode="min",
+                                      patience=10_000, restore_best_weights=True),
     ]
     start = time.perf_counter()
     model.fit(stream, epochs=300, callbacks=callbacks, verbose=1)  # at most 30,000 steps
     seconds = time.perf_counter() - start
     print(f"\nTrained on {evaluation.sequences:,} sequences in {seconds:.0f} s.")
+    if evaluation.history:
+        best = min(evaluation.history, key=lambda r: r["validation_bit_errors_per_sequence"])
+        print(f"Kept the weights of the best validation check ({best['sequences']:,} sequences, "
+              f"{best['validation_bit_errors_per_sequence']:.3f} bit errors per sequence).")
 
     # 4. Accuracy on the training lengths and on twice the longest one.
     long = 2 * args.max_length

@@ -13,11 +13,12 @@ Examples:
         --task-arg max_items=6
 
 Every run directory gets: `model.keras` (the latest model with its optimizer
-state, saved every `--eval-every` steps), `state.json` (how far the run got,
+state, saved every `--eval-every` steps), `best.keras` (the model of the best
+validation check so far), `state.json` (how far the run got,
 read by `--resume`), `logs/` (TensorBoard), `history.csv`
 (training metrics per evaluation period), `evaluations.json` (validation
-results against sequences seen) and `results.json` (the final evaluation on the
-generalization split).
+results against sequences seen) and `results.json` (the final and the best
+model evaluated on the validation and generalization splits).
 """
 
 import argparse
@@ -129,6 +130,7 @@ def main(argv=None):
     run_dir = args.run_dir or os.path.join("runs", f"{args.cell}_{args.task}")
     model_path = os.path.join(run_dir, "model.keras")
     state_path = os.path.join(run_dir, "state.json")
+    best_path = os.path.join(run_dir, "best.keras")
     state = resume_state(state_path)
     if state is not None and not args.resume:
         if not args.overwrite:
@@ -175,6 +177,13 @@ def main(argv=None):
         SaveEvaluations(),
         RunCheckpoint(model_path, state_path,
                       extra_state=lambda: {"evaluations": previous + evaluation.history}),
+        # NTM training can relapse after converging: also keep the best model.
+        keras.callbacks.ModelCheckpoint(
+            best_path, monitor="validation_bit_errors_per_sequence", mode="min",
+            save_best_only=True,
+            initial_value_threshold=min(
+                (e["validation_bit_errors_per_sequence"] for e in previous), default=None),
+        ),
         keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=True),
     ]
     if importlib.util.find_spec("tensorboard") is not None:
@@ -191,18 +200,28 @@ def main(argv=None):
                   verbose=args.verbose)
     seconds = time.perf_counter() - start
 
-    results = {"train_seconds": seconds}
-    for split in ("validation", "generalization"):
-        results[split] = evaluate_task(model, task, split=split, num_batches=args.eval_batches,
-                                       batch_size=args.batch_size)
+    results = {"train_seconds": seconds, "sequences": evaluation.sequences}
+    models = {"final": model}
+    if os.path.exists(best_path):
+        models["best"] = keras.models.load_model(best_path)
+    for which, m in models.items():
+        results[which] = {
+            split: evaluate_task(m, task, split=split, num_batches=args.eval_batches,
+                                 batch_size=args.batch_size)
+            for split in ("validation", "generalization")
+        }
     with open(os.path.join(run_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
-    print(f"\nTrained for {seconds:.0f} s. Final evaluation ({task!r}):")
-    print(f"{'split':<16}{'bit errors/seq':>16}{'bit acc':>10}{'symbol acc':>12}{'seq acc':>10}")
-    for split in ("validation", "generalization"):
-        r = results[split]
-        print(f"{split:<16}{r['bit_errors_per_sequence']:>16.3f}{r['bit_accuracy']:>10.4f}"
-              f"{r['symbol_accuracy']:>12.4f}{r['sequence_accuracy']:>10.4f}")
+    print(f"\nTrained for {seconds:.0f} s ({evaluation.sequences:,} sequences in all). "
+          f"Evaluation of {task!r}:")
+    print(f"{'model':<8}{'split':<16}{'bit errors/seq':>16}{'bit acc':>10}{'symbol acc':>12}"
+          f"{'seq acc':>10}")
+    for which in models:
+        for split in ("validation", "generalization"):
+            r = results[which][split]
+            print(f"{which:<8}{split:<16}{r['bit_errors_per_sequence']:>16.3f}"
+                  f"{r['bit_accuracy']:>10.4f}{r['symbol_accuracy']:>12.4f}"
+                  f"{r['sequence_accuracy']:>10.4f}")
     print(f"Model, logs and results in {run_dir}/")
     return results
 

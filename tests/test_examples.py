@@ -26,7 +26,7 @@ def test_train_script_writes_its_run_directory_and_resumes(tmp_path):
     train = load_example("train")
     run_dir = str(tmp_path / "run")
     train.main(["--steps", "10", "--run-dir", run_dir, *TINY])
-    for name in ("model.keras", "state.json", "results.json", "evaluations.json", "history.csv", "args.json"):
+    for name in ("model.keras", "best.keras", "state.json", "results.json", "evaluations.json", "history.csv", "args.json"):
         assert os.path.exists(os.path.join(run_dir, name)), name
     with open(os.path.join(run_dir, "evaluations.json")) as f:
         first = json.load(f)
@@ -43,7 +43,8 @@ def test_train_script_writes_its_run_directory_and_resumes(tmp_path):
     assert [e["sequences"] for e in resumed] == [20, 40, 60, 80]
     with open(os.path.join(run_dir, "results.json")) as f:
         results = json.load(f)
-    assert 0.0 <= results["generalization"]["bit_accuracy"] <= 1.0
+    assert 0.0 <= results["final"]["generalization"]["bit_accuracy"] <= 1.0
+    assert set(results) >= {"final", "best", "sequences"}
     model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
     assert model.output_shape == (None, None, 8)
 
@@ -53,7 +54,7 @@ def test_train_script_trains_an_lstm_baseline(tmp_path):
     results = train.main(["--cell", "lstm", "--steps", "5", "--run-dir", str(tmp_path / "lstm"),
                           "--task", "associative_recall", "--units", "8", "--eval-every", "5",
                           "--eval-batches", "1", "--verbose", "0", "--batch-size", "4"])
-    assert results["validation"]["num_sequences"] > 0
+    assert results["final"]["validation"]["num_sequences"] > 0
 
 
 def test_quickstart_runs_end_to_end(tmp_path):
