@@ -28,6 +28,7 @@ from keras_memory.training import (
     TimeLimit,
     TrainingStream,
     build_model,
+    default_optimizer,
     evaluate_task,
 )
 
@@ -52,7 +53,7 @@ def main(argv=None):
     cell = keras_memory.NTMCell(units=100, memory_size=args.memory_size, word_size=20)
     model = build_model(cell, task)
     model.compile(
-        optimizer=keras.optimizers.Adam(args.learning_rate, global_clipnorm=50.0),
+        optimizer=default_optimizer(args.learning_rate),  # Adam, global norm clipped to 1
         jit_compile=True,  # XLA: about twice as fast per step on a CPU
         **task.compile_kwargs(),
     )

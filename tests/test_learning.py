@@ -14,6 +14,7 @@ from keras_memory.training import (
     TimeLimit,
     TrainingStream,
     build_model,
+    default_optimizer,
     evaluate_task,
 )
 
@@ -39,7 +40,7 @@ def test_ntm_learns_short_copies():
     keras.utils.set_random_seed(3)
     task = tasks.CopyTask(num_bits=8, min_length=1, max_length=5)
     model = build_model(NTMCell(units=64, memory_size=16, word_size=8), task)
-    model.compile(optimizer=keras.optimizers.Adam(3e-3, global_clipnorm=50),
+    model.compile(optimizer=default_optimizer(3e-3),
                   jit_compile=True, **task.compile_kwargs())
     before = evaluate_task(model, task, split="validation", num_batches=4)
     evaluation = train_until(model, task, max_steps=6000, threshold=0.05, max_seconds=600)
@@ -54,7 +55,7 @@ def test_ntm_copy_generalizes_to_twice_the_training_length():
     keras.utils.set_random_seed(1)
     task = tasks.CopyTask(num_bits=8, min_length=1, max_length=10)
     model = build_model(NTMCell(units=100, memory_size=64, word_size=20), task)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3, global_clipnorm=50),
+    model.compile(optimizer=default_optimizer(),
                   jit_compile=True, **task.compile_kwargs())
     train_until(model, task, max_steps=20000, threshold=0.01)
     long = evaluate_task(model, task, split="generalization", length=20, num_batches=4)
