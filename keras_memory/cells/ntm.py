@@ -364,7 +364,10 @@ class NTMCell(keras.layers.Layer):
         keys = ops.tanh(heads[..., :width])
         strengths = ops.softplus(heads[..., width])
         gates = ops.sigmoid(heads[..., width + 1])
-        shift_weights = ops.softmax(heads[..., width + 2 : -1], axis=-1)
+        if self.shift_range:
+            shift_weights = ops.softmax(heads[..., width + 2 : -1], axis=-1)
+        else:  # A single offset (0): its weight is 1.
+            shift_weights = ops.ones_like(heads[..., width + 2 : -1])
         gammas = 1.0 + ops.softplus(heads[..., -1])
         erase_add = ops.reshape(
             parameters[:, split:], (-1, self.num_write_heads, 2, width)
