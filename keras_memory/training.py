@@ -100,33 +100,18 @@ def evaluate_task(model, task, split="generalization", num_batches=10, batch_siz
     rng = np.random.default_rng(seed)
     predictions, targets, weights = [], [], []
     for _ in range(num_batches):
+        # Same split and sizes every time, so every batch has the same length.
         x, y, w = task.generate(rng, batch_size, split=split, **generate_kwargs)
         predictions.append(np.asarray(model.predict_on_batch(x)))
         targets.append(y)
         weights.append(w)
-    # Batches of one split share their padded length unless a fixed size was
-    # asked for, so evaluate batch by batch and combine the totals.
-    totals = {"errors": 0.0, "bits": 0.0, "bits_right": 0.0, "symbols": 0.0,
-              "symbols_right": 0.0, "sequences": 0.0, "sequences_right": 0.0}
-    for p, y, w in zip(predictions, targets, weights):
-        r = evaluate_predictions(p, y, w, from_logits=True, output_type=task.output_type)
-        n_seq = float((w > 0).any(axis=1).sum())
-        n_sym = float((w > 0).sum())
-        n_bits = n_sym * (y.shape[-1] if task.output_type == "bits" else 1)
-        totals["errors"] += r["bit_errors_per_sequence"] * n_seq
-        totals["bits"] += n_bits
-        totals["bits_right"] += r["bit_accuracy"] * n_bits
-        totals["symbols"] += n_sym
-        totals["symbols_right"] += r["symbol_accuracy"] * n_sym
-        totals["sequences"] += n_seq
-        totals["sequences_right"] += r["sequence_accuracy"] * n_seq
-    return {
-        "bit_errors_per_sequence": totals["errors"] / max(totals["sequences"], 1.0),
-        "bit_accuracy": totals["bits_right"] / max(totals["bits"], 1.0),
-        "symbol_accuracy": totals["symbols_right"] / max(totals["symbols"], 1.0),
-        "sequence_accuracy": totals["sequences_right"] / max(totals["sequences"], 1.0),
-        "num_sequences": int(totals["sequences"]),
-    }
+    weights = np.concatenate(weights)
+    results = evaluate_predictions(
+        np.concatenate(predictions), np.concatenate(targets), weights,
+        from_logits=True, output_type=task.output_type,
+    )
+    results["num_sequences"] = int((weights > 0).any(axis=1).sum())
+    return results
 
 
 class TaskEvaluation(keras.callbacks.Callback):

@@ -1,0 +1,94 @@
+"""keras_memory.training: model builder, evaluation, data stream and callbacks."""
+
+import keras
+import numpy as np
+
+from keras_memory import NTMCell, tasks
+from keras_memory.metrics import evaluate_predictions
+from keras_memory.training import (
+    StopAtThreshold,
+    TaskEvaluation,
+    TimeLimit,
+    TrainingStream,
+    build_model,
+    evaluate_task,
+)
+
+
+def zero_logit_model(task):
+    """Predicts logit 0 (probability 1/2, thresholded to bit 0) everywhere."""
+    inputs = keras.Input((None, task.input_size))
+    outputs = keras.layers.Dense(task.output_size, kernel_initializer="zeros")(inputs)
+    return keras.Model(inputs, outputs)
+
+
+def test_build_model_maps_task_inputs_to_per_step_logits():
+    task = tasks.CopyTask(max_length=3)
+    model = build_model(NTMCell(units=4, memory_size=8, word_size=3), task)
+    x, _, _ = task.generate(np.random.default_rng(0), 2)
+    assert model.predict_on_batch(x).shape == (2, x.shape[1], task.output_size)
+    assert model.get_layer("memory_rnn").cell.units == 4
+
+
+def test_evaluate_task_counts_over_all_batches():
+    task = tasks.CopyTask(max_length=4)
+    model = zero_logit_model(task)
+    result = evaluate_task(model, task, split="validation", num_batches=3, batch_size=5, seed=7)
+    # The same batches, scored directly.
+    rng = np.random.default_rng(7)
+    batches = [task.generate(rng, 5, split="validation") for _ in range(3)]
+    x, y, w = (np.concatenate(parts) for parts in zip(*batches))
+    expected = evaluate_predictions(np.zeros(y.shape, "float32"), y, w)
+    assert result["num_sequences"] == 15
+    for key, value in expected.items():
+        np.testing.assert_allclose(result[key], value)
+    # Zero logits predict bit 0: accuracy is the share of zero bits.
+    np.testing.assert_allclose(result["bit_accuracy"], 1 - (y * w[..., None]).sum() / (8 * w.sum()))
+
+
+def test_evaluate_task_at_a_fixed_length():
+    task = tasks.CopyTask(max_length=4)
+    result = evaluate_task(zero_logit_model(task), task, num_batches=1, batch_size=3, length=9)
+    assert result["num_sequences"] == 3
+    assert result["bit_errors_per_sequence"] > 0
+
+
+def test_training_stream_is_reproducible_and_fresh_every_epoch():
+    task = tasks.CopyTask(max_length=5)
+    a = TrainingStream(task, batch_size=4, steps_per_epoch=3, seed=11)
+    b = TrainingStream(task, batch_size=4, steps_per_epoch=3, seed=11)
+    assert len(a) == 3
+    for i in range(3):
+        for left, right in zip(a[i], b[i]):
+            np.testing.assert_array_equal(left, right)
+    first = a[0][0]
+    a.epoch_callback().on_epoch_begin(5)
+    assert a.epoch == 5
+    assert not np.array_equal(first, a[0][0])
+    b.epoch = 5
+    np.testing.assert_array_equal(a[0][0], b[0][0])  # a resumed run sees the same batches
+
+
+def test_task_evaluation_logs_and_stop_at_threshold_stops():
+    task = tasks.CopyTask(max_length=2)
+    model = zero_logit_model(task)
+    model.compile(optimizer="sgd", **task.compile_kwargs())
+    stream = TrainingStream(task, batch_size=4, steps_per_epoch=2)
+    evaluation = TaskEvaluation(task, batch_size=4, every=2, num_batches=1)
+    # Any error is <= 1e9: training must stop after the first evaluation.
+    stop = StopAtThreshold(evaluation, "validation_bit_errors_per_sequence", 1e9)
+    history = model.fit(stream, epochs=5, callbacks=[stream.epoch_callback(), evaluation, stop],
+                        verbose=0)
+    assert len(evaluation.history) == 1
+    assert evaluation.history[0]["sequences"] == 8
+    assert len(history.history["loss"]) == 1
+    assert "validation_bit_errors_per_sequence" in history.history
+
+
+def test_time_limit_stops_training():
+    task = tasks.CopyTask(max_length=2)
+    model = zero_logit_model(task)
+    model.compile(optimizer="sgd", **task.compile_kwargs())
+    stream = TrainingStream(task, batch_size=2, steps_per_epoch=5)
+    history = model.fit(stream, epochs=50, callbacks=[TimeLimit(0.0)], verbose=0)
+    assert len(history.history["loss"]) == 1
