@@ -51,6 +51,39 @@ def check_range(min_name, min_value, max_name, max_value):
         )
 
 
+def check_size_ranges(quantity, min_value, max_value, generalization_min,
+                      generalization_max, lowest=1):
+    """Validates a training size range and the generalization range after it.
+
+    The arguments are named `min_<quantity>`, `max_<quantity>`,
+    `generalization_min_<quantity>` and `generalization_max_<quantity>` in
+    error messages. A generalization bound of `None` defaults to
+    `max_value + 1` (minimum) or `2 * max_value` (maximum): the usual
+    "longer than anything seen in training, up to twice as long" split.
+
+    Returns:
+        The four values as Python ints: `(min, max, generalization_min,
+        generalization_max)`.
+
+    Raises:
+        ValueError: If a value is not an integer, is below `lowest`, or a
+            range has its maximum below its minimum.
+    """
+    names = [f"min_{quantity}", f"max_{quantity}"]
+    low = check_int(names[0], min_value, lowest)
+    high = check_int(names[1], max_value, lowest)
+    check_range(names[0], low, names[1], high)
+    if generalization_min is None:
+        generalization_min = high + 1
+    if generalization_max is None:
+        generalization_max = 2 * high
+    gen_names = [f"generalization_{name}" for name in names]
+    gen_low = check_int(gen_names[0], generalization_min, lowest)
+    gen_high = check_int(gen_names[1], generalization_max, lowest)
+    check_range(gen_names[0], gen_low, gen_names[1], gen_high)
+    return low, high, gen_low, gen_high
+
+
 class AlgorithmicTask:
     """Abstract base class of the synthetic algorithmic tasks.
 

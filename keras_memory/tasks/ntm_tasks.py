@@ -14,6 +14,7 @@ import numpy as np
 from keras_memory.tasks.base import AlgorithmicTask
 from keras_memory.tasks.base import check_int
 from keras_memory.tasks.base import check_range
+from keras_memory.tasks.base import check_size_ranges
 from keras_memory.tasks.base import check_split
 
 
@@ -102,25 +103,13 @@ class CopyTask(AlgorithmicTask):
         generalization_max_length=None,
     ):
         self.num_bits = check_int("num_bits", num_bits, 1)
-        self.min_length = check_int("min_length", min_length, 1)
-        self.max_length = check_int("max_length", max_length, 1)
-        check_range("min_length", self.min_length, "max_length", self.max_length)
-        if generalization_min_length is None:
-            generalization_min_length = self.max_length + 1
-        if generalization_max_length is None:
-            generalization_max_length = 2 * self.max_length
-        self.generalization_min_length = check_int(
-            "generalization_min_length", generalization_min_length, 1
-        )
-        self.generalization_max_length = check_int(
-            "generalization_max_length", generalization_max_length, 1
-        )
-        check_range(
-            "generalization_min_length",
+        (
+            self.min_length,
+            self.max_length,
             self.generalization_min_length,
-            "generalization_max_length",
             self.generalization_max_length,
-        )
+        ) = check_size_ranges("length", min_length, max_length,
+                              generalization_min_length, generalization_max_length)
         self.input_size = self.num_bits + 1
         self.output_size = self.num_bits
         self.output_type = "bits"
@@ -242,41 +231,20 @@ class RepeatCopyTask(AlgorithmicTask):
         generalization_max_repeats=None,
     ):
         self.num_bits = check_int("num_bits", num_bits, 1)
-        self.min_length = check_int("min_length", min_length, 1)
-        self.max_length = check_int("max_length", max_length, 1)
-        check_range("min_length", self.min_length, "max_length", self.max_length)
-        self.min_repeats = check_int("min_repeats", min_repeats, 1)
-        self.max_repeats = check_int("max_repeats", max_repeats, 1)
-        check_range(
-            "min_repeats", self.min_repeats, "max_repeats", self.max_repeats
-        )
-        defaults = {
-            "generalization_min_length": self.max_length + 1,
-            "generalization_max_length": 2 * self.max_length,
-            "generalization_min_repeats": self.max_repeats + 1,
-            "generalization_max_repeats": 2 * self.max_repeats,
-        }
-        given = {
-            "generalization_min_length": generalization_min_length,
-            "generalization_max_length": generalization_max_length,
-            "generalization_min_repeats": generalization_min_repeats,
-            "generalization_max_repeats": generalization_max_repeats,
-        }
-        for key, value in given.items():
-            value = defaults[key] if value is None else value
-            setattr(self, key, check_int(key, value, 1))
-        check_range(
-            "generalization_min_length",
+        (
+            self.min_length,
+            self.max_length,
             self.generalization_min_length,
-            "generalization_max_length",
             self.generalization_max_length,
-        )
-        check_range(
-            "generalization_min_repeats",
+        ) = check_size_ranges("length", min_length, max_length,
+                              generalization_min_length, generalization_max_length)
+        (
+            self.min_repeats,
+            self.max_repeats,
             self.generalization_min_repeats,
-            "generalization_max_repeats",
             self.generalization_max_repeats,
-        )
+        ) = check_size_ranges("repeats", min_repeats, max_repeats,
+                              generalization_min_repeats, generalization_max_repeats)
         self.repeat_mean = 0.5 * (self.min_repeats + self.max_repeats)
         span = self.max_repeats - self.min_repeats + 1
         self.repeat_std = math.sqrt((span**2 - 1) / 12.0) if span > 1 else 1.0
@@ -426,25 +394,14 @@ class AssociativeRecallTask(AlgorithmicTask):
     ):
         self.num_bits = check_int("num_bits", num_bits, 1)
         self.item_length = check_int("item_length", item_length, 1)
-        self.min_items = check_int("min_items", min_items, 2)
-        self.max_items = check_int("max_items", max_items, 2)
-        check_range("min_items", self.min_items, "max_items", self.max_items)
-        if generalization_min_items is None:
-            generalization_min_items = self.max_items + 1
-        if generalization_max_items is None:
-            generalization_max_items = 2 * self.max_items
-        self.generalization_min_items = check_int(
-            "generalization_min_items", generalization_min_items, 2
-        )
-        self.generalization_max_items = check_int(
-            "generalization_max_items", generalization_max_items, 2
-        )
-        check_range(
-            "generalization_min_items",
+        (
+            self.min_items,
+            self.max_items,
             self.generalization_min_items,
-            "generalization_max_items",
             self.generalization_max_items,
-        )
+        ) = check_size_ranges("items", min_items, max_items,
+                              generalization_min_items, generalization_max_items,
+                              lowest=2)
         self._check_distinct_possible(
             max(self.max_items, self.generalization_max_items),
             "max_items/generalization_max_items",
