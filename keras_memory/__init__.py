@@ -3,6 +3,10 @@
 Cells (use them inside `keras.layers.RNN`):
 
 - `NTMCell`: Neural Turing Machine (Graves et al., 2014).
+- `SAMCell`: Sparse Access Memory (Rae et al., 2016).
+
+Layers: `keras_memory.layers.MemoryRNN`, a `keras.layers.RNN` that lets a
+sparse cell apply the mask itself.
 
 Modules:
 
@@ -13,9 +17,10 @@ Modules:
 - `keras_memory.plotting`: where the heads read and wrote (needs matplotlib).
 """
 
-from keras_memory import addressing, metrics, tasks, training
-from keras_memory.cells import NTMCell
+from keras_memory import addressing, layers, metrics, tasks, training
+from keras_memory.cells import NTMCell, SAMCell
+from keras_memory.layers import MemoryRNN
 
 __version__ = "0.1.0"
 
-__all__ = ["NTMCell", "addressing", "metrics", "tasks", "training", "__version__"]
+__all__ = ["NTMCell", "SAMCell", "MemoryRNN", "addressing", "layers", "metrics", "tasks", "training", "__version__"]

@@ -1,5 +1,6 @@
 """Memory-augmented recurrent cells, one module per cell."""
 
 from keras_memory.cells.ntm import NTMCell
+from keras_memory.cells.sam import SAMCell
 
-__all__ = ["NTMCell"]
+__all__ = ["NTMCell", "SAMCell"]

@@ -1,0 +1,332 @@
+"""Sparse Access Memory addressing (Rae et al., 2016) as pure functions.
+
+Shapes: `B` batch, `N` memory slots, `W` word size, `R` heads, `K` rows read
+per head. The memory is `(B, N, W)`; row indices are int32.
+
+The memory is touched only by `tf.gather_nd` and `tf.tensor_scatter_nd_*`
+with explicit `[batch, row]` index pairs, and every search runs on a
+`stop_gradient` view. Inside `tf.while_loop` the gradients of these ops keep
+only O(K * W) tensors per step for backpropagation, never the `(B, N, W)`
+memory, and under XLA the scatters run in place (research: `sam.md` section 9;
+the paper's "revert the sparse modifications" backward pass, section 3.4, is
+then not needed). `keras.ops` has no `gather_nd`, so these functions use
+TensorFlow directly.
+"""
+
+import math
+
+import tensorflow as tf
+
+EPSILON = 1e-6
+
+
+def batch_row_indices(rows):
+    """`[batch, row]` index pairs for `gather_nd`/`scatter_nd` on `(B, N, ...)`.
+
+    Args:
+        rows: int32 tensor `(B, ...)` of row indices.
+
+    Returns:
+        int32 tensor `(B, ..., 2)`.
+    """
+    rows = tf.cast(rows, tf.int32)
+    shape = tf.shape(rows)
+    batch = tf.reshape(tf.range(shape[0], dtype=tf.int32),
+                       tf.concat([[-1], tf.ones_like(shape[1:])], 0))
+    return tf.stack([tf.broadcast_to(batch, shape), rows], axis=-1)
+
+
+def gather_rows(memory, rows):
+    """Rows of `memory` (B, N, W) at `rows` (B, ...): `(B, ..., W)`."""
+    return tf.gather_nd(memory, batch_row_indices(rows))
+
+
+def cosine_similarity(keys, rows):
+    """Cosine similarity of each key with its candidate rows (paper eq. 2, `d`).
+
+    Args:
+        keys: `(B, R, W)`.
+        rows: `(B, R, K, W)`, the rows gathered for each head.
+
+    Returns:
+        `(B, R, K)`. The epsilon keeps zero rows and zero keys finite
+        (similarity 0), as in the DNC's `CosineWeights`.
+    """
+    dot = tf.einsum("brw,brkw->brk", keys, rows)
+    key_norm = tf.sqrt(tf.reduce_sum(tf.square(keys), -1) + EPSILON)
+    row_norm = tf.sqrt(tf.reduce_sum(tf.square(rows), -1) + EPSILON)
+    return dot / (key_norm[..., None] * row_norm + EPSILON)
+
+
+def exact_top_k(memory, keys, k):
+    """Indices of the `k` rows most similar (cosine) to each key, no gradient.
+
+    This is the paper's "SAM linear" (exact nearest neighbours, section 4.1):
+    O(N * W) per step, but nothing of it is kept for backpropagation.
+
+    Args:
+        memory: `(B, N, W)`.
+        keys: `(B, R, W)`.
+        k: int, `1 <= k <= N`.
+
+    Returns:
+        int32 `(B, R, k)`; ties go to the lowest row index.
+    """
+    memory = tf.stop_gradient(memory)
+    keys = tf.stop_gradient(keys)
+    # (B, N, W) x (B, W, R): the layout XLA's CPU dot handles fastest.
+    dots = tf.matmul(memory, keys, transpose_b=True)
+    norms = tf.sqrt(tf.reduce_sum(tf.square(memory), -1, keepdims=True) + EPSILON)
+    scores = tf.transpose(dots / norms, [0, 2, 1])  # the key norm does not change the order
+    return tf.math.top_k(scores, k=k, sorted=True).indices
+
+
+def sparse_read(memory, keys, strengths, rows, valid=None):
+    """The sparse read (paper eq. 4): a softmax over the `K` candidate rows only.
+
+    `w(s_i) = softmax_i(beta * cos(q, M(s_i)))` over the `K` rows `s_i` of
+    each head (truncating the dense weighting to its `K` largest entries and
+    renormalising, section 3.1), and `r = sum_i w(s_i) M(s_i)`. The
+    similarity and the key strength `beta` are not fixed by the paper; this is
+    the NTM/DNC convention (research: `sam.md` section 11).
+
+    Args:
+        memory: `(B, N, W)`.
+        keys: `(B, R, W)`.
+        strengths: `(B, R)`, positive.
+        rows: int32 `(B, R, K)`, the candidate rows.
+        valid: optional boolean `(B, R, K)`; invalid candidates get weight 0.
+
+    Returns:
+        `(weights (B, R, K), reads (B, R, W))`. Gradients reach `keys`,
+        `strengths` and only the `K` gathered rows of `memory`.
+    """
+    gathered = gather_rows(memory, rows)
+    logits = strengths[..., None] * cosine_similarity(keys, gathered)
+    if valid is not None:
+        logits = tf.where(valid, logits, tf.fill(tf.shape(logits), -1e9))
+    weights = tf.nn.softmax(logits, axis=-1)
+    reads = tf.einsum("brk,brkw->brw", weights, gathered)
+    return weights, reads
+
+
+def least_recently_accessed(last_access, num):
+    """The `num` least recently accessed rows (paper eq. 6, usage `U^(2)`).
+
+    `U_T(i) = T - last_access(i)`, so the argmin of the usage is the argmin of
+    the last access time. The paper breaks ties arbitrarily; here the lowest
+    index wins, so an empty memory fills rows `0, 1, 2, ...` in order.
+
+    Args:
+        last_access: `(B, N)`, the step of each row's last access.
+        num: int, the number of distinct rows wanted (one per writing head).
+
+    Returns:
+        int32 `(B, num)`, distinct rows, oldest first.
+    """
+    return tf.math.top_k(-tf.stop_gradient(last_access), k=num, sorted=True).indices
+
+
+def write_weights(previous_read_weights, alpha, gamma):
+    """Sparse write weights (paper eq. 5).
+
+    `w^W_t = alpha_t (gamma_t w^R_{t-1} + (1 - gamma_t) I^U_t)`, kept in sparse
+    form: per head the weights on its `K` previously read rows and on its one
+    least recently accessed row.
+
+    Args:
+        previous_read_weights: `(B, R, K)`.
+        alpha: `(B, R)` write gates in `[0, 1]`.
+        gamma: `(B, R)` interpolation gates in `[0, 1]`.
+
+    Returns:
+        `(on_previous_rows (B, R, K), on_lra_row (B, R))`.
+    """
+    on_previous = (alpha * gamma)[..., None] * previous_read_weights
+    on_lra = alpha * (1.0 - gamma)
+    return on_previous, on_lra
+
+
+def sparse_write(memory, previous_rows, on_previous, lra_rows, on_lra, words, mask=None):
+    """The sparse memory update (paper Suppl. eq. 8, `M_t = M_{t-1} - E_t + A_t`).
+
+    The least recently accessed row of each head is zeroed (`E_t`), then every
+    head adds `w^W_t(i) a_t` to its previously read rows and its LRA row
+    (`A_t`). All changes go in one `tensor_scatter_nd_add`; rows hit twice add
+    up, which is "erase, then add both".
+
+    Args:
+        memory: `(B, N, W)`.
+        previous_rows: int32 `(B, R, K)`.
+        on_previous: `(B, R, K)` write weights on those rows.
+        lra_rows: int32 `(B, R)`.
+        on_lra: `(B, R)` write weights on the LRA rows.
+        words: `(B, R, W)`, the write word `a_t` of each head.
+        mask: optional `(B,)` 0/1; where 0 the memory is left unchanged.
+
+    Returns:
+        The new memory `(B, N, W)`.
+    """
+    old_lra = gather_rows(memory, lra_rows)  # (B, R, W)
+    lra_delta = on_lra[..., None] * words - old_lra
+    previous_delta = on_previous[..., None] * words[:, :, None, :]  # (B, R, K, W)
+    if mask is not None:
+        lra_delta = lra_delta * mask[:, None, None]
+        previous_delta = previous_delta * mask[:, None, None, None]
+    batch = tf.shape(memory)[0]
+    width = tf.shape(memory)[2]
+    rows = tf.concat(
+        [tf.reshape(previous_rows, [batch, -1]), tf.reshape(lra_rows, [batch, -1])], 1
+    )
+    deltas = tf.concat(
+        [tf.reshape(previous_delta, [batch, -1, width]), lra_delta], 1
+    )
+    return tf.tensor_scatter_nd_add(memory, batch_row_indices(rows), deltas)
+
+
+def mark_accessed(last_access, rows, weights, step, threshold, mask=None):
+    """Usage update (paper section 3.2): rows accessed above `threshold` get `step`.
+
+    `U^(2)_T(i) = T - max{t : w^W_t(i) + w^R_t(i) > delta}` is kept as the last
+    access time. Each access is tested on its own weight (any head's read or
+    write weight above `delta` refreshes the row; research: `sam.md`
+    section 11). No gradient flows through the usage.
+
+    Args:
+        last_access: `(B, N)`.
+        rows: int32 `(B, ...)`.
+        weights: `(B, ...)`, the access weight on each row.
+        step: `(B,)` or scalar, the current step.
+        threshold: float `delta`.
+        mask: optional `(B,)` 0/1; where 0 nothing is marked.
+
+    Returns:
+        The new `(B, N)` last-access times.
+    """
+    weights = tf.stop_gradient(weights)
+    step = tf.broadcast_to(tf.reshape(tf.cast(step, last_access.dtype), [-1]),
+                           tf.shape(last_access)[:1])
+    batch = tf.shape(last_access)[0]
+    rows = tf.reshape(rows, [batch, -1])
+    weights = tf.reshape(weights, [batch, -1])
+    accessed = weights > threshold
+    if mask is not None:
+        accessed = tf.logical_and(accessed, mask[:, None] > 0)
+    old = tf.gather_nd(last_access, batch_row_indices(rows))
+    new = tf.where(accessed, tf.broadcast_to(step[:, None], tf.shape(old)), old)
+    return tf.tensor_scatter_nd_max(last_access, batch_row_indices(rows), new)
+
+
+# ------------------------------------------------------------------ LSH index
+def lsh_codes(vectors, hyperplanes):
+    """SimHash bucket codes: one code per table from the signs of projections.
+
+    Args:
+        vectors: `(..., W)`.
+        hyperplanes: `(L, bits, W)`, fixed random directions.
+
+    Returns:
+        int32 `(..., L)`, codes in `[0, 2**bits)`.
+    """
+    projections = tf.einsum("...w,lbw->...lb", tf.stop_gradient(vectors), hyperplanes)
+    bits = tf.cast(projections > 0, tf.int32)
+    powers = tf.bitwise.left_shift(1, tf.range(tf.shape(hyperplanes)[1], dtype=tf.int32))
+    return tf.reduce_sum(bits * powers, -1)
+
+
+def lsh_initial_table(num_tables, num_buckets, bucket_size, memory_size):
+    """The starting bucket table `(L, buckets, C)`: every row in some slot.
+
+    Slot `(l, b, c)` holds row `(b * C + c) mod N`. The starting memory is
+    uniform, so which bucket an untouched row sits in does not matter; what
+    matters is that every slot names a real row.
+    """
+    slots = tf.range(num_buckets * bucket_size, dtype=tf.int32) % memory_size
+    table = tf.reshape(slots, [1, num_buckets, bucket_size])
+    return tf.tile(table, [num_tables, 1, 1])
+
+
+def lsh_candidates(table, memory, keys, hyperplanes, k):
+    """Approximate top-k search in the bucket index: O(L * C * W), not O(N).
+
+    Each key is hashed into one bucket per table; the `L * C` rows named there
+    are re-scored exactly by cosine similarity on the current memory (so stale
+    entries cost a candidate slot, never a wrong read), duplicates are dropped
+    and the best `k` kept. The paper uses LSH for large words and FLANN k-d
+    trees otherwise (section 3.5); a hashed bucket table is the index of that
+    family that XLA compiles with static shapes.
+
+    Args:
+        table: int32 `(B, L, buckets, C)`.
+        memory: `(B, N, W)`.
+        keys: `(B, R, W)`.
+        hyperplanes: `(L, bits, W)`.
+        k: int, `k <= L * C`.
+
+    Returns:
+        `(rows int32 (B, R, k), valid bool (B, R, k))`; `valid` is False for
+        padding when fewer than `k` distinct rows were found.
+    """
+    memory = tf.stop_gradient(memory)
+    keys = tf.stop_gradient(keys)
+    codes = lsh_codes(keys, hyperplanes)  # (B, R, L)
+    shape = tf.shape(codes)
+    batch, heads, tables = shape[0], shape[1], shape[2]
+    b = tf.broadcast_to(tf.range(batch)[:, None, None], shape)
+    t = tf.broadcast_to(tf.range(tables)[None, None, :], shape)
+    buckets = tf.gather_nd(table, tf.stack([b, t, codes], -1))  # (B, R, L, C)
+    candidates = tf.reshape(buckets, [batch, heads, -1])  # (B, R, L*C)
+    candidates = tf.sort(candidates, axis=-1)
+    duplicate = tf.concat(
+        [tf.zeros_like(candidates[..., :1], tf.bool),
+         candidates[..., 1:] == candidates[..., :-1]], -1)
+    rows = gather_rows(memory, candidates)
+    scores = cosine_similarity(keys, rows)
+    scores = tf.where(duplicate, tf.fill(tf.shape(scores), -3.0), scores)
+    top = tf.math.top_k(scores, k=k, sorted=True)
+    picked = tf.gather(candidates, top.indices, batch_dims=2)
+    return picked, top.values > -2.0
+
+
+def lsh_insert(table, counts, rows, codes, mask):
+    """Insert `rows` into their buckets, each bucket a ring of its newest `C` rows.
+
+    Args:
+        table: int32 `(B, L, buckets, C)`.
+        counts: int32 `(B, L, buckets)`, inserts so far per bucket.
+        rows: int32 `(B, n)`, the rows to insert.
+        codes: int32 `(B, n, L)`, their bucket in each table.
+        mask: bool `(B, n)`; only rows where True are inserted.
+
+    Returns:
+        `(table, counts)` updated.
+    """
+    bucket_size = tf.shape(table)[3]
+    shape = tf.shape(codes)
+    batch, n, tables = shape[0], shape[1], shape[2]
+    b = tf.broadcast_to(tf.range(batch)[:, None, None], shape)
+    t = tf.broadcast_to(tf.range(tables)[None, None, :], shape)
+    bucket_index = tf.stack([b, t, codes], -1)  # (B, n, L, 3)
+    take = tf.broadcast_to(mask[:, :, None], shape)
+    # Rank of each insert among this step's earlier inserts into the same bucket.
+    same = tf.logical_and(
+        tf.equal(codes[:, :, None, :], codes[:, None, :, :]),
+        take[:, None, :, :],
+    )  # (B, n_i, n_j, L)
+    earlier = tf.linalg.band_part(tf.ones([n, n], tf.int32), -1, 0) - tf.eye(n, dtype=tf.int32)
+    rank = tf.reduce_sum(tf.cast(same, tf.int32) * earlier[None, :, :, None], 2)
+    slot = (tf.gather_nd(counts, bucket_index) + rank) % bucket_size
+    slot_index = tf.concat([bucket_index, slot[..., None]], -1)
+    old = tf.gather_nd(table, slot_index)
+    # An add of (new - old), zero where not inserting: a skipped insert that
+    # lands on the slot of a real one then leaves it alone.
+    delta = tf.where(take, tf.broadcast_to(rows[:, :, None], shape) - old, 0)
+    table = tf.tensor_scatter_nd_add(table, slot_index, delta)
+    counts = tf.tensor_scatter_nd_add(counts, bucket_index, tf.cast(take, tf.int32))
+    return table, counts
+
+
+def default_lsh_bits(memory_size, bucket_size):
+    """`ceil(log2(N / C))` clamped to `[1, 8]`: enough buckets for every row
+    up to `256 * C` slots, beyond which each bucket keeps its newest rows."""
+    return int(min(8, max(1, math.ceil(math.log2(max(memory_size / bucket_size, 1.0))))))

@@ -1,0 +1,517 @@
+"""The Sparse Access Memory cell (Rae et al., 2016)."""
+
+import math
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from keras_memory.addressing import sam as addressing
+from keras_memory.validation import (
+    check_option,
+    check_positive_float,
+    check_positive_int,
+)
+
+SEARCHES = ("exact", "lsh")
+MEMORY_INITS = ("zeros", "random")
+#: Row indices travel in float32 states; they are exact below 2**24.
+MAX_MEMORY_SIZE = 2**24
+
+
+@keras.saving.register_keras_serializable(package="keras_memory")
+class SAMCell(keras.layers.Layer):
+    """Cell class for Sparse Access Memory (SAM).
+
+    An LSTM controller coupled to an `N x W` memory that each head reads at
+    only `k` rows (the top `k` by similarity to its query) and writes at only
+    `k + 1` rows (the rows it read last step and the least recently accessed
+    row), as in Rae et al. (2016). The time and the memory kept for
+    backpropagation per step do not grow with `N` (under `jit_compile=True`);
+    only the search for the top `k` rows does, and `search="lsh"` makes that
+    constant too. Use it inside `keras.layers.RNN`, or inside
+    `keras_memory.layers.MemoryRNN` when the inputs are masked (see below).
+
+    Each step `t` (section 3 and Suppl. A of the paper):
+
+    1. The controller (`keras.layers.LSTMCell(units)`) reads
+       `[x_t, r^1_{t-1}, ..., r^R_{t-1}]` (section 3.3).
+    2. A dense layer maps the controller output to each head's parameters,
+       clipped to `[-clip_value, clip_value]`: a query `q = tanh(.)`, a write
+       word `a = tanh(.)`, a write gate `alpha = sigmoid(.)`, an interpolation
+       gate `gamma = sigmoid(.)` and a key strength `beta = softplus(.)`. The
+       paper names `q, a, alpha, gamma` and leaves their activations open;
+       `beta` is the NTM/DNC strength (research: `sam.md` section 11).
+    3. Write (eq. 5 and Suppl. eq. 8): `w^W = alpha (gamma w^R_{t-1} +
+       (1 - gamma) I^U)`; each head zeroes its least recently accessed row
+       (eq. 6; the `R` heads take the `R` oldest rows, ties to the lowest
+       index) and adds `w^W(i) a` to it and to the `k` rows it read at `t-1`.
+    4. Read (eq. 4) the new memory: the `k` rows most similar to `q` (found
+       without gradient), `w^R = softmax(beta * cos(q, M(s_i)))` over those
+       `k` rows only, `r = sum_i w^R(s_i) M(s_i)`.
+    5. Usage (section 3.2): every row read or written with a weight above
+       `usage_threshold` gets the current step as its last access time.
+    6. The output is `[controller output, r^1_t, ..., r^R_t]`; the paper's
+       `y_t = Linear([h_t, r_t])` is the `keras.layers.Dense` you put after
+       the RNN.
+
+    The paper does not say how several heads share the write; here each head
+    writes on its own (research: `sam.md` section 11), so a step changes at
+    most `R * (k + 1)` rows.
+
+    Search. `search="exact"` is the paper's "SAM linear": an exact top-`k` by
+    cosine similarity over all `N` rows, O(N * W) per step but nothing of it
+    kept for backpropagation. `search="lsh"` is an approximate index that
+    XLA compiles: `lsh_tables` SimHash tables of `2**lsh_bits` buckets, each
+    bucket a ring of the `lsh_bucket_size` rows written into it most
+    recently; the query is hashed, the `lsh_tables * lsh_bucket_size` rows
+    it names are re-scored exactly and the best `k` kept. Its cost per step
+    does not depend on `N`. The paper used FLANN k-d trees and LSH (section
+    3.5); an index with static shapes is what runs inside an XLA-compiled
+    `tf.while_loop`.
+
+    Masking. `keras.layers.RNN` applies a mask by selecting between the new
+    and the old value of every state at every step, which for the memory is a
+    dense `O(N * W)` operation. `keras_memory.layers.MemoryRNN` (a drop-in
+    `keras.layers.RNN`) instead hands the mask to this cell, which turns a
+    padded step into a no-op on the memory (no erase, no write, no usage
+    update) at `O(k * W)` cost. Both give the same results.
+
+    The paper's usage and patent note: SAM's read/write scheme (a sparse read,
+    then a write to the previously read rows and the least recently accessed
+    row) is the subject of DeepMind's US patent 11,151,443; check whether it
+    applies to your use.
+
+    The state is a list of 2-D float tensors: `[h, c, reads, memory,
+    last_access, read_rows, read_weights, step]` with sizes `units, units,
+    R * W, N * W, N, R * k, R * k, 1`, plus `[lsh_table, lsh_counts]` of
+    sizes `L * 2**bits * C, L * 2**bits` when `search="lsh"`. Row indices and
+    counts are stored as float32, exact up to `2**24` slots.
+
+    Args:
+        units: Positive integer, size of the LSTM controller.
+        memory_size: Positive integer, number of memory slots `N`, at most
+            `2**24`. Defaults to `1024`.
+        word_size: Positive integer, width `W` of a slot. Defaults to `32`.
+        num_heads: Positive integer, number of access heads `R` (each reads
+            and writes). Defaults to `4`.
+        k: Positive integer, rows read per head; at most `memory_size`.
+            Defaults to `4`.
+        usage_threshold: Non-negative float `delta`; an access with a weight
+            above it refreshes the row's usage. Defaults to `0.005`.
+        search: `"exact"` or `"lsh"` (see above). Defaults to `"exact"`.
+        lsh_tables: Positive integer, number of hash tables `L`.
+            Defaults to `4`.
+        lsh_bits: Positive integer, hash bits per table (`2**bits`
+            buckets), at most 16; `None` picks `ceil(log2(N / C))` clamped to
+            `[1, 8]`. Defaults to `None`.
+        lsh_bucket_size: Positive integer `C`, rows kept per bucket;
+            `lsh_tables * lsh_bucket_size` must be at least `k`.
+            Defaults to `32`.
+        memory_init: `"zeros"` (the memory starts empty) or `"random"` (a
+            fixed draw uniform in `+-1/sqrt(N + W)`, made when the layer is
+            built and not trained). Defaults to `"zeros"`.
+        clip_value: Positive float; the head parameters are clipped to
+            `[-clip_value, clip_value]`. Defaults to `20.0`.
+        return_weightings: Boolean. If `True`, the output also carries the
+            rows read and their weights and the rows written and their
+            weights (see `split_output`), for plotting. Defaults to `False`.
+        kernel_initializer: Initializer for the head-parameter layer's kernel.
+            Defaults to `"glorot_uniform"`.
+        seed: Optional integer, seed for the initializers, the `"random"`
+            memory and the LSH hyperplanes.
+        **kwargs: Other keyword arguments passed to `keras.layers.Layer`,
+            such as `name` or `dtype`.
+
+    Attributes:
+        output_size: `units + R * W`, plus `R * (4 k + 2)` when
+            `return_weightings=True`.
+        state_size: see above.
+
+    Call arguments:
+        inputs: A 2-D tensor of shape `(batch, features)`.
+        states: The list of state tensors of the previous step.
+        training: Python boolean, passed to the controller.
+        step_mask: Optional `(batch,)` tensor, 1 for real steps and 0 for
+            padded ones (given by `keras_memory.layers.MemoryRNN`).
+
+    Example:
+
+    >>> inputs = np.random.random((8, 10, 9)).astype("float32")
+    >>> rnn = keras.layers.RNN(
+    ...     SAMCell(units=100, memory_size=100_000, word_size=32),
+    ...     return_sequences=True,
+    ... )
+    >>> rnn(inputs).shape
+    (8, 10, 228)
+
+    Reference:
+        - [Rae, Hunt, Harley, Danihelka, Senior, Wayne, Graves & Lillicrap,
+          2016. Scaling Memory-Augmented Neural Networks with Sparse Reads and
+          Writes](https://arxiv.org/abs/1610.09027)
+    """
+
+    def __init__(
+        self,
+        units,
+        memory_size=1024,
+        word_size=32,
+        num_heads=4,
+        k=4,
+        usage_threshold=0.005,
+        search="exact",
+        lsh_tables=4,
+        lsh_bits=None,
+        lsh_bucket_size=32,
+        memory_init="zeros",
+        clip_value=20.0,
+        return_weightings=False,
+        kernel_initializer="glorot_uniform",
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        name = "SAMCell"
+        self.units = check_positive_int("units", units, name)
+        self.memory_size = check_positive_int("memory_size", memory_size, name)
+        if self.memory_size > MAX_MEMORY_SIZE:
+            raise ValueError(
+                f"{name}: `memory_size` must be at most 2**24 = {MAX_MEMORY_SIZE} "
+                "(row indices are kept in float32 states). "
+                f"Received: memory_size={memory_size!r}"
+            )
+        self.word_size = check_positive_int("word_size", word_size, name)
+        self.num_heads = check_positive_int("num_heads", num_heads, name)
+        if self.num_heads > self.memory_size:
+            raise ValueError(
+                f"{name}: `num_heads` must be at most `memory_size` (each head "
+                f"writes its own least recently accessed row). Received: "
+                f"num_heads={num_heads!r}, memory_size={self.memory_size}"
+            )
+        self.k = check_positive_int("k", k, name)
+        if self.k > self.memory_size:
+            raise ValueError(
+                f"{name}: `k` (rows read per head) must be at most `memory_size`. "
+                f"Received: k={k!r}, memory_size={self.memory_size}"
+            )
+        if (
+            isinstance(usage_threshold, bool)
+            or not isinstance(usage_threshold, (int, float))
+            or not 0 <= usage_threshold < 1
+        ):
+            raise ValueError(
+                f"{name}: `usage_threshold` must be a number in [0, 1). "
+                f"Received: usage_threshold={usage_threshold!r}"
+            )
+        self.usage_threshold = float(usage_threshold)
+        self.search = check_option("search", search, SEARCHES, name)
+        self.lsh_tables = check_positive_int("lsh_tables", lsh_tables, name)
+        self.lsh_bucket_size = check_positive_int("lsh_bucket_size", lsh_bucket_size, name)
+        if lsh_bits is not None:
+            lsh_bits = check_positive_int("lsh_bits", lsh_bits, name)
+            if lsh_bits > 16:
+                raise ValueError(
+                    f"{name}: `lsh_bits` must be at most 16. Received: lsh_bits={lsh_bits!r}"
+                )
+        self.lsh_bits = lsh_bits
+        if self.search == "lsh" and self.lsh_tables * self.lsh_bucket_size < self.k:
+            raise ValueError(
+                f"{name}: with search='lsh', `lsh_tables * lsh_bucket_size` (the "
+                f"candidates per query) must be at least `k`. Received: "
+                f"lsh_tables={lsh_tables!r}, lsh_bucket_size={lsh_bucket_size!r}, k={k!r}"
+            )
+        self.memory_init = check_option("memory_init", memory_init, MEMORY_INITS, name)
+        self.clip_value = check_positive_float("clip_value", clip_value, name)
+        self.return_weightings = bool(return_weightings)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.seed = seed
+
+        # Half-precision policies: the controller follows the policy, the memory,
+        # the addressing and every state stay in float32 (as in NTMCell).
+        self._requested_dtype_policy = self.dtype_policy
+        if self.dtype_policy.compute_dtype in ("float16", "bfloat16") and (
+            self.dtype_policy.variable_dtype == "float32"
+        ):
+            self.dtype_policy = "float32"
+
+        # Per head: query (W), write word (W), alpha, gamma, beta.
+        self.head_parameter_size = 2 * self.word_size + 3
+        self.controller = keras.layers.LSTMCell(
+            self.units, seed=seed, dtype=self._requested_dtype_policy, name="controller"
+        )
+        self.head_parameters = keras.layers.Dense(
+            self.num_heads * self.head_parameter_size,
+            kernel_initializer=keras.initializers.deserialize(
+                keras.initializers.serialize(self.kernel_initializer)
+            ),
+            dtype=self.dtype_policy,
+            name="head_parameters",
+        )
+
+        r, k_, n = self.num_heads, self.k, self.memory_size
+        self.state_size = [
+            self.units,
+            self.units,
+            r * self.word_size,
+            n * self.word_size,
+            n,
+            r * k_,
+            r * k_,
+            1,
+        ]
+        if self.search == "lsh":
+            self.state_size += [
+                self.lsh_tables * self.num_buckets * self.lsh_bucket_size,
+                self.lsh_tables * self.num_buckets,
+            ]
+        self.output_size = self.units + r * self.word_size
+        if self.return_weightings:
+            self.output_size += r * (4 * k_ + 2)
+
+    @property
+    def num_buckets(self):
+        """Buckets per LSH table, `2**lsh_bits` (with the default bits resolved)."""
+        bits = self.lsh_bits or addressing.default_lsh_bits(
+            self.memory_size, self.lsh_bucket_size
+        )
+        return 2**bits
+
+    def build(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(
+                "SAMCell: the step input must have rank 2, (batch, features), "
+                "i.e. the RNN layer's input must have rank 3, "
+                f"(batch, time, features). Received: step input_shape={input_shape}"
+            )
+        if input_shape[-1] is None:
+            raise ValueError(
+                "SAMCell: the last dimension (features) of the input must be "
+                f"defined. Received: input_shape={input_shape}"
+            )
+        batch = input_shape[0]
+        self.controller.build((batch, input_shape[-1] + self.num_heads * self.word_size))
+        self.head_parameters.build((batch, self.units))
+        seed = self.seed
+        if self.memory_init == "random":
+            limit = 1.0 / math.sqrt(self.memory_size + self.word_size)
+            self.initial_memory = self.add_weight(
+                shape=(self.memory_size, self.word_size),
+                initializer=keras.initializers.RandomUniform(
+                    -limit, limit, seed=None if seed is None else seed + 2
+                ),
+                trainable=False,
+                name="initial_memory",
+            )
+        if self.search == "lsh":
+            bits = int(round(math.log2(self.num_buckets)))
+            self.lsh_hyperplanes = self.add_weight(
+                shape=(self.lsh_tables, bits, self.word_size),
+                initializer=keras.initializers.RandomNormal(
+                    seed=None if seed is None else seed + 5
+                ),
+                trainable=False,
+                name="lsh_hyperplanes",
+            )
+
+    def get_initial_state(self, batch_size=None):
+        dtype = self.compute_dtype
+        r, k, n, w = self.num_heads, self.k, self.memory_size, self.word_size
+
+        def tile(row):
+            row = ops.cast(ops.reshape(row, (1, -1)), dtype)
+            return ops.broadcast_to(row, (batch_size, row.shape[-1]))
+
+        def zeros(size):
+            return ops.zeros((batch_size, size), dtype=dtype)
+
+        if self.memory_init == "random":
+            memory = tile(self.initial_memory)
+        else:
+            memory = zeros(n * w)
+        # Before the first step every head "read" rows 0..k-1 with weight 0,
+        # so the first write goes to the least recently accessed rows only.
+        read_rows = tile(ops.tile(ops.arange(k, dtype=dtype), (r,)))
+        states = [zeros(self.units), zeros(self.units), zeros(r * w), memory,
+                  zeros(n), read_rows, zeros(r * k), zeros(1)]
+        if self.search == "lsh":
+            table = addressing.lsh_initial_table(
+                self.lsh_tables, self.num_buckets, self.lsh_bucket_size, n
+            )
+            states += [tile(table), zeros(self.lsh_tables * self.num_buckets)]
+        return states
+
+    def call(self, inputs, states, training=False, step_mask=None):
+        h, c, reads, memory, last_access, read_rows, read_weights, step = states[:8]
+        dtype = self.compute_dtype
+        r, k, n, w = self.num_heads, self.k, self.memory_size, self.word_size
+        memory = ops.reshape(memory, (-1, n, w))
+        previous_rows = tf.cast(ops.reshape(read_rows, (-1, r, k)), tf.int32)
+        previous_weights = ops.reshape(read_weights, (-1, r, k))
+        mask = None if step_mask is None else ops.cast(ops.reshape(step_mask, (-1,)), dtype)
+        now = step[:, 0] + 1.0  # this step's time; paper: T in U_T
+
+        # 1. Controller on [x_t, r_{t-1}] (section 3.3).
+        controller_output, (new_h, new_c) = self.controller(
+            ops.concatenate([ops.cast(inputs, dtype), reads], axis=-1),
+            [h, c],
+            training=training,
+        )
+        controller_output = ops.cast(controller_output, dtype)
+
+        # 2. Head parameters, clipped, then activations.
+        parameters = ops.clip(
+            self.head_parameters(controller_output), -self.clip_value, self.clip_value
+        )
+        heads = ops.reshape(parameters, (-1, r, self.head_parameter_size))
+        queries = ops.tanh(heads[..., :w])
+        words = ops.tanh(heads[..., w : 2 * w])
+        alpha = ops.sigmoid(heads[..., 2 * w])
+        gamma = ops.sigmoid(heads[..., 2 * w + 1])
+        beta = ops.softplus(heads[..., 2 * w + 2])
+
+        # 3. Write (eq. 5, Suppl. eq. 8) to the previous read rows and the LRA rows.
+        lra_rows = addressing.least_recently_accessed(last_access, r)  # (B, R)
+        on_previous, on_lra = addressing.write_weights(previous_weights, alpha, gamma)
+        new_memory = addressing.sparse_write(
+            memory, previous_rows, on_previous, lra_rows, on_lra, words, mask
+        )
+        written_rows = tf.concat(
+            [ops.reshape(previous_rows, (-1, r * k)), lra_rows], axis=1
+        )
+        written_weights = ops.concatenate(
+            [ops.reshape(on_previous, (-1, r * k)), on_lra], axis=1
+        )
+        new_last_access = addressing.mark_accessed(
+            last_access, written_rows, written_weights, now, self.usage_threshold, mask
+        )
+
+        extra_states = []
+        if self.search == "lsh":
+            table, counts = states[8], states[9]
+            shape = (-1, self.lsh_tables, self.num_buckets, self.lsh_bucket_size)
+            table = tf.cast(ops.reshape(table, shape), tf.int32)
+            counts = tf.cast(ops.reshape(counts, shape[:3]), tf.int32)
+            # Re-index the rows whose bucket changed, and every zeroed LRA row.
+            old_codes = addressing.lsh_codes(
+                addressing.gather_rows(memory, written_rows), self.lsh_hyperplanes
+            )
+            new_codes = addressing.lsh_codes(
+                addressing.gather_rows(new_memory, written_rows), self.lsh_hyperplanes
+            )
+            changed = tf.reduce_any(old_codes != new_codes, axis=-1)
+            is_lra = tf.concat(
+                [tf.zeros_like(written_rows[:, : r * k], tf.bool),
+                 tf.ones_like(lra_rows, tf.bool)], axis=1
+            )
+            insert = tf.logical_or(changed, is_lra)
+            if mask is not None:
+                insert = tf.logical_and(insert, mask[:, None] > 0)
+            table, counts = addressing.lsh_insert(table, counts, written_rows, new_codes, insert)
+            # 4a. Approximate top-k through the index.
+            rows, valid = addressing.lsh_candidates(
+                table, new_memory, queries, self.lsh_hyperplanes, k
+            )
+            extra_states = [
+                ops.reshape(ops.cast(table, dtype), (-1, self.state_size[8])),
+                ops.reshape(ops.cast(counts, dtype), (-1, self.state_size[9])),
+            ]
+        else:
+            # 4a. Exact top-k (the paper's "SAM linear").
+            rows, valid = addressing.exact_top_k(new_memory, queries, k), None
+
+        # 4b. Read (eq. 4): softmax over the k rows of each head only.
+        new_read_weights, new_reads = addressing.sparse_read(
+            new_memory, queries, beta, rows, valid
+        )
+        # 5. Usage (section 3.2) of the rows read.
+        new_last_access = addressing.mark_accessed(
+            new_last_access, rows, new_read_weights, now, self.usage_threshold, mask
+        )
+
+        new_reads = ops.reshape(new_reads, (-1, r * w))
+        new_read_rows = ops.reshape(ops.cast(rows, dtype), (-1, r * k))
+        new_read_weights = ops.reshape(new_read_weights, (-1, r * k))
+        new_step = step + 1.0
+        small = [ops.cast(new_h, dtype), ops.cast(new_c, dtype), new_reads,
+                 new_read_rows, new_read_weights, new_step]
+        if mask is not None:
+            # Padded steps keep the previous small states; the memory and the
+            # usage were left unchanged above at O(k * W) cost.
+            old = [h, c, reads, read_rows, read_weights, step]
+            small = [ops.where(mask[:, None] > 0, a, b) for a, b in zip(small, old)]
+        new_h, new_c, new_reads, new_read_rows, new_read_weights, new_step = small
+
+        outputs = [controller_output, new_reads]
+        if self.return_weightings:
+            outputs += [
+                new_read_rows,
+                new_read_weights,
+                ops.cast(written_rows, dtype),
+                written_weights,
+            ]
+        output = ops.concatenate(outputs, axis=-1)
+        new_states = [
+            new_h,
+            new_c,
+            new_reads,
+            ops.reshape(new_memory, (-1, n * w)),
+            new_last_access,
+            new_read_rows,
+            new_read_weights,
+            new_step,
+        ] + extra_states
+        return output, new_states
+
+    def split_output(self, outputs):
+        """Split the cell's output (or an RNN's output sequence) into its parts.
+
+        Args:
+            outputs: tensor or NumPy array whose last axis has size
+                `output_size`.
+
+        Returns:
+            A dict with `"controller"` (`..., units`) and `"reads"`
+            (`..., R, W`); with `return_weightings=True` also `"read_rows"`
+            and `"read_weights"` (`..., R, k`), `"write_rows"` and
+            `"write_weights"` (`..., R * (k + 1)`: every head's `k` previous
+            read rows, then the `R` least recently accessed rows).
+        """
+        lead = tuple(outputs.shape[:-1])
+        units, w, r, k = self.units, self.word_size, self.num_heads, self.k
+        end = units + r * w
+        parts = {
+            "controller": outputs[..., :units],
+            "reads": ops.reshape(outputs[..., units:end], lead + (r, w)),
+        }
+        if self.return_weightings:
+            sizes = [("read_rows", r * k, (r, k)), ("read_weights", r * k, (r, k)),
+                     ("write_rows", r * (k + 1), (r * (k + 1),)),
+                     ("write_weights", r * (k + 1), (r * (k + 1),))]
+            for key, size, shape in sizes:
+                parts[key] = ops.reshape(outputs[..., end : end + size], lead + shape)
+                end += size
+        return parts
+
+    def get_config(self):
+        config = super().get_config()
+        config["dtype"] = keras.dtype_policies.serialize(self._requested_dtype_policy)
+        config.update(
+            {
+                "units": self.units,
+                "memory_size": self.memory_size,
+                "word_size": self.word_size,
+                "num_heads": self.num_heads,
+                "k": self.k,
+                "usage_threshold": self.usage_threshold,
+                "search": self.search,
+                "lsh_tables": self.lsh_tables,
+                "lsh_bits": self.lsh_bits,
+                "lsh_bucket_size": self.lsh_bucket_size,
+                "memory_init": self.memory_init,
+                "clip_value": self.clip_value,
+                "return_weightings": self.return_weightings,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "seed": self.seed,
+            }
+        )
+        return config

@@ -1,0 +1,90 @@
+"""Layers that run the memory cells."""
+
+import inspect
+
+import keras
+import tensorflow as tf
+from keras import ops
+from keras.src import backend  # `keras.layers.RNN` runs its loop with this
+
+
+def _accepts_step_mask(cell):
+    call = getattr(cell, "call", None)
+    return call is not None and "step_mask" in inspect.signature(call).parameters
+
+
+@keras.saving.register_keras_serializable(package="keras_memory")
+class MemoryRNN(keras.layers.RNN):
+    """`keras.layers.RNN` that lets a memory cell apply the mask itself.
+
+    With a mask, `keras.layers.RNN` keeps every state of a padded step by
+    selecting, at every step, between the new and the old value of every
+    state: for a memory of `N x W` slots that select costs `O(N * W)` per
+    step, which undoes the point of a sparse memory such as `SAMCell`.
+    `MemoryRNN` takes the same arguments and gives the same results, but when
+    its cell's `call` accepts a `step_mask` argument it passes the mask of
+    each step to the cell instead, and the cell makes the padded step a no-op
+    on its memory at sparse cost. For any other cell, or without a mask, it
+    is exactly `keras.layers.RNN`.
+
+    Masked timesteps output what Keras outputs: the output of the last
+    unmasked step (zeros before the first one), or zeros when
+    `zero_output_for_mask=True`.
+
+    Example:
+
+    >>> inputs = keras.Input((None, 9))
+    >>> masked = keras.layers.Masking(0.0)(inputs)
+    >>> outputs = MemoryRNN(SAMCell(64, memory_size=100_000),
+    ...                     return_sequences=True)(masked)
+    """
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if mask is None or not _accepts_step_mask(self.cell):
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+
+        cell_kwargs = {}
+        if self.cell._call_has_training_arg:
+            cell_kwargs["training"] = training
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        step_mask = ops.cast(ops.expand_dims(mask, -1), self.cell.compute_dtype)
+
+        def step(inputs, states):
+            x, m = inputs
+            output, new_states = self.cell(x, states, step_mask=m[:, 0], **cell_kwargs)
+            if not isinstance(new_states, (list, tuple)):
+                new_states = [new_states]
+            return output, new_states
+
+        if not isinstance(initial_state, (list, tuple)):
+            initial_state = [initial_state]
+        _, outputs, states = backend.rnn(
+            step,
+            (sequences, step_mask),
+            initial_state,
+            go_backwards=self.go_backwards,
+            mask=None,
+            unroll=self.unroll,
+            input_length=sequences.shape[1],
+            return_all_outputs=True,
+        )
+        # Keras' outputs on masked steps: the output of the last unmasked step
+        # (zeros before the first), or zeros with `zero_output_for_mask`.
+        valid = ops.cast(mask, "bool")
+        if self.go_backwards:
+            valid = ops.flip(valid, axis=1)
+        if self.zero_output_for_mask:
+            outputs = ops.where(valid[..., None], outputs, ops.zeros_like(outputs))
+        else:
+            time = ops.arange(ops.shape(valid)[1], dtype="int32")
+            latest = _running_max(ops.where(valid, time[None, :], -1))
+            carried = ops.take_along_axis(outputs, ops.maximum(latest, 0)[..., None], axis=1)
+            outputs = ops.where((latest >= 0)[..., None], carried, ops.zeros_like(outputs))
+        return outputs[:, -1], outputs, states
+
+
+def _running_max(values):
+    """Running maximum along axis 1 of an int tensor `(B, T)`."""
+    transposed = tf.transpose(values)  # (T, B): tf.scan runs over axis 0
+    return tf.transpose(tf.scan(tf.maximum, transposed))
