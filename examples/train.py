@@ -8,6 +8,10 @@ Examples:
     # Resume the same run after an interruption (same --run-dir).
     python examples/train.py --cell ntm --task copy --steps 30000 --resume
 
+    # Sparse Access Memory with 100,000 slots on associative recall.
+    python examples/train.py --cell sam --memory-size 100000 --word-size 32 \
+        --task associative_recall
+
     # An LSTM baseline on associative recall, with task arguments.
     python examples/train.py --cell lstm --units 256 --task associative_recall \
         --task-arg max_items=6
@@ -56,7 +60,18 @@ def make_cell(args):
             num_read_heads=args.num_read_heads,
             num_write_heads=args.num_write_heads,
             shift_range=args.shift_range,
-            memory_init=args.memory_init,
+            memory_init=args.memory_init or "random",
+            seed=args.seed,
+        )
+    if args.cell == "sam":
+        return keras_memory.SAMCell(
+            units=args.units,
+            memory_size=args.memory_size,
+            word_size=args.word_size,
+            num_heads=args.num_heads,
+            k=args.k,
+            search=args.search,
+            memory_init=args.memory_init or "zeros",
             seed=args.seed,
         )
     if args.cell == "lstm":
@@ -64,7 +79,7 @@ def make_cell(args):
     raise ValueError(f"Unknown --cell {args.cell!r}; allowed: {', '.join(CELLS)}")
 
 
-CELLS = ("ntm", "lstm")
+CELLS = ("ntm", "sam", "lstm")
 
 
 def parse_task_args(pairs):
@@ -103,7 +118,13 @@ def parser():
     p.add_argument("--num-read-heads", type=int, default=1)
     p.add_argument("--num-write-heads", type=int, default=1)
     p.add_argument("--shift-range", type=int, default=1)
-    p.add_argument("--memory-init", default="random", choices=("random", "constant", "learned"))
+    p.add_argument("--num-heads", type=int, default=4, help="SAM access heads")
+    p.add_argument("--k", type=int, default=4, help="SAM rows read per head")
+    p.add_argument("--search", choices=("exact", "lsh"), default="exact",
+                   help="SAM top-k search")
+    p.add_argument("--memory-init", default=None,
+                   choices=("random", "constant", "learned", "zeros"),
+                   help="initial memory (default: the cell's own; NTM: random, SAM: zeros)")
     p.add_argument("--steps", type=int, default=10000, help="training batches in all")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=1e-3)

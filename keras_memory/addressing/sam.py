@@ -204,16 +204,18 @@ def mark_accessed(last_access, rows, weights, step, threshold, mask=None):
         The new `(B, N)` last-access times.
     """
     weights = tf.stop_gradient(weights)
-    step = tf.broadcast_to(tf.reshape(tf.cast(step, last_access.dtype), [-1]),
-                           tf.shape(last_access)[:1])
+    last_access = tf.stop_gradient(last_access)
     batch = tf.shape(last_access)[0]
     rows = tf.reshape(rows, [batch, -1])
     weights = tf.reshape(weights, [batch, -1])
     accessed = weights > threshold
     if mask is not None:
-        accessed = tf.logical_and(accessed, mask[:, None] > 0)
+        accessed = tf.logical_and(accessed, tf.stop_gradient(mask)[:, None] > 0)
     old = tf.gather_nd(last_access, batch_row_indices(rows))
-    new = tf.where(accessed, tf.broadcast_to(step[:, None], tf.shape(old)), old)
+    # `step` is a scalar or one value per example; zeros_like broadcasts it
+    # with static shapes (XLA).
+    step = tf.reshape(tf.stop_gradient(tf.cast(step, last_access.dtype)), [-1, 1])
+    new = tf.where(accessed, step + tf.zeros_like(old), old)
     return tf.tensor_scatter_nd_max(last_access, batch_row_indices(rows), new)
 
 
@@ -330,3 +332,72 @@ def default_lsh_bits(memory_size, bucket_size):
     """`ceil(log2(N / C))` clamped to `[1, 8]`: enough buckets for every row
     up to `256 * C` slots, beyond which each bucket keeps its newest rows."""
     return int(min(8, max(1, math.ceil(math.log2(max(memory_size / bucket_size, 1.0))))))
+
+
+# ------------------------------------------------- least accessed ring, O(1)
+def ring_initial(memory_size):
+    """The least accessed ring of an untouched memory: rows in index order.
+
+    A doubly linked list over the rows, least recently accessed at the head,
+    most recently accessed at the tail (paper Suppl. A.3). Returns
+    `(next (N,), prev (N,), ends (2,))` int32, `ends = [head, tail]`, `-1`
+    marking the ends of the list.
+    """
+    rows = tf.range(memory_size, dtype=tf.int32)
+    nxt = tf.where(rows + 1 < memory_size, rows + 1, -1)
+    prev = rows - 1
+    return nxt, prev, tf.constant([0, memory_size - 1], tf.int32)
+
+
+def _set(array, rows, values, active):
+    """`array[b, rows[b]] = values[b]` where `active[b]`, one row per example."""
+    index = batch_row_indices(tf.maximum(rows, 0))
+    old = tf.gather_nd(array, index)
+    return tf.tensor_scatter_nd_update(array, index, tf.where(active, values, old))
+
+
+def ring_touch(nxt, prev, head, tail, rows, active):
+    """Move `rows` (one per example) to the tail of the ring: O(1).
+
+    The paper keeps "a circular doubly linked list ... in order of last
+    access"; an accessed row moves to the back, and popping the least
+    recently accessed row is reading the head (Suppl. A.3).
+
+    Args:
+        nxt, prev: int32 `(B, N)`.
+        head, tail: int32 `(B,)`.
+        rows: int32 `(B,)`.
+        active: bool `(B,)`; where False nothing moves.
+
+    Returns:
+        `(nxt, prev, head, tail)`.
+    """
+    move = tf.logical_and(active, rows != tail)
+    before = tf.gather_nd(prev, batch_row_indices(rows))
+    after = tf.gather_nd(nxt, batch_row_indices(rows))
+    was_head = rows == head
+    # Unlink.
+    nxt = _set(nxt, before, after, tf.logical_and(move, tf.logical_not(was_head)))
+    prev = _set(prev, after, before, move)
+    head = tf.where(tf.logical_and(move, was_head), after, head)
+    # Append at the tail.
+    nxt = _set(nxt, tail, rows, move)
+    prev = _set(prev, rows, tail, move)
+    nxt = _set(nxt, rows, -tf.ones_like(rows), move)
+    tail = tf.where(move, rows, tail)
+    return nxt, prev, head, tail
+
+
+def ring_touch_all(nxt, prev, head, tail, rows, accessed):
+    """`ring_touch` for each column of `rows` (B, n), in order."""
+    for i in range(rows.shape[1]):
+        nxt, prev, head, tail = ring_touch(nxt, prev, head, tail, rows[:, i], accessed[:, i])
+    return nxt, prev, head, tail
+
+
+def ring_oldest(nxt, head, num):
+    """The `num` least recently accessed rows: the first `num` from the head."""
+    rows = [head]
+    for _ in range(num - 1):
+        rows.append(tf.gather_nd(nxt, batch_row_indices(rows[-1])))
+    return tf.stack(rows, axis=1)

@@ -101,7 +101,7 @@ class SAMCell(keras.layers.Layer):
             above it refreshes the row's usage. Defaults to `0.005`.
         search: `"exact"` or `"lsh"` (see above). Defaults to `"exact"`.
         lsh_tables: Positive integer, number of hash tables `L`.
-            Defaults to `4`.
+            Defaults to `8`.
         lsh_bits: Positive integer, hash bits per table (`2**bits`
             buckets), at most 16; `None` picks `ceil(log2(N / C))` clamped to
             `[1, 8]`. Defaults to `None`.
@@ -160,7 +160,7 @@ class SAMCell(keras.layers.Layer):
         k=4,
         usage_threshold=0.005,
         search="exact",
-        lsh_tables=4,
+        lsh_tables=8,
         lsh_bits=None,
         lsh_bucket_size=32,
         memory_init="zeros",
@@ -263,6 +263,9 @@ class SAMCell(keras.layers.Layer):
             self.state_size += [
                 self.lsh_tables * self.num_buckets * self.lsh_bucket_size,
                 self.lsh_tables * self.num_buckets,
+                n,
+                n,
+                2,
             ]
         self.output_size = self.units + r * self.word_size
         if self.return_weightings:
@@ -337,7 +340,9 @@ class SAMCell(keras.layers.Layer):
             table = addressing.lsh_initial_table(
                 self.lsh_tables, self.num_buckets, self.lsh_bucket_size, n
             )
-            states += [tile(table), zeros(self.lsh_tables * self.num_buckets)]
+            nxt, prev, ends = addressing.ring_initial(n)
+            states += [tile(table), zeros(self.lsh_tables * self.num_buckets),
+                       tile(nxt), tile(prev), tile(ends)]
         return states
 
     def call(self, inputs, states, training=False, step_mask=None):
@@ -370,7 +375,13 @@ class SAMCell(keras.layers.Layer):
         beta = ops.softplus(heads[..., 2 * w + 2])
 
         # 3. Write (eq. 5, Suppl. eq. 8) to the previous read rows and the LRA rows.
-        lra_rows = addressing.least_recently_accessed(last_access, r)  # (B, R)
+        if self.search == "lsh":
+            # The least accessed ring (Suppl. A.3): O(1) instead of a scan of N.
+            ring = [tf.cast(t, tf.int32) for t in states[10:13]]
+            nxt, prev, head, tail = ring[0], ring[1], ring[2][:, 0], ring[2][:, 1]
+            lra_rows = addressing.ring_oldest(nxt, head, r)
+        else:
+            lra_rows = addressing.least_recently_accessed(last_access, r)  # (B, R)
         on_previous, on_lra = addressing.write_weights(previous_weights, alpha, gamma)
         new_memory = addressing.sparse_write(
             memory, previous_rows, on_previous, lra_rows, on_lra, words, mask
@@ -427,6 +438,21 @@ class SAMCell(keras.layers.Layer):
         new_last_access = addressing.mark_accessed(
             new_last_access, rows, new_read_weights, now, self.usage_threshold, mask
         )
+        if self.search == "lsh":
+            touched = tf.concat([written_rows, ops.reshape(rows, (-1, r * k))], axis=1)
+            weights = tf.stop_gradient(tf.concat(
+                [written_weights, ops.reshape(new_read_weights, (-1, r * k))], axis=1))
+            accessed = weights > self.usage_threshold
+            if mask is not None:
+                accessed = tf.logical_and(accessed, mask[:, None] > 0)
+            nxt, prev, head, tail = addressing.ring_touch_all(
+                nxt, prev, head, tail, touched, accessed
+            )
+            extra_states += [
+                ops.cast(nxt, dtype),
+                ops.cast(prev, dtype),
+                ops.cast(tf.stack([head, tail], axis=1), dtype),
+            ]
 
         new_reads = ops.reshape(new_reads, (-1, r * w))
         new_read_rows = ops.reshape(ops.cast(rows, dtype), (-1, r * k))
