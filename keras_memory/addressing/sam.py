@@ -147,7 +147,8 @@ def write_weights(previous_read_weights, alpha, gamma):
     return on_previous, on_lra
 
 
-def sparse_write(memory, previous_rows, on_previous, lra_rows, on_lra, words, mask=None):
+def sparse_write(memory, previous_rows, on_previous, lra_rows, on_lra, words, mask=None,
+                 old_lra=None):
     """The sparse memory update (paper Suppl. eq. 8, `M_t = M_{t-1} - E_t + A_t`).
 
     The least recently accessed row of each head is zeroed (`E_t`), then every
@@ -163,11 +164,17 @@ def sparse_write(memory, previous_rows, on_previous, lra_rows, on_lra, words, ma
         on_lra: `(B, R)` write weights on the LRA rows.
         words: `(B, R, W)`, the write word `a_t` of each head.
         mask: optional `(B,)` 0/1; where 0 the memory is left unchanged.
+        old_lra: optional `(B, R, W)`, the LRA rows already gathered from
+            `memory`. Every other read of the old memory must feed the
+            scatter like this: XLA then runs the scatter in place, where a
+            read of the old memory left hanging after it costs a full copy
+            of the memory every step.
 
     Returns:
         The new memory `(B, N, W)`.
     """
-    old_lra = gather_rows(memory, lra_rows)  # (B, R, W)
+    if old_lra is None:
+        old_lra = gather_rows(memory, lra_rows)  # (B, R, W)
     lra_delta = on_lra[..., None] * words - old_lra
     previous_delta = on_previous[..., None] * words[:, :, None, :]  # (B, R, K, W)
     if mask is not None:
@@ -276,7 +283,7 @@ def lsh_candidates(table, memory, keys, hyperplanes, k):
     batch, heads, tables = shape[0], shape[1], shape[2]
     b = tf.broadcast_to(tf.range(batch)[:, None, None], shape)
     t = tf.broadcast_to(tf.range(tables)[None, None, :], shape)
-    buckets = tf.gather_nd(table, tf.stack([b, t, codes], -1))  # (B, R, L, C)
+    buckets = tf.cast(tf.gather_nd(table, tf.stack([b, t, codes], -1)), tf.int32)  # (B, R, L, C)
     candidates = tf.reshape(buckets, [batch, heads, -1])  # (B, R, L*C)
     candidates = tf.sort(candidates, axis=-1)
     duplicate = tf.concat(
@@ -294,8 +301,9 @@ def lsh_insert(table, counts, rows, codes, mask):
     """Insert `rows` into their buckets, each bucket a ring of its newest `C` rows.
 
     Args:
-        table: int32 `(B, L, buckets, C)`.
-        counts: int32 `(B, L, buckets)`, inserts so far per bucket.
+        table: `(B, L, buckets, C)` row indices, int32 or float32 (only the
+            touched entries are cast, never the whole table).
+        counts: `(B, L, buckets)`, inserts so far per bucket, same dtype.
         rows: int32 `(B, n)`, the rows to insert.
         codes: int32 `(B, n, L)`, their bucket in each table.
         mask: bool `(B, n)`; only rows where True are inserted.
@@ -317,14 +325,15 @@ def lsh_insert(table, counts, rows, codes, mask):
     )  # (B, n_i, n_j, L)
     earlier = tf.linalg.band_part(tf.ones([n, n], tf.int32), -1, 0) - tf.eye(n, dtype=tf.int32)
     rank = tf.reduce_sum(tf.cast(same, tf.int32) * earlier[None, :, :, None], 2)
-    slot = (tf.gather_nd(counts, bucket_index) + rank) % bucket_size
+    slot = (tf.cast(tf.gather_nd(counts, bucket_index), tf.int32) + rank) % bucket_size
     slot_index = tf.concat([bucket_index, slot[..., None]], -1)
     old = tf.gather_nd(table, slot_index)
     # An add of (new - old), zero where not inserting: a skipped insert that
     # lands on the slot of a real one then leaves it alone.
-    delta = tf.where(take, tf.broadcast_to(rows[:, :, None], shape) - old, 0)
+    new = tf.cast(tf.broadcast_to(rows[:, :, None], shape), table.dtype)
+    delta = tf.where(take, new - old, tf.zeros_like(old))
     table = tf.tensor_scatter_nd_add(table, slot_index, delta)
-    counts = tf.tensor_scatter_nd_add(counts, bucket_index, tf.cast(take, tf.int32))
+    counts = tf.tensor_scatter_nd_add(counts, bucket_index, tf.cast(take, counts.dtype))
     return table, counts
 
 
@@ -353,7 +362,8 @@ def _set(array, rows, values, active):
     """`array[b, rows[b]] = values[b]` where `active[b]`, one row per example."""
     index = batch_row_indices(tf.maximum(rows, 0))
     old = tf.gather_nd(array, index)
-    return tf.tensor_scatter_nd_update(array, index, tf.where(active, values, old))
+    new = tf.where(active, tf.cast(values, array.dtype), old)
+    return tf.tensor_scatter_nd_update(array, index, new)
 
 
 def ring_touch(nxt, prev, head, tail, rows, active):
@@ -364,7 +374,9 @@ def ring_touch(nxt, prev, head, tail, rows, active):
     recently accessed row is reading the head (Suppl. A.3).
 
     Args:
-        nxt, prev: int32 `(B, N)`.
+        nxt, prev: `(B, N)` row indices, int32 or float32 (exact below 2**24;
+            the cell keeps them as float32 states, and casting them whole
+            each step would cost O(N)).
         head, tail: int32 `(B,)`.
         rows: int32 `(B,)`.
         active: bool `(B,)`; where False nothing moves.
@@ -373,8 +385,8 @@ def ring_touch(nxt, prev, head, tail, rows, active):
         `(nxt, prev, head, tail)`.
     """
     move = tf.logical_and(active, rows != tail)
-    before = tf.gather_nd(prev, batch_row_indices(rows))
-    after = tf.gather_nd(nxt, batch_row_indices(rows))
+    before = tf.cast(tf.gather_nd(prev, batch_row_indices(rows)), tf.int32)
+    after = tf.cast(tf.gather_nd(nxt, batch_row_indices(rows)), tf.int32)
     was_head = rows == head
     # Unlink.
     nxt = _set(nxt, before, after, tf.logical_and(move, tf.logical_not(was_head)))
@@ -399,5 +411,5 @@ def ring_oldest(nxt, head, num):
     """The `num` least recently accessed rows: the first `num` from the head."""
     rows = [head]
     for _ in range(num - 1):
-        rows.append(tf.gather_nd(nxt, batch_row_indices(rows[-1])))
+        rows.append(tf.cast(tf.gather_nd(nxt, batch_row_indices(rows[-1])), tf.int32))
     return tf.stack(rows, axis=1)

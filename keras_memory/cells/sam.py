@@ -377,17 +377,23 @@ class SAMCell(keras.layers.Layer):
         # 3. Write (eq. 5, Suppl. eq. 8) to the previous read rows and the LRA rows.
         if self.search == "lsh":
             # The least accessed ring (Suppl. A.3): O(1) instead of a scan of N.
-            ring = [tf.cast(t, tf.int32) for t in states[10:13]]
-            nxt, prev, head, tail = ring[0], ring[1], ring[2][:, 0], ring[2][:, 1]
+            # The ring stays float32: only the touched entries are cast.
+            nxt, prev = states[10], states[11]
+            ends = tf.cast(states[12], tf.int32)
+            head, tail = ends[:, 0], ends[:, 1]
             lra_rows = addressing.ring_oldest(nxt, head, r)
         else:
             lra_rows = addressing.least_recently_accessed(last_access, r)  # (B, R)
         on_previous, on_lra = addressing.write_weights(previous_weights, alpha, gamma)
-        new_memory = addressing.sparse_write(
-            memory, previous_rows, on_previous, lra_rows, on_lra, words, mask
-        )
         written_rows = tf.concat(
             [ops.reshape(previous_rows, (-1, r * k)), lra_rows], axis=1
+        )
+        # Every read of the old memory happens here, before the scatter and
+        # feeding it, so that XLA updates the memory in place.
+        old_written = addressing.gather_rows(memory, written_rows)
+        new_memory = addressing.sparse_write(
+            memory, previous_rows, on_previous, lra_rows, on_lra, words, mask,
+            old_lra=old_written[:, r * k :],
         )
         written_weights = ops.concatenate(
             [ops.reshape(on_previous, (-1, r * k)), on_lra], axis=1
@@ -400,12 +406,10 @@ class SAMCell(keras.layers.Layer):
         if self.search == "lsh":
             table, counts = states[8], states[9]
             shape = (-1, self.lsh_tables, self.num_buckets, self.lsh_bucket_size)
-            table = tf.cast(ops.reshape(table, shape), tf.int32)
-            counts = tf.cast(ops.reshape(counts, shape[:3]), tf.int32)
+            table = ops.reshape(table, shape)  # float32; cast entry by entry
+            counts = ops.reshape(counts, shape[:3])
             # Re-index the rows whose bucket changed, and every zeroed LRA row.
-            old_codes = addressing.lsh_codes(
-                addressing.gather_rows(memory, written_rows), self.lsh_hyperplanes
-            )
+            old_codes = addressing.lsh_codes(old_written, self.lsh_hyperplanes)
             new_codes = addressing.lsh_codes(
                 addressing.gather_rows(new_memory, written_rows), self.lsh_hyperplanes
             )
@@ -423,8 +427,8 @@ class SAMCell(keras.layers.Layer):
                 table, new_memory, queries, self.lsh_hyperplanes, k
             )
             extra_states = [
-                ops.reshape(ops.cast(table, dtype), (-1, self.state_size[8])),
-                ops.reshape(ops.cast(counts, dtype), (-1, self.state_size[9])),
+                ops.reshape(table, (-1, self.state_size[8])),
+                ops.reshape(counts, (-1, self.state_size[9])),
             ]
         else:
             # 4a. Exact top-k (the paper's "SAM linear").
@@ -449,8 +453,8 @@ class SAMCell(keras.layers.Layer):
                 nxt, prev, head, tail, touched, accessed
             )
             extra_states += [
-                ops.cast(nxt, dtype),
-                ops.cast(prev, dtype),
+                nxt,
+                prev,
                 ops.cast(tf.stack([head, tail], axis=1), dtype),
             ]
 
