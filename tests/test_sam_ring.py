@@ -1,0 +1,61 @@
+"""The least accessed ring (Rae et al. 2016, Suppl. A.3) behind `search="lsh"`."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_memory.addressing import sam as addressing
+
+
+def _ring(batch, size, dtype):
+    nxt, prev, _ = addressing.ring_initial(size)
+    tile = lambda a: tf.cast(tf.tile(a[None], [batch, 1]), dtype)  # noqa: E731
+    return tile(nxt), tile(prev), tf.zeros([batch], tf.int32), tf.fill([batch], size - 1)
+
+
+@pytest.mark.parametrize("dtype", [tf.int32, tf.float32])
+def test_ring_order_is_the_order_of_last_access(dtype):
+    """After any sequence of accesses the ring lists the rows from the least to the most
+    recently accessed: its first rows are the argsort of the last-access times."""
+    rng = np.random.default_rng(0)
+    batch, size = 3, 17
+    nxt, prev, head, tail = _ring(batch, size, dtype)
+    # Untouched rows count as accessed in index order, before any real access.
+    last = np.tile(np.arange(size, dtype=float) - size, (batch, 1))
+    for step in range(120):
+        rows = rng.integers(0, size, size=(batch, 5))
+        active = rng.random((batch, 5)) < 0.7
+        nxt, prev, head, tail = addressing.ring_touch_all(
+            nxt, prev, head, tail, tf.constant(rows, tf.int32), tf.constant(active))
+        for j in range(5):
+            for b in range(batch):
+                if active[b, j]:
+                    last[b, rows[b, j]] = step * 10 + j
+        oldest = addressing.ring_oldest(nxt, head, 6).numpy()
+        np.testing.assert_array_equal(oldest, np.argsort(last, 1, kind="stable")[:, :6])
+        np.testing.assert_array_equal(tail.numpy(), np.argmax(last, 1))
+    # Still one list through every row: walking from the head visits each row once.
+    order = addressing.ring_oldest(nxt, head, size).numpy()
+    assert all(sorted(o) == list(range(size)) for o in order)
+
+
+def test_ring_starts_in_index_order_and_inactive_touches_change_nothing():
+    nxt, prev, head, tail = _ring(2, 6, tf.float32)
+    np.testing.assert_array_equal(addressing.ring_oldest(nxt, head, 6).numpy(),
+                                  [list(range(6))] * 2)
+    moved = addressing.ring_touch_all(nxt, prev, head, tail, tf.constant([[0, 3], [5, 1]]),
+                                      tf.constant([[False, False], [False, True]]))
+    np.testing.assert_array_equal(moved[0].numpy()[0], nxt.numpy()[0])
+    np.testing.assert_array_equal(addressing.ring_oldest(moved[0], moved[2], 6).numpy()[1],
+                                  [0, 2, 3, 4, 5, 1])
+
+
+def test_ring_under_xla_matches_eager():
+    nxt, prev, head, tail = _ring(2, 9, tf.float32)
+    rows = tf.constant([[3, 0, 8, 3], [1, 1, 2, 8]])
+    active = tf.constant([[True, True, True, True], [True, False, True, True]])
+    eager = addressing.ring_touch_all(nxt, prev, head, tail, rows, active)
+    compiled = tf.function(addressing.ring_touch_all, jit_compile=True)(
+        nxt, prev, head, tail, rows, active)
+    for a, b in zip(eager, compiled):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
