@@ -18,6 +18,7 @@ import time
 import keras
 import numpy as np
 
+from keras_memory.layers import MemoryRNN
 from keras_memory.metrics import evaluate_predictions
 from keras_memory.tasks import get as get_task
 
@@ -53,8 +54,10 @@ def default_optimizer(learning_rate=1e-3, global_clipnorm=1.0):
 def build_model(cell, task, name=None):
     """A sequence model for an algorithmic task around one recurrent cell.
 
-    `Input((None, task.input_size))` -> `keras.layers.RNN(cell,
-    return_sequences=True)` -> `keras.layers.Dense(task.output_size)`. The
+    `Input((None, task.input_size))` -> `keras_memory.layers.MemoryRNN(cell,
+    return_sequences=True)` (a `keras.layers.RNN` that reads the cell's
+    weights once per sequence and passes masks to sparse cells) ->
+    `keras.layers.Dense(task.output_size)`. The
     model outputs logits, one vector per input step, to be used with
     `task.loss()` (which takes `from_logits=True`).
 
@@ -69,7 +72,7 @@ def build_model(cell, task, name=None):
     """
     task = get_task(task)
     inputs = keras.Input((None, task.input_size), name="inputs")
-    sequence = keras.layers.RNN(cell, return_sequences=True, name=MEMORY_LAYER_NAME)(inputs)
+    sequence = MemoryRNN(cell, return_sequences=True, name=MEMORY_LAYER_NAME)(inputs)
     logits = keras.layers.Dense(task.output_size, name=READOUT_LAYER_NAME, dtype="float32")(
         sequence
     )

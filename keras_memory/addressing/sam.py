@@ -223,7 +223,11 @@ def mark_accessed(last_access, rows, weights, step, threshold, mask=None):
     # with static shapes (XLA).
     step = tf.reshape(tf.stop_gradient(tf.cast(step, last_access.dtype)), [-1, 1])
     new = tf.where(accessed, step + tf.zeros_like(old), old)
-    return tf.tensor_scatter_nd_max(last_access, batch_row_indices(rows), new)
+    # The outer stop_gradient matters: without it TensorFlow still builds the
+    # scatter's gradient, which keeps the (B, N) input and output every step.
+    return tf.stop_gradient(
+        tf.tensor_scatter_nd_max(last_access, batch_row_indices(rows), new)
+    )
 
 
 # ------------------------------------------------------------------ LSH index
