@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from keras_memory.cells.ntm import NTMCell
+from keras_memory.cells.sam import SAMCell
 
 
 def _find_rnn(model, cell_types):
@@ -30,27 +31,62 @@ def _find_rnn(model, cell_types):
     )
 
 
-def record_access(model, inputs, layer_name=None):
+def _sam_weightings(parts, num_heads, k, memory_size, max_dense_rows):
+    """Dense `(batch, time, heads, rows)` weightings from SAM's sparse ones.
+
+    With more than `max_dense_rows` slots only the slots that were read or
+    written with a positive weight become rows; `rows` names them.
+    """
+    read_rows = np.asarray(parts["read_rows"]).astype(np.int64)  # (B, T, R, k)
+    read_weights = np.asarray(parts["read_weights"])
+    write_rows = np.asarray(parts["write_rows"]).astype(np.int64)  # (B, T, R*(k+1))
+    write_weights = np.asarray(parts["write_weights"])
+    batch, steps = read_rows.shape[:2]
+    # Head i wrote its k previous read rows [i*k, (i+1)*k) and LRA row R*k + i.
+    per_head = [np.r_[i * k:(i + 1) * k, num_heads * k + i] for i in range(num_heads)]
+    write_rows = np.stack([write_rows[..., cols] for cols in per_head], axis=2)
+    write_weights = np.stack([write_weights[..., cols] for cols in per_head], axis=2)
+    if memory_size <= max_dense_rows:
+        rows = np.arange(memory_size)
+    else:
+        rows = np.unique(np.concatenate([read_rows[read_weights > 0],
+                                         write_rows[write_weights > 0]]))
+    position = {row: i for i, row in enumerate(rows.tolist())}
+
+    def densify(indices, weights):
+        dense = np.zeros(indices.shape[:3] + (len(rows),), np.float32)
+        for b, t, h, j in zip(*np.nonzero(weights > 0)):
+            dense[b, t, h, position[indices[b, t, h, j]]] += weights[b, t, h, j]
+        return dense
+
+    return densify(read_rows, read_weights), densify(write_rows, write_weights), rows
+
+
+def record_access(model, inputs, layer_name=None, max_dense_rows=1024):
     """Run a trained model and record where its memory heads read and wrote.
 
-    The model's `NTMCell` need not have been built with
+    Works for `NTMCell` and `SAMCell`. The model's cell need not have been
+    built with
     `return_weightings=True`: a copy of its RNN layer that returns the
     weightings is made with the same weights (the weights do not depend on that
     option) and run on the RNN's own inputs.
 
     Args:
         model: A functional `keras.Model` containing a
-            `keras.layers.RNN(NTMCell(...))`.
+            `keras.layers.RNN(NTMCell(...))` or `SAMCell`.
         inputs: The model's input batch (a NumPy array).
         layer_name: Name of the RNN layer, if the model has several.
+        max_dense_rows: A `SAMCell` with more slots than this has its
+            weightings returned only for the slots it touched (see `"rows"`).
 
     Returns:
         A dict of NumPy arrays: `"read_weightings"`
-        `(batch, time, num_read_heads, memory_size)`, `"write_weightings"`
-        `(batch, time, num_write_heads, memory_size)`, `"inputs"`, and
-        `"predictions"` (the model's output on `inputs`).
+        `(batch, time, read_heads, rows)`, `"write_weightings"`
+        `(batch, time, write_heads, rows)`, `"rows"` (the memory slot of each
+        row: every slot, or for a large `SAMCell` the slots it touched),
+        `"inputs"`, and `"predictions"` (the model's output on `inputs`).
     """
-    rnn = model.get_layer(layer_name) if layer_name else _find_rnn(model, (NTMCell,))
+    rnn = model.get_layer(layer_name) if layer_name else _find_rnn(model, (NTMCell, SAMCell))
     config = rnn.cell.get_config()
     config["return_weightings"] = True
     cell = type(rnn.cell).from_config(config)
@@ -59,9 +95,17 @@ def record_access(model, inputs, layer_name=None):
     recorder(rnn_inputs[:1])
     recorder.set_weights(rnn.get_weights())
     parts = cell.split_output(recorder(rnn_inputs))
+    parts = {key: keras.ops.convert_to_numpy(value) for key, value in parts.items()}
+    if isinstance(cell, SAMCell):
+        reads, writes, rows = _sam_weightings(parts, cell.num_heads, cell.k,
+                                              cell.memory_size, max_dense_rows)
+    else:
+        reads, writes = parts["read_weightings"], parts["write_weightings"]
+        rows = np.arange(cell.memory_size)
     return {
-        "read_weightings": keras.ops.convert_to_numpy(parts["read_weightings"]),
-        "write_weightings": keras.ops.convert_to_numpy(parts["write_weightings"]),
+        "read_weightings": reads,
+        "write_weightings": writes,
+        "rows": rows,
         "inputs": np.asarray(inputs),
         "predictions": np.asarray(model.predict_on_batch(inputs)),
     }
@@ -117,9 +161,16 @@ def plot_memory_access(access, example=0, targets=None, sample_weight=None, path
     heights = [max(2.0, min(6.0, p[1].shape[0] / 8)) for p in panels]
     fig, axes = plt.subplots(len(panels), 1, figsize=(max(6.0, steps / 5), sum(heights)),
                              gridspec_kw={"height_ratios": heights}, squeeze=False)
+    rows = access.get("rows")
     for ax, (label, image, cmap) in zip(axes[:, 0], panels):
         ax.imshow(image, aspect="auto", interpolation="nearest", cmap=cmap, origin="upper")
         ax.set_ylabel("slot" if "head" in label else "channel")
+        if "head" in label and rows is not None and len(rows) and (
+            rows[-1] != len(rows) - 1
+        ):
+            # Only the touched slots are drawn: label some rows with their slot.
+            ticks = np.linspace(0, len(rows) - 1, min(len(rows), 6)).astype(int)
+            ax.set_yticks(ticks, [str(rows[i]) for i in ticks])
         ax.set_title(label, fontsize=9, loc="left")
     axes[-1, 0].set_xlabel("time step")
     if title:

@@ -1,0 +1,46 @@
+"""Plotting helpers: where NTM and SAM heads read and wrote."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_memory import NTMCell, SAMCell, plotting, tasks
+from keras_memory.training import build_model
+
+
+@pytest.mark.parametrize("memory_size, max_dense_rows", [(12, 1024), (5000, 64)])
+def test_record_access_densifies_sam_weightings(tmp_path, memory_size, max_dense_rows):
+    keras.utils.set_random_seed(0)
+    task = tasks.CopyTask(num_bits=4, max_length=4)
+    cell = SAMCell(units=8, memory_size=memory_size, word_size=4, num_heads=2, k=3)
+    model = build_model(cell, task)
+    x, y, w = task.generate(np.random.default_rng(0), 2, length=4)
+    access = plotting.record_access(model, x, max_dense_rows=max_dense_rows)
+    steps = x.shape[1]
+    rows = access["rows"]
+    assert access["read_weightings"].shape == (2, steps, 2, len(rows))
+    assert access["write_weightings"].shape == (2, steps, 2, len(rows))
+    if memory_size <= max_dense_rows:
+        np.testing.assert_array_equal(rows, np.arange(memory_size))
+    else:  # only touched slots: at most every read and write of every step
+        assert len(rows) <= 2 * steps * 2 * (3 + 3 + 1)
+        assert len(rows) < memory_size
+    # Each head's sparse read weights sum to 1 over the slots it read.
+    np.testing.assert_allclose(access["read_weightings"].sum(-1), 1.0, atol=1e-5)
+    # The first step writes only the least recently accessed rows 0 and 1
+    # (the initial read weights are zero), one per head.
+    first = access["write_weightings"][:, 0]
+    touched = [set(rows[np.nonzero(first[b, h] > 0)[0]]) for b in range(2) for h in range(2)]
+    assert touched == [{0}, {1}, {0}, {1}]
+    path = tmp_path / "access.png"
+    plotting.plot_memory_access(access, targets=y, sample_weight=w, path=str(path))
+    assert path.stat().st_size > 1000
+
+
+def test_record_access_ntm_returns_every_slot():
+    task = tasks.CopyTask(num_bits=4, max_length=3)
+    model = build_model(NTMCell(units=8, memory_size=10, word_size=4), task)
+    x, _, _ = task.generate(np.random.default_rng(0), 2, length=3)
+    access = plotting.record_access(model, x)
+    assert access["read_weightings"].shape[-1] == 10
+    np.testing.assert_array_equal(access["rows"], np.arange(10))
