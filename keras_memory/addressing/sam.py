@@ -331,11 +331,15 @@ def lsh_insert(table, counts, rows, codes, mask):
     rank = tf.reduce_sum(tf.cast(same, tf.int32) * earlier[None, :, :, None], 2)
     slot = (tf.cast(tf.gather_nd(counts, bucket_index), tf.int32) + rank) % bucket_size
     slot_index = tf.concat([bucket_index, slot[..., None]], -1)
+    # An insert followed by C or more inserts into the same bucket in this call
+    # is overwritten within the call: skip it, so each slot gets one write.
+    later = tf.reduce_sum(tf.cast(same, tf.int32) * tf.transpose(earlier)[None, :, :, None], 2)
+    kept = tf.logical_and(take, later < bucket_size)
     old = tf.gather_nd(table, slot_index)
     # An add of (new - old), zero where not inserting: a skipped insert that
     # lands on the slot of a real one then leaves it alone.
     new = tf.cast(tf.broadcast_to(rows[:, :, None], shape), table.dtype)
-    delta = tf.where(take, new - old, tf.zeros_like(old))
+    delta = tf.where(kept, new - old, tf.zeros_like(old))
     table = tf.tensor_scatter_nd_add(table, slot_index, delta)
     counts = tf.tensor_scatter_nd_add(counts, bucket_index, tf.cast(take, counts.dtype))
     return table, counts

@@ -44,8 +44,10 @@ class SAMCell(keras.layers.Layer):
        `beta` is the NTM/DNC strength (research: `sam.md` section 11).
     3. Write (eq. 5 and Suppl. eq. 8): `w^W = alpha (gamma w^R_{t-1} +
        (1 - gamma) I^U)`; each head zeroes its least recently accessed row
-       (eq. 6; the `R` heads take the `R` oldest rows, ties to the lowest
-       index) and adds `w^W(i) a` to it and to the `k` rows it read at `t-1`.
+       (eq. 6; the `R` heads take the `R` oldest rows; ties go to the lowest
+       index with `search="exact"`, and to the row touched first within a
+       step with the ring of `search="lsh"`) and adds `w^W(i) a` to it and
+       to the `k` rows it read at `t-1`.
     4. Read (eq. 4) the new memory: the `k` rows most similar to `q` (found
        without gradient), `w^R = softmax(beta * cos(q, M(s_i)))` over those
        `k` rows only, `r = sum_i w^R(s_i) M(s_i)`.
@@ -84,8 +86,9 @@ class SAMCell(keras.layers.Layer):
 
     The state is a list of 2-D float tensors: `[h, c, reads, memory,
     last_access, read_rows, read_weights, step]` with sizes `units, units,
-    R * W, N * W, N, R * k, R * k, 1`, plus `[lsh_table, lsh_counts]` of
-    sizes `L * 2**bits * C, L * 2**bits` when `search="lsh"`. Row indices and
+    R * W, N * W, N, R * k, R * k, 1`, plus `[lsh_table, lsh_counts,
+    ring_next, ring_prev, ring_ends]` of sizes `L * 2**bits * C, L * 2**bits,
+    N, N, 2` when `search="lsh"`. Row indices and
     counts are stored as float32, exact up to `2**24` slots.
 
     Args:

@@ -1,0 +1,675 @@
+"""SAMCell: the Keras contract, the paper's step, sparse addressing, masking,
+what the loop stores for backprop, and bad input."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow.python.framework import function_def_to_graph
+
+import numpy_sam as ref
+from contract import CellContract
+from keras_memory import MemoryRNN, NTMCell, SAMCell
+from keras_memory.addressing import sam as addressing
+
+EXACT = dict(units=8, memory_size=8, word_size=4, num_heads=2, k=2)
+# lsh_bucket_size >= num_heads * (k + 1), the most rows one step can insert
+# into a bucket: a smaller bucket hits the lsh_insert bug tested below
+# (test_lsh_insert_keeps_the_newest_rows_when_one_call_overflows_a_bucket).
+LSH = dict(units=8, memory_size=8, word_size=4, num_heads=1, k=2, search="lsh",
+           lsh_tables=2, lsh_bits=1, lsh_bucket_size=4)
+
+
+class TestSAMCellContract(CellContract):
+    input_dim = 3
+    # Controller kernel, recurrent kernel, bias; head layer kernel, bias.
+    expected_num_trainable_weights = 5
+
+    def make_cell(self, **overrides):
+        return SAMCell(**{**EXACT, **overrides})
+
+
+class TestSAMCellLSHContract(CellContract):
+    input_dim = 3
+    # The LSH hyperplanes are not trained.
+    expected_num_trainable_weights = 5
+
+    def make_cell(self, **overrides):
+        return SAMCell(**{**LSH, **overrides})
+
+    # The dtype handling does not depend on the search; one half-precision
+    # policy here (both run on the exact cell) keeps the file fast.
+    @pytest.mark.parametrize("policy", ["mixed_bfloat16"])
+    def test_mixed_precision(self, policy):
+        super().test_mixed_precision(policy)
+
+
+# ------------------------------------------------------------------ helpers
+def _reference_weights(cell):
+    weights = {
+        "kernel": cell.controller.kernel.numpy().astype("float64"),
+        "recurrent_kernel": cell.controller.recurrent_kernel.numpy().astype("float64"),
+        "bias": cell.controller.bias.numpy().astype("float64"),
+        "head_kernel": cell.head_parameters.kernel.numpy().astype("float64"),
+        "head_bias": cell.head_parameters.bias.numpy().astype("float64"),
+    }
+    if cell.search == "lsh":
+        weights["hyperplanes"] = cell.lsh_hyperplanes.numpy().astype("float64")
+    return weights
+
+
+def _reference_config(cell):
+    cfg = dict(units=cell.units, memory_size=cell.memory_size, word_size=cell.word_size,
+               num_heads=cell.num_heads, k=cell.k, usage_threshold=cell.usage_threshold,
+               clip_value=cell.clip_value, search=cell.search)
+    if cell.search == "lsh":
+        cfg.update(lsh_tables=cell.lsh_tables, num_buckets=cell.num_buckets,
+                   lsh_bucket_size=cell.lsh_bucket_size)
+    return cfg
+
+
+def _ring_order(nxt, head):
+    """The rows of the least accessed ring, from its head, as a list."""
+    order, row = [], int(head)
+    while row != -1 and len(order) <= len(nxt):
+        order.append(row)
+        row = int(nxt[row])
+    return order
+
+
+def _randomise(cell, rng, scale=1.5):
+    # Larger weights than the initialisers give, so that the gates saturate
+    # differently per head, the clip acts and the reads are not uniform.
+    for w in cell.controller.weights + cell.head_parameters.weights:
+        w.assign(rng.normal(size=w.shape).astype(w.dtype) * scale)
+
+
+# -------------------------------------------------- the step vs. NumPy
+@pytest.mark.parametrize(
+    "config",
+    [
+        EXACT,
+        dict(units=5, memory_size=7, word_size=3, num_heads=1, k=3, memory_init="random",
+             usage_threshold=0.05, clip_value=2.0, seed=3),
+        dict(units=4, memory_size=10, word_size=4, num_heads=2, k=2, search="lsh",
+             lsh_tables=2, lsh_bits=2, lsh_bucket_size=6, seed=3),
+    ],
+    ids=["exact", "exact-random-memory", "lsh"],
+)
+def test_cell_steps_equal_the_numpy_reference(config):
+    keras.utils.set_random_seed(0)
+    cell = SAMCell(**config)
+    rnn = keras.layers.RNN(cell, return_sequences=True, return_state=True)
+    rng = np.random.default_rng(0)
+    batch, steps = 2, 6
+    x = rng.normal(size=(batch, steps, 3)).astype("float32")
+    rnn(x)
+    _randomise(cell, rng)
+    outputs, *states = rnn(x)
+    outputs = outputs.numpy()
+    states = [s.numpy() for s in states]
+
+    weights, cfg = _reference_weights(cell), _reference_config(cell)
+    n, w = cell.memory_size, cell.word_size
+    init_memory = cell.get_initial_state(batch)[3].numpy()
+    for b in range(batch):
+        state = ref.initial_state(cfg, memory=init_memory[b].reshape(n, w))
+        for t in range(steps):
+            expected, state, _ = ref.sam_step(x[b, t].astype("float64"), state, weights, cfg)
+            np.testing.assert_allclose(outputs[b, t], expected, atol=1e-5,
+                                       err_msg=f"example {b}, step {t}")
+        np.testing.assert_allclose(states[3][b], state["memory"].reshape(-1), atol=1e-5)
+        np.testing.assert_array_equal(states[4][b], state["last_access"])
+        np.testing.assert_array_equal(states[5][b], state["read_rows"].reshape(-1))
+        np.testing.assert_allclose(states[6][b], state["read_weights"].reshape(-1), atol=1e-5)
+        assert states[7][b, 0] == steps
+        if cell.search == "lsh":
+            np.testing.assert_array_equal(states[8][b], state["table"].reshape(-1))
+            np.testing.assert_array_equal(states[9][b], state["counts"].reshape(-1))
+            head, tail = states[12][b]
+            assert _ring_order(states[10][b], head) == state["ring"]
+            assert tail == state["ring"][-1]
+
+
+# ----------------------------------------------------------- sparse read
+def test_sparse_read_with_k_equal_to_memory_size_is_the_dense_read():
+    rng = np.random.default_rng(0)
+    batch, heads, n, w = 2, 2, 5, 3
+    memory = rng.normal(size=(batch, n, w))
+    memory[0, 2] = 0.0  # a zero row: the epsilon keeps it finite
+    keys = np.tanh(rng.normal(size=(batch, heads, w)))
+    strengths = np.array([[0.5, 3.0], [7.0, 1.5]])
+    rows = addressing.exact_top_k(tf.constant(memory), tf.constant(keys), n)
+    weights, reads = addressing.sparse_read(
+        tf.constant(memory), tf.constant(keys), tf.constant(strengths), rows
+    )
+    rows, weights, reads = rows.numpy(), weights.numpy(), reads.numpy()
+    for b in range(batch):
+        for h in range(heads):
+            assert sorted(rows[b, h]) == list(range(n))
+            dense = ref.softmax([strengths[b, h] * ref.cosine(keys[b, h], memory[b, i])
+                                 for i in range(n)])
+            np.testing.assert_allclose(weights[b, h], dense[rows[b, h]], rtol=1e-10)
+            np.testing.assert_allclose(reads[b, h], dense @ memory[b], rtol=1e-10, atol=1e-12)
+            # Sorted by similarity, most similar first.
+            cosines = [ref.cosine(keys[b, h], memory[b, i]) for i in rows[b, h]]
+            assert cosines == sorted(cosines, reverse=True)
+
+
+def test_exact_top_k_returns_the_most_similar_rows_with_ties_to_the_lowest_index():
+    memory = np.array([[[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [2.0, 0.1], [0.0, 0.0], [-1.0, 0.0]]])
+    keys = np.array([[[1.0, 0.0], [0.0, -1.0]]])
+    rows = addressing.exact_top_k(tf.constant(memory), tf.constant(keys), 3).numpy()
+    # Key 0: row 1 (cos 1), row 3 (cos ~0.9988), then the zero rows 0 and 4
+    # and row 2 all at 0: the lowest index wins.
+    np.testing.assert_array_equal(rows[0, 0], [1, 3, 0])
+    # Key 1: every row has cosine <= 0; rows 0, 1, 4, 5 at 0, row 2 at -1.
+    np.testing.assert_array_equal(rows[0, 1], [0, 1, 4])
+
+
+# --------------------------------------------------------------------- LRA
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_least_recently_accessed_returns_the_oldest_rows_ties_to_the_lowest_index(jit_compile):
+    last_access = tf.constant([[3.0, 1, 1, 0, 2, 0, 1, 0],
+                               [0.0] * 8,
+                               [5.0, 5, 5, 5, 5, 5, 5, 4],
+                               [9.0, 8, 7, 6, 5, 4, 3, 2]])
+    find = tf.function(lambda la: addressing.least_recently_accessed(la, 3),
+                       jit_compile=jit_compile)
+    np.testing.assert_array_equal(
+        find(last_access).numpy(),
+        [[3, 5, 7], [0, 1, 2], [7, 0, 1], [7, 6, 5]],
+    )
+    large = np.full((2, 300), 4.0, np.float32)
+    large[1, [250, 17]] = 1.0
+    np.testing.assert_array_equal(find(tf.constant(large)).numpy(), [[0, 1, 2], [17, 250, 0]])
+
+
+# ------------------------------------------------------------------- write
+def _known_state_cell():
+    """A cell whose head parameters are exactly its head bias (kernel zero)."""
+    cell = SAMCell(units=3, memory_size=9, word_size=2, num_heads=2, k=2, usage_threshold=0.05)
+    x = np.zeros((1, 4), "float32")
+    cell(x, cell.get_initial_state(1))  # builds
+    cell.head_parameters.kernel.assign(np.zeros(cell.head_parameters.kernel.shape))
+    # Per head: query (2), word logits (2), alpha, gamma, beta.
+    bias = np.array([0.2, -0.9, 0.8, -0.4, 3.0, 0.5, 1.0,
+                     -0.7, 0.3, -0.6, 1.1, 2.0, -1.0, 2.0], "float32")
+    cell.head_parameters.bias.assign(bias)
+    heads = bias.reshape(2, 7)
+    words = np.tanh(heads[:, 2:4].astype("float64"))
+    alpha = ref.sigmoid(heads[:, 4].astype("float64"))
+    gamma = ref.sigmoid(heads[:, 5].astype("float64"))
+    return cell, x, words, alpha, gamma
+
+
+def test_a_step_writes_exactly_the_previous_read_rows_and_one_lra_row_per_head():
+    cell, x, words, alpha, gamma = _known_state_cell()
+    rng = np.random.default_rng(0)
+    memory = rng.normal(size=(9, 2)).astype("float32")
+    last_access = np.array([5, 4, 6, 1, 7, 3, 8, 2, 9], "float32")  # oldest: rows 3, 7
+    read_rows = np.array([[0, 5], [5, 8]], "float32")  # row 5 read by both heads
+    read_weights = np.array([[0.7, 0.3], [0.6, 0.4]], "float32")
+    states = [np.zeros((1, 3), "float32"), np.zeros((1, 3), "float32"),
+              np.zeros((1, 4), "float32"), memory.reshape(1, -1), last_access[None],
+              read_rows.reshape(1, -1), read_weights.reshape(1, -1),
+              np.full((1, 1), 9.0, "float32")]
+    _, new_states = cell(x, [tf.constant(s) for s in states])
+    new_memory = new_states[3].numpy().reshape(9, 2)
+
+    expected = memory.astype("float64")
+    for row in (3, 7):  # zeroed, then written
+        expected[row] = 0.0
+    expected[3] += alpha[0] * (1 - gamma[0]) * words[0]
+    expected[7] += alpha[1] * (1 - gamma[1]) * words[1]
+    for head in range(2):
+        for j in range(2):
+            expected[int(read_rows[head, j])] += (
+                alpha[head] * gamma[head] * read_weights[head, j] * words[head]
+            )
+    changed = np.flatnonzero(np.any(new_memory != memory, axis=1))
+    assert changed.tolist() == [0, 3, 5, 7, 8]
+    np.testing.assert_allclose(new_memory, expected, atol=1e-6)
+
+    # Usage: every row written above the threshold gets step 10; rows neither
+    # written nor read keep their time.
+    new_last_access = new_states[4].numpy()[0]
+    read_now = set(new_states[5].numpy()[0].astype(int)[new_states[6].numpy()[0] > 0.05])
+    for row in range(9):
+        if row in (0, 3, 5, 7, 8) or row in read_now:
+            assert new_last_access[row] == 10, row
+        else:
+            assert new_last_access[row] == last_access[row], row
+    assert new_states[7].numpy()[0, 0] == 10
+
+
+def test_sparse_write_erases_the_lra_row_then_adds_every_write():
+    memory = tf.constant(np.arange(1.0, 13.0).reshape(1, 6, 2))
+    words = tf.constant([[[1.0, -1.0], [10.0, 20.0]]], tf.float64)
+    previous_rows = tf.constant([[[1, 2], [2, 4]]])
+    on_previous = tf.constant([[[0.5, 0.25], [0.1, 0.0]]], tf.float64)
+    lra_rows = tf.constant([[4, 0]])
+    on_lra = tf.constant([[0.0, 0.3]], tf.float64)
+    new = addressing.sparse_write(memory, previous_rows, on_previous, lra_rows, on_lra,
+                                  words).numpy()[0]
+    old = memory.numpy()[0]
+    np.testing.assert_allclose(new[0], [3.0, 6.0])  # zeroed, + 0.3 * word 1
+    np.testing.assert_allclose(new[1], old[1] + [0.5, -0.5])
+    np.testing.assert_allclose(new[2], old[2] + [0.25, -0.25] + [1.0, 2.0])  # both heads add
+    np.testing.assert_array_equal(new[3], old[3])
+    np.testing.assert_allclose(new[4], [0.0, 0.0])  # an LRA row with weight 0 is just erased
+    np.testing.assert_array_equal(new[5], old[5])
+    # A masked example keeps its memory.
+    masked = addressing.sparse_write(memory, previous_rows, on_previous, lra_rows, on_lra,
+                                     words, mask=tf.constant([0.0], tf.float64))
+    np.testing.assert_array_equal(masked.numpy(), memory.numpy())
+
+
+def test_mark_accessed_refreshes_only_rows_above_the_threshold():
+    last_access = tf.constant([[0.0, 2, 0, 3, 1, 0], [0.0, 2, 0, 3, 1, 0]])
+    rows = tf.constant([[1, 4, 2, 4, 5, 5], [0, 0, 0, 0, 0, 0]])
+    weights = tf.constant([[0.5, 0.001, 0.006, 0.005, 0.9, 0.0], [0.0] * 6])
+    new = addressing.mark_accessed(last_access, rows, weights, tf.constant([7.0, 7.0]), 0.005)
+    np.testing.assert_array_equal(
+        new.numpy(),
+        # Row 4's two accesses are both <= 0.005; row 5 is accessed by one of
+        # its two entries; row 3 is not touched.
+        [[0.0, 7, 7, 3, 1, 7], [0.0, 2, 0, 3, 1, 0]],
+    )
+    masked = addressing.mark_accessed(last_access, rows, weights, 7.0, 0.005,
+                                      mask=tf.constant([0.0, 1.0]))
+    np.testing.assert_array_equal(masked.numpy(), last_access.numpy())
+
+
+# --------------------------------------------------------------------- LSH
+def _insert(table, counts, rows, codes, mask):
+    table, counts = addressing.lsh_insert(
+        tf.constant(table), tf.constant(counts), tf.constant(rows, tf.int32),
+        tf.constant(codes, tf.int32), tf.constant(mask))
+    return table.numpy(), counts.numpy()
+
+
+def test_lsh_insert_keeps_each_bucket_a_ring_of_its_newest_rows():
+    # One example, two tables, two buckets of three slots each.
+    table = np.full((1, 2, 2, 3), -1, np.int32)
+    counts = np.zeros((1, 2, 2), np.int32)
+    for row in (10, 11, 12, 13):  # one insert per call: into bucket 1 of table 0, 0 of table 1
+        table, counts = _insert(table, counts, [[row]], [[[1, 0]]], [[True]])
+    assert table[0, 0, 1].tolist() == [13, 11, 12]  # the oldest, 10, overwritten
+    assert table[0, 1, 0].tolist() == [13, 11, 12]
+    assert table[0, 0, 0].tolist() == [-1, -1, -1] and table[0, 1, 1].tolist() == [-1, -1, -1]
+    assert counts.tolist() == [[[0, 4], [4, 0]]]
+
+    # Several inserts into one bucket in one call go to distinct slots, in order.
+    table, counts = _insert(table, counts, [[20, 21, 22]], [[[0, 1], [0, 0], [1, 1]]],
+                            [[True, True, True]])
+    assert table[0, 0, 0].tolist() == [20, 21, -1]
+    assert table[0, 0, 1].tolist() == [13, 22, 12]
+    assert table[0, 1, 0].tolist() == [13, 21, 12]
+    assert table[0, 1, 1].tolist() == [20, 22, -1]
+    assert counts.tolist() == [[[2, 5], [5, 2]]]
+
+    # Skipped inserts change nothing, even where they share a bucket with a real one.
+    before = table.copy(), counts.copy()
+    table, counts = _insert(table, counts, [[30, 31]], [[[0, 0], [0, 0]]], [[False, False]])
+    np.testing.assert_array_equal(table, before[0])
+    np.testing.assert_array_equal(counts, before[1])
+    table, counts = _insert(table, counts, [[30, 31]], [[[0, 0], [0, 0]]], [[False, True]])
+    assert table[0, 0, 0].tolist() == [20, 21, 31]
+    assert table[0, 1, 0].tolist() == [13, 21, 31]
+    assert counts.tolist() == [[[3, 5], [6, 2]]]
+
+
+def test_lsh_insert_keeps_the_newest_rows_when_one_call_overflows_a_bucket():
+    # Three inserts into a bucket of two slots in one call: the bucket must
+    # hold the newest two rows (12 and 11), as three calls would leave it.
+    table = np.full((1, 1, 2, 2), -1, np.int32)
+    counts = np.zeros((1, 1, 2), np.int32)
+    table, counts = _insert(table, counts, [[10, 11, 12]], [[[1], [1], [1]]],
+                            [[True, True, True]])
+    assert counts.tolist() == [[[0, 3]]]
+    assert sorted(table[0, 0, 1].tolist()) == [11, 12]
+    assert table[0, 0, 1].tolist() == [12, 11]  # the ring: slot 3 % 2 = 0 is the newest
+
+
+def test_lsh_cell_runs_when_a_step_writes_more_rows_than_a_bucket_holds():
+    # num_heads * (k + 1) = 8 rows written per step, buckets of 4: the cell
+    # must still keep real row indices in its table.
+    keras.utils.set_random_seed(0)
+    cell = SAMCell(units=4, memory_size=10, word_size=4, num_heads=2, k=3, search="lsh",
+                   lsh_tables=2, lsh_bits=2, lsh_bucket_size=4, seed=3)
+    rnn = keras.layers.RNN(cell, return_state=True)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 6, 3)).astype("float32")
+    rnn(x[:, :1])
+    _randomise(cell, rng)
+    _, *states = rnn(x)
+    table = states[8].numpy()
+    assert ((table >= 0) & (table < 10) & (table == np.round(table))).all()
+
+
+def test_lsh_candidates_with_one_bucket_holding_every_row_equal_exact_top_k():
+    rng = np.random.default_rng(0)
+    batch, heads, n, w, k = 2, 3, 7, 4, 3
+    memory = tf.constant(rng.normal(size=(batch, n, w)), tf.float32)
+    keys = tf.constant(np.tanh(rng.normal(size=(batch, heads, w))), tf.float32)
+    # Zero hyperplanes: every code is 0; bucket 0 of each table holds every row.
+    hyperplanes = tf.zeros((2, 1, w))
+    table = addressing.lsh_initial_table(2, 2, n, n)
+    table = tf.tile(table[None], [batch, 1, 1, 1])
+    assert sorted(table[0, 1, 0].numpy().tolist()) == list(range(n))
+    rows, valid = addressing.lsh_candidates(table, memory, keys, hyperplanes, k)
+    np.testing.assert_array_equal(rows.numpy(), addressing.exact_top_k(memory, keys, k).numpy())
+    assert valid.numpy().all()
+
+    # With real hyperplanes and one bit, the candidates are a subset: every
+    # row picked is in the key's bucket of some table.
+    planes = tf.constant(rng.normal(size=(2, 1, w)), tf.float32)
+    codes = addressing.lsh_codes(memory, planes).numpy()  # (B, N, L)
+    table = np.full((batch, 2, 2, n), 0, np.int32)
+    for b in range(batch):
+        for t in range(2):
+            for bucket in range(2):
+                members = [i for i in range(n) if codes[b, i, t] == bucket] or [0]
+                table[b, t, bucket] = (members * n)[:n]
+    rows, valid = addressing.lsh_candidates(tf.constant(table), memory, keys, planes, k)
+    key_codes = addressing.lsh_codes(keys, planes).numpy()
+    for b in range(batch):
+        for h in range(heads):
+            allowed = {int(i) for t in range(2) for i in table[b, t, key_codes[b, h, t]]}
+            picked = [int(r) for r, ok in zip(rows.numpy()[b, h], valid.numpy()[b, h]) if ok]
+            assert set(picked) <= allowed
+            assert len(set(picked)) == len(picked) == min(k, len(allowed))
+            best = sorted(allowed, key=lambda i: -ref.cosine(keys.numpy()[b, h].astype(float),
+                                                             memory.numpy()[b, i].astype(float)))
+            assert picked == best[:len(picked)]
+
+
+def test_lsh_candidates_mark_padding_invalid_and_the_read_ignores_it():
+    # Two distinct rows in the bucket, k = 3: the third pick is padding.
+    memory = tf.constant([[[1.0, 0.0], [0.0, 1.0], [5.0, 5.0]]])
+    keys = tf.constant([[[1.0, 0.2]]])
+    table = tf.constant([[[[0, 1, 0, 1]]]])  # one table, one bucket
+    hyperplanes = tf.zeros((1, 0, 2))
+    rows, valid = addressing.lsh_candidates(table, memory, keys, hyperplanes, 3)
+    assert rows.numpy()[0, 0, :2].tolist() == [0, 1]
+    assert valid.numpy()[0, 0].tolist() == [True, True, False]
+    weights, reads = addressing.sparse_read(memory, keys, tf.constant([[2.0]]), rows, valid)
+    assert weights.numpy()[0, 0, 2] == 0.0
+    np.testing.assert_allclose(weights.numpy()[0, 0].sum(), 1.0, atol=1e-6)
+    dense = ref.softmax([2.0 * ref.cosine(np.array([1.0, 0.2]), np.array(m))
+                         for m in ([1.0, 0.0], [0.0, 1.0])])
+    np.testing.assert_allclose(reads.numpy()[0, 0], dense @ np.eye(2), atol=1e-6)
+
+
+# --------------------------------------------------------------- gradients
+def test_gradients_match_finite_differences():
+    keras.utils.set_random_seed(0)
+    cell = SAMCell(units=3, memory_size=5, word_size=2, num_heads=1, k=2,
+                   return_weightings=True, dtype="float64", seed=0)
+    rnn = keras.layers.RNN(cell, return_sequences=True, dtype="float64")
+    x = tf.constant(np.random.default_rng(0).normal(size=(2, 5, 2)))
+    rnn(x)
+    for w in cell.trainable_weights:
+        w.assign(np.random.default_rng(1).normal(size=w.shape))
+
+    def run():
+        parts = cell.split_output(rnn(x))
+        loss = tf.reduce_sum(tf.sin(parts["controller"])) + tf.reduce_sum(
+            tf.sin(3.0 * parts["reads"]))
+        selections = np.concatenate([parts["read_rows"].numpy().reshape(-1),
+                                     parts["write_rows"].numpy().reshape(-1)])
+        return loss, selections
+
+    with tf.GradientTape() as tape:
+        value, selections = run()
+    grads = tape.gradient(value, cell.trainable_weights)
+    # The memory is used: the reads are not all zero.
+    assert np.abs(cell.split_output(rnn(x))["reads"].numpy()).max() > 1e-2
+    rng = np.random.default_rng(2)
+    for variable, grad in zip(cell.trainable_weights, grads):
+        flat = variable.numpy().reshape(-1)
+        analytic = tf.reshape(tf.convert_to_tensor(grad), [-1]).numpy()
+        for index in rng.choice(flat.size, size=min(3, flat.size), replace=False):
+            eps = 1e-6
+            values = []
+            for sign in (1, -1):
+                bumped = flat.copy()
+                bumped[index] += sign * eps
+                variable.assign(bumped.reshape(variable.shape))
+                loss, bumped_selections = run()
+                # The rows read and written must not flip under the bump.
+                np.testing.assert_array_equal(bumped_selections, selections)
+                values.append(loss.numpy())
+            variable.assign(flat.reshape(variable.shape))
+            numeric = (values[0] - values[1]) / (2 * eps)
+            np.testing.assert_allclose(analytic[index], numeric, rtol=1e-4, atol=1e-7,
+                                       err_msg=variable.path)
+
+
+# ----------------------------------------------------------------- masking
+def _masked_inputs():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 6, 3)).astype("float32")
+    x[0, 4:] = 0.0   # padded tail
+    x[1, 0] = 0.0    # padded first step
+    x[1, 3] = 0.0    # a hole
+    return x
+
+
+@pytest.mark.parametrize(
+    "config, rnn_kwargs",
+    [
+        (EXACT, dict(return_sequences=True)),
+        (EXACT, dict(return_sequences=False)),
+        (EXACT, dict(return_sequences=True, zero_output_for_mask=True)),
+        (LSH, dict(return_sequences=True)),
+        (LSH, dict(return_sequences=False, zero_output_for_mask=True)),
+    ],
+)
+def test_memory_rnn_with_a_mask_equals_keras_rnn(config, rnn_kwargs):
+    keras.utils.set_random_seed(0)
+    cell = SAMCell(**config, seed=1)
+    x = _masked_inputs()
+    masking = keras.layers.Masking(0.0)
+    masked = masking(x)
+    mask = masking.compute_mask(x)
+    assert not mask.numpy().all()
+    ours = MemoryRNN(cell, return_state=True, **rnn_kwargs)
+    keras_rnn = keras.layers.RNN(cell, return_state=True, **rnn_kwargs)
+    ours(masked, mask=mask)
+    _randomise(cell, np.random.default_rng(1))
+    expected = keras_rnn(masked, mask=mask)
+    got = ours(masked, mask=mask)
+    assert len(got) == len(expected) == 1 + len(cell.state_size)
+    for a, b in zip(got, expected):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)
+    if rnn_kwargs.get("return_sequences") and rnn_kwargs.get("zero_output_for_mask"):
+        np.testing.assert_array_equal(got[0].numpy()[0, 4:], 0.0)
+    elif rnn_kwargs.get("return_sequences"):
+        np.testing.assert_array_equal(got[0].numpy()[1, 0], 0.0)  # before the first real step
+        np.testing.assert_array_equal(got[0].numpy()[1, 3], got[0].numpy()[1, 2])
+
+
+@pytest.mark.parametrize("config", [EXACT, LSH], ids=["exact", "lsh"])
+def test_memory_rnn_padded_steps_change_nothing(config):
+    keras.utils.set_random_seed(0)
+    cell = SAMCell(**config, seed=1)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 6, 3)).astype("float32")
+    padded = x.copy()
+    padded[:, 4:] = 0.0
+    rnn = MemoryRNN(cell, return_state=True)
+    rnn(x)
+    _randomise(cell, np.random.default_rng(1))
+    masking = keras.layers.Masking(0.0)
+    full = rnn(masking(padded), mask=masking.compute_mask(padded))
+    truncated = rnn(x[:, :4])
+    unmasked = rnn(padded)  # without the mask the zero steps do write
+    for a, b in zip(full, truncated):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6)
+    # [output, h, c, reads, memory, last_access, ...]
+    assert not np.allclose(unmasked[4].numpy(), truncated[4].numpy())
+    assert not np.allclose(unmasked[5].numpy(), truncated[5].numpy())
+
+
+# ------------------------------------------------- what the loop stores
+AUDIT_N = 4099  # a memory size no other dimension here has
+AUDIT_W = 3
+
+
+def _traced_gradient_functions(cell, rnn_class=MemoryRNN, mask=False):
+    """The graphs of every function in the traced gradient of a small model."""
+    inputs = keras.Input((None, 3), batch_size=2)
+    x = keras.layers.Masking(0.0)(inputs) if mask else inputs
+    model = keras.Model(inputs, keras.layers.Dense(1)(rnn_class(cell)(x)))
+
+    @tf.function  # no XLA
+    def gradient(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(model(x))
+        return tape.gradient(loss, model.trainable_weights)
+
+    concrete = gradient.get_concrete_function(tf.TensorSpec((2, 5, 3), tf.float32))
+    return [(f.signature.name, function_def_to_graph.function_def_to_graph(f))
+            for f in concrete.graph.as_graph_def().library.function]
+
+
+def _stored_per_step(functions):
+    """(shape, producer op type) of every tensor while_v2 stores per iteration."""
+    stored = []
+    for _, graph in functions:
+        for op in graph.get_operations():
+            if op.type == "TensorListPushBack":
+                tensor = op.inputs[1]
+                stored.append((tensor.shape, tensor.op.type))
+    return stored
+
+
+def _memory_sized(shape):
+    return shape.rank is not None and any(
+        d in (AUDIT_N, AUDIT_N * AUDIT_W) for d in shape.as_list())
+
+
+def _audit_cell(search):
+    return SAMCell(units=4, memory_size=AUDIT_N, word_size=AUDIT_W, num_heads=1, k=2,
+                   search=search, lsh_tables=2, lsh_bits=2, lsh_bucket_size=4)
+
+
+@pytest.mark.parametrize("search, mask", [("exact", False), ("lsh", False), ("exact", True),
+                                          ("lsh", True)])
+def test_the_loop_stores_nothing_of_memory_size_per_step(search, mask):
+    stored = _stored_per_step(_traced_gradient_functions(_audit_cell(search), mask=mask))
+    assert len(stored) > 10  # the audit sees the loop's accumulators
+    offenders = [(str(shape), producer) for shape, producer in stored if _memory_sized(shape)]
+    assert offenders == [], f"tensors of memory size stored per step: {offenders}"
+    # A shape the audit cannot read must be a weight read (the controller's
+    # weights, research sam.md 9.2 E), not something that could hide N.
+    unknown = {producer for shape, producer in stored if shape.rank is None}
+    assert unknown <= {"ReadVariableOp"}, unknown
+
+
+def test_the_audit_finds_the_memory_stored_per_step_by_a_dense_cell():
+    cell = NTMCell(units=4, memory_size=AUDIT_N, word_size=AUDIT_W, num_read_heads=1,
+                   num_write_heads=1)
+    stored = _stored_per_step(_traced_gradient_functions(cell, keras.layers.RNN))
+    assert any(_memory_sized(shape) for shape, _ in stored)
+
+
+def _memory_sized_selects_in_the_forward_loop(functions):
+    found = []
+    for name, graph in functions:
+        if "while_body" not in name or "_grad" in name:
+            continue
+        for op in graph.get_operations():
+            if op.type in ("Select", "SelectV2"):
+                shape = op.outputs[0].shape
+                assert shape.rank is not None, (name, op.name)
+                if _memory_sized(shape):
+                    found.append((name, op.name, str(shape)))
+    return found
+
+
+@pytest.mark.parametrize("search", ["exact", "lsh"])
+def test_a_masked_memory_rnn_selects_nothing_of_memory_size_in_its_loop(search):
+    functions = _traced_gradient_functions(_audit_cell(search), MemoryRNN, mask=True)
+    assert any("while_body" in name for name, _ in functions)
+    assert _memory_sized_selects_in_the_forward_loop(functions) == []
+
+
+def test_a_masked_keras_rnn_selects_over_the_whole_memory_every_step():
+    functions = _traced_gradient_functions(_audit_cell("exact"), keras.layers.RNN, mask=True)
+    assert _memory_sized_selects_in_the_forward_loop(functions)
+
+
+# ---------------------------------------------------------- weightings
+def test_return_weightings_output_and_split_output():
+    cell = SAMCell(**EXACT, return_weightings=True)
+    units, r, w, k = 8, 2, 4, 2
+    assert cell.output_size == units + r * w + r * (4 * k + 2)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 5, 3)).astype("float32")
+    rnn = keras.layers.RNN(cell, return_sequences=True)
+    rnn(x)
+    _randomise(cell, rng)
+    out = rnn(x)
+    assert tuple(out.shape) == (2, 5, cell.output_size)
+    parts = {key: keras.ops.convert_to_numpy(v) for key, v in cell.split_output(out).items()}
+    assert set(parts) == {"controller", "reads", "read_rows", "read_weights",
+                          "write_rows", "write_weights"}
+    assert parts["controller"].shape == (2, 5, units)
+    assert parts["reads"].shape == (2, 5, r, w)
+    assert parts["read_rows"].shape == parts["read_weights"].shape == (2, 5, r, k)
+    assert parts["write_rows"].shape == parts["write_weights"].shape == (2, 5, r * (k + 1))
+    np.testing.assert_allclose(parts["read_weights"].sum(-1), 1.0, atol=1e-5)
+    assert (parts["read_weights"] >= 0).all()
+    rows = parts["read_rows"]
+    assert (rows == np.round(rows)).all() and rows.min() >= 0 and rows.max() < 8
+    # Each step writes the rows read the step before, then the LRA rows.
+    np.testing.assert_array_equal(parts["write_rows"][:, 1:, : r * k],
+                                  rows[:, :-1].reshape(2, 4, r * k))
+    np.testing.assert_array_equal(parts["write_rows"][:, 0, : r * k], [[0, 1, 0, 1]] * 2)
+    np.testing.assert_array_equal(parts["write_rows"][:, 0, r * k:], [[0, 1]] * 2)
+    # The reads are the weighted rows of the memory.
+    assert np.abs(parts["reads"]).max() > 0
+    plain = SAMCell(**EXACT)
+    assert set(plain.split_output(np.zeros((3, plain.output_size)))) == {"controller", "reads"}
+
+
+# ---------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(units=0), "units"),
+        (dict(units=2.5), "units"),
+        (dict(units=4, memory_size=0), "memory_size"),
+        (dict(units=4, memory_size=-8), "memory_size"),
+        (dict(units=4, memory_size=2**24 + 1), "memory_size"),
+        (dict(units=4, word_size=0), "word_size"),
+        (dict(units=4, num_heads=0), "num_heads"),
+        (dict(units=4, memory_size=3, num_heads=4, k=1), "num_heads"),
+        (dict(units=4, k=0), "`k`"),
+        (dict(units=4, memory_size=4, k=5), "`k`"),
+        (dict(units=4, search="kdtree"), "search"),
+        (dict(units=4, search="lsh", k=8, lsh_tables=1, lsh_bucket_size=7), "lsh_bucket_size"),
+        (dict(units=4, lsh_bits=17), "lsh_bits"),
+        (dict(units=4, lsh_bits=0), "lsh_bits"),
+        (dict(units=4, lsh_tables=0), "lsh_tables"),
+        (dict(units=4, lsh_bucket_size=0), "lsh_bucket_size"),
+        (dict(units=4, usage_threshold=1.0), "usage_threshold"),
+        (dict(units=4, usage_threshold=-0.1), "usage_threshold"),
+        (dict(units=4, usage_threshold="0.1"), "usage_threshold"),
+        (dict(units=4, memory_init="ones"), "memory_init"),
+        (dict(units=4, clip_value=0), "clip_value"),
+    ],
+)
+def test_bad_arguments_raise_value_errors_that_name_them(kwargs, match):
+    with pytest.raises(ValueError, match=match) as info:
+        SAMCell(**kwargs)
+    assert "Received" in str(info.value)
+
+
+def test_limits_are_inclusive():
+    SAMCell(units=2, memory_size=2**24, word_size=1, num_heads=1, k=1)  # not built: cheap
+    SAMCell(units=2, memory_size=4, num_heads=4, k=4, usage_threshold=0.0, lsh_bits=16)
+    SAMCell(units=2, memory_size=8, k=8, search="lsh", lsh_tables=2, lsh_bucket_size=4)
