@@ -107,7 +107,9 @@ class SAMCell(keras.layers.Layer):
             Defaults to `8`.
         lsh_bits: Positive integer, hash bits per table (`2**bits`
             buckets), at most 16; `None` picks `ceil(log2(N / C))` clamped to
-            `[1, 8]`. Defaults to `None`.
+            `[1, 3]`. Fewer bits let a query see more of the rows (one bucket
+            in `2**bits`); more bits let a table keep more rows (the newest
+            `2**bits * C`). Defaults to `None`.
         lsh_bucket_size: Positive integer `C`, rows kept per bucket;
             `lsh_tables * lsh_bucket_size` must be at least `k`.
             Defaults to `32`.
