@@ -569,6 +569,20 @@ def test_the_loop_stores_nothing_of_memory_size_per_step(search, mask):
     assert unknown <= {"ReadVariableOp"}, unknown
 
 
+@pytest.mark.parametrize("search", ["exact", "lsh"])
+def test_memory_rnn_stores_no_weights_per_step_and_keras_rnn_does(search):
+    """MemoryRNN reads the weights before the loop; keras.layers.RNN reads them
+    inside it, so its loop keeps them for every step."""
+    def weights_stored(rnn_class):
+        stored = _stored_per_step(_traced_gradient_functions(_audit_cell(search), rnn_class))
+        return [str(shape) for shape, producer in stored if producer == "ReadVariableOp"]
+
+    assert weights_stored(MemoryRNN) == []
+    # The LSTM kernel and recurrent kernel and the head kernel (a bias has no
+    # use in a gradient).
+    assert len(weights_stored(keras.layers.RNN)) >= 3
+
+
 def test_the_audit_finds_the_memory_stored_per_step_by_a_dense_cell():
     cell = NTMCell(units=4, memory_size=AUDIT_N, word_size=AUDIT_W, num_read_heads=1,
                    num_write_heads=1)

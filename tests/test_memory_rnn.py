@@ -1,0 +1,97 @@
+"""MemoryRNN: the same results as keras.layers.RNN, with weights read once per sequence."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_memory import MemoryRNN, NTMCell, SAMCell
+
+
+def _sam():
+    return SAMCell(8, memory_size=20, word_size=4, num_heads=2, k=2, seed=1)
+
+
+def _ntm():
+    return NTMCell(8, memory_size=10, word_size=4, seed=1)
+
+
+def _masked_inputs():
+    x = np.random.default_rng(0).normal(size=(4, 7, 3)).astype("float32")
+    x[0, 4:] = 0.0
+    x[1, 6:] = 0.0
+    x[2, 1:] = 0.0
+    return x
+
+
+@pytest.mark.parametrize("make", [_sam, _ntm])
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_outputs_and_gradients_equal_keras_rnn(make, jit_compile):
+    x = _masked_inputs()
+    results = []
+    for cls in (keras.layers.RNN, MemoryRNN):
+        keras.utils.set_random_seed(0)
+        rnn = cls(make(), return_sequences=True)
+        rnn(x)
+        if results:
+            rnn.set_weights(weights)
+        else:
+            weights = rnn.get_weights()
+
+        @tf.function(jit_compile=jit_compile)
+        def step(x):
+            with tf.GradientTape() as tape:
+                out = rnn(x)
+                loss = tf.reduce_sum(tf.sin(out))
+            return out, tape.gradient(loss, rnn.trainable_weights)
+
+        out, grads = step(x)
+        assert all(g is not None for g in grads)
+        results.append((out.numpy(), [tf.convert_to_tensor(g).numpy() for g in grads]))
+    np.testing.assert_allclose(results[0][0], results[1][0], atol=1e-6)
+    for a, b in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_masked_go_backwards_equals_keras_rnn(return_sequences):
+    x = _masked_inputs()
+    outputs = []
+    for cls in (keras.layers.RNN, MemoryRNN):
+        keras.utils.set_random_seed(0)
+        inp = keras.Input((None, 3))
+        layer = cls(_sam(), return_sequences=return_sequences, go_backwards=True)
+        model = keras.Model(inp, layer(keras.layers.Masking(0.0)(inp)))
+        if outputs:
+            model.set_weights(weights)
+        else:
+            weights = model.get_weights()
+        outputs.append(model.predict(x, verbose=0))
+    np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-6)
+
+
+def test_bidirectional_masked_model_round_trips(tmp_path):
+    x = _masked_inputs()
+    inp = keras.Input((None, 3))
+    layer = keras.layers.Bidirectional(MemoryRNN(_sam(), return_sequences=True))
+    model = keras.Model(inp, layer(keras.layers.Masking(0.0)(inp)))
+    path = str(tmp_path / "bidirectional.keras")
+    model.save(path)
+    restored = keras.models.load_model(path)
+    assert type(restored.layers[-1].forward_layer) is MemoryRNN
+    np.testing.assert_array_equal(model.predict(x, verbose=0), restored.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_fit(policy):
+    keras.config.set_dtype_policy(policy)
+    try:
+        inp = keras.Input((6, 3))
+        out = keras.layers.Dense(1, dtype="float32")(MemoryRNN(_sam(), return_sequences=True)(inp))
+        model = keras.Model(inp, out)
+        model.compile("adam", "mse", jit_compile=True)
+        x = np.random.default_rng(0).normal(size=(4, 6, 3)).astype("float32")
+        history = model.fit(x, np.ones((4, 6, 1)), epochs=2, verbose=0)
+        assert np.isfinite(history.history["loss"]).all()
+    finally:
+        keras.config.set_dtype_policy("float32")
