@@ -687,3 +687,17 @@ def test_limits_are_inclusive():
     SAMCell(units=2, memory_size=2**24, word_size=1, num_heads=1, k=1)  # not built: cheap
     SAMCell(units=2, memory_size=4, num_heads=4, k=4, usage_threshold=0.0, lsh_bits=16)
     SAMCell(units=2, memory_size=8, k=8, search="lsh", lsh_tables=2, lsh_bucket_size=4)
+
+
+def test_clip_has_the_values_and_gradient_of_clip_by_value():
+    x = tf.constant([[-30.0, -20.0, -3.0, 0.0, 5.0, 20.0, 25.0]])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        ours = addressing.clip(x, 20.0)
+        reference = tf.clip_by_value(x, -20.0, 20.0)
+        weights = tf.range(7, dtype=tf.float32) + 1.0
+        ours_loss, reference_loss = (tf.reduce_sum(t * weights) for t in (ours, reference))
+    np.testing.assert_array_equal(ours.numpy(), reference.numpy())
+    np.testing.assert_array_equal(tape.gradient(ours_loss, x).numpy(),
+                                  tape.gradient(reference_loss, x).numpy())
+    assert tape.gradient(ours_loss, x).numpy()[0, 0] == 0.0  # clipped: no gradient

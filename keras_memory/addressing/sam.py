@@ -127,6 +127,26 @@ def least_recently_accessed(last_access, num):
     return tf.math.top_k(-tf.stop_gradient(last_access), k=num, sorted=True).indices
 
 
+def clip(values, limit):
+    """`clip(values, -limit, limit)` whose gradient keeps only a boolean mask.
+
+    The gradient is `tf.clip_by_value`'s (zero where the value was clipped),
+    but inside a `tf.while_loop` it stores one byte per value for the backward
+    pass instead of the input and the output in float32.
+    """
+
+    @tf.custom_gradient
+    def _clip(x):
+        inside = tf.logical_and(x >= -limit, x <= limit)
+
+        def grad(upstream):
+            return tf.where(inside, upstream, tf.zeros_like(upstream))
+
+        return tf.clip_by_value(x, -limit, limit), grad
+
+    return _clip(values)
+
+
 def write_weights(previous_read_weights, alpha, gamma):
     """Sparse write weights (paper eq. 5).
 
@@ -176,7 +196,9 @@ def sparse_write(memory, previous_rows, on_previous, lra_rows, on_lra, words, ma
     if old_lra is None:
         old_lra = gather_rows(memory, lra_rows)  # (B, R, W)
     lra_delta = on_lra[..., None] * words - old_lra
-    previous_delta = on_previous[..., None] * words[:, :, None, :]  # (B, R, K, W)
+    # An einsum keeps `words` itself for the gradient (a broadcast product
+    # would keep a second, expanded copy of it every step).
+    previous_delta = tf.einsum("brk,brw->brkw", on_previous, words)
     if mask is not None:
         lra_delta = lra_delta * mask[:, None, None]
         previous_delta = previous_delta * mask[:, None, None, None]

@@ -369,8 +369,8 @@ class SAMCell(keras.layers.Layer):
         controller_output = ops.cast(controller_output, dtype)
 
         # 2. Head parameters, clipped, then activations.
-        parameters = ops.clip(
-            self.head_parameters(controller_output), -self.clip_value, self.clip_value
+        parameters = addressing.clip(
+            self.head_parameters(controller_output), self.clip_value
         )
         heads = ops.reshape(parameters, (-1, r, self.head_parameter_size))
         queries = ops.tanh(heads[..., :w])
