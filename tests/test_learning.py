@@ -35,18 +35,25 @@ def train_until(model, task, max_steps, threshold, batch_size=32, every=100, see
     return evaluation
 
 
-def test_ntm_learns_short_copies():
-    """Copy, lengths 1-5, 8 bits: >= 99% bit accuracy on fresh sequences."""
+def _short_copies_learned(make_cell):
+    """Train on copy lengths 1-5 (8 bits); return bit accuracy before and after."""
     keras.utils.set_random_seed(3)
     task = tasks.CopyTask(num_bits=8, min_length=1, max_length=5)
-    model = build_model(NTMCell(units=64, memory_size=16, word_size=8), task)
+    model = build_model(make_cell(), task)
     model.compile(optimizer=default_optimizer(3e-3),
                   jit_compile=True, **task.compile_kwargs())
     before = evaluate_task(model, task, split="validation", num_batches=4)
     evaluation = train_until(model, task, max_steps=6000, threshold=0.05, max_seconds=600)
     after = evaluate_task(model, task, split="validation", num_batches=8, seed=99)
+    return before, after, evaluation.history[-3:]
+
+
+def test_ntm_learns_short_copies():
+    """Copy, lengths 1-5, 8 bits: >= 99% bit accuracy on fresh sequences."""
+    before, after, last = _short_copies_learned(
+        lambda: NTMCell(units=64, memory_size=16, word_size=8))
     assert before["bit_accuracy"] < 0.7
-    assert after["bit_accuracy"] >= 0.99, (after, evaluation.history[-3:])
+    assert after["bit_accuracy"] >= 0.99, (after, last)
 
 
 def test_sam_learns_short_copies():
@@ -55,16 +62,10 @@ def test_sam_learns_short_copies():
     Its reads find rows by content alone (no location shift), so learning to
     copy means learning keys that chain the written rows in order.
     """
-    keras.utils.set_random_seed(3)
-    task = tasks.CopyTask(num_bits=8, min_length=1, max_length=5)
-    model = build_model(SAMCell(units=64, memory_size=16, word_size=16, num_heads=2, k=2), task)
-    model.compile(optimizer=default_optimizer(3e-3),
-                  jit_compile=True, **task.compile_kwargs())
-    before = evaluate_task(model, task, split="validation", num_batches=4)
-    evaluation = train_until(model, task, max_steps=6000, threshold=0.05, max_seconds=600)
-    after = evaluate_task(model, task, split="validation", num_batches=8, seed=99)
+    before, after, last = _short_copies_learned(
+        lambda: SAMCell(units=64, memory_size=16, word_size=16, num_heads=2, k=2))
     assert before["bit_accuracy"] < 0.7
-    assert after["bit_accuracy"] >= 0.99, (after, evaluation.history[-3:])
+    assert after["bit_accuracy"] >= 0.99, (after, last)
 
 
 @pytest.mark.slow

@@ -42,6 +42,7 @@ class TestSAMCellLSHContract(CellContract):
     @pytest.mark.parametrize("policy", ["mixed_bfloat16"])
     def test_mixed_precision(self, policy):
         super().test_mixed_precision(policy)
+        assert keras.config.dtype_policy().name == "float32"  # restored afterwards
 
 
 # ------------------------------------------------------------------ helpers
@@ -684,9 +685,12 @@ def test_bad_arguments_raise_value_errors_that_name_them(kwargs, match):
 
 
 def test_limits_are_inclusive():
-    SAMCell(units=2, memory_size=2**24, word_size=1, num_heads=1, k=1)  # not built: cheap
-    SAMCell(units=2, memory_size=4, num_heads=4, k=4, usage_threshold=0.0, lsh_bits=16)
-    SAMCell(units=2, memory_size=8, k=8, search="lsh", lsh_tables=2, lsh_bucket_size=4)
+    largest = SAMCell(units=2, memory_size=2**24, word_size=1, num_heads=1, k=1)  # not built
+    assert largest.state_size[3] == 2**24
+    full = SAMCell(units=2, memory_size=4, num_heads=4, k=4, usage_threshold=0.0, lsh_bits=16)
+    assert (full.num_heads, full.k, full.usage_threshold, full.num_buckets) == (4, 4, 0.0, 2**16)
+    lsh = SAMCell(units=2, memory_size=8, k=8, search="lsh", lsh_tables=2, lsh_bucket_size=4)
+    assert lsh.lsh_tables * lsh.lsh_bucket_size == lsh.k
 
 
 def test_clip_has_the_values_and_gradient_of_clip_by_value():

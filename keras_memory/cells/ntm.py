@@ -6,6 +6,11 @@ import keras
 from keras import ops
 
 from keras_memory.addressing import ntm as addressing
+from keras_memory.cells.common import (
+    clone_initializer,
+    keep_memory_in_float32,
+    requested_dtype_config,
+)
 from keras_memory.validation import (
     check_option,
     check_positive_float,
@@ -13,11 +18,6 @@ from keras_memory.validation import (
 )
 
 MEMORY_INITS = ("random", "constant", "learned")
-
-
-def _clone(initializer):
-    """A fresh copy of a Keras initializer (so two weights never share one)."""
-    return keras.initializers.deserialize(keras.initializers.serialize(initializer))
 
 
 @keras.saving.register_keras_serializable(package="keras_memory")
@@ -214,11 +214,7 @@ class NTMCell(keras.layers.Layer):
 
         # Half-precision policies: the controller follows the policy, the memory
         # and the addressing stay in float32 (see the class docstring).
-        self._requested_dtype_policy = self.dtype_policy
-        if self.dtype_policy.compute_dtype in ("float16", "bfloat16") and (
-            self.dtype_policy.variable_dtype == "float32"
-        ):
-            self.dtype_policy = "float32"
+        self._requested_dtype_policy = keep_memory_in_float32(self)
 
         self.num_heads = self.num_read_heads + self.num_write_heads
         # Per head: key (W), strength, gate, shift (2S+1), gamma.
@@ -236,7 +232,7 @@ class NTMCell(keras.layers.Layer):
         )
         self.head_parameters = keras.layers.Dense(
             self.num_head_parameters,
-            kernel_initializer=_clone(self.kernel_initializer),
+            kernel_initializer=clone_initializer(self.kernel_initializer),
             dtype=self.dtype_policy,
             name="head_parameters",
         )
@@ -279,7 +275,7 @@ class NTMCell(keras.layers.Layer):
                 for offset in (3, 4)
             )
         else:
-            kernel, recurrent = (_clone(self.controller_initializer) for _ in range(2))
+            kernel, recurrent = (clone_initializer(self.controller_initializer) for _ in range(2))
         self.controller.kernel_initializer = kernel
         self.controller.recurrent_initializer = recurrent
         self.controller.build((batch, controller_inputs))
@@ -430,8 +426,7 @@ class NTMCell(keras.layers.Layer):
         return parts
 
     def get_config(self):
-        config = super().get_config()
-        config["dtype"] = keras.dtype_policies.serialize(self._requested_dtype_policy)
+        config = requested_dtype_config(super().get_config(), self._requested_dtype_policy)
         config.update(
             {
                 "units": self.units,

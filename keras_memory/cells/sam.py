@@ -7,6 +7,11 @@ import tensorflow as tf
 from keras import ops
 
 from keras_memory.addressing import sam as addressing
+from keras_memory.cells.common import (
+    clone_initializer,
+    keep_memory_in_float32,
+    requested_dtype_config,
+)
 from keras_memory.validation import (
     check_option,
     check_positive_float,
@@ -231,13 +236,9 @@ class SAMCell(keras.layers.Layer):
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.seed = seed
 
-        # Half-precision policies: the controller follows the policy, the memory,
-        # the addressing and every state stay in float32 (as in NTMCell).
-        self._requested_dtype_policy = self.dtype_policy
-        if self.dtype_policy.compute_dtype in ("float16", "bfloat16") and (
-            self.dtype_policy.variable_dtype == "float32"
-        ):
-            self.dtype_policy = "float32"
+        # Half-precision policies: the controller follows the policy, the memory
+        # and the addressing stay in float32 (see the class docstring).
+        self._requested_dtype_policy = keep_memory_in_float32(self)
 
         # Per head: query (W), write word (W), alpha, gamma, beta.
         self.head_parameter_size = 2 * self.word_size + 3
@@ -246,9 +247,7 @@ class SAMCell(keras.layers.Layer):
         )
         self.head_parameters = keras.layers.Dense(
             self.num_heads * self.head_parameter_size,
-            kernel_initializer=keras.initializers.deserialize(
-                keras.initializers.serialize(self.kernel_initializer)
-            ),
+            kernel_initializer=clone_initializer(self.kernel_initializer),
             dtype=self.dtype_policy,
             name="head_parameters",
         )
@@ -528,8 +527,7 @@ class SAMCell(keras.layers.Layer):
         return parts
 
     def get_config(self):
-        config = super().get_config()
-        config["dtype"] = keras.dtype_policies.serialize(self._requested_dtype_policy)
+        config = requested_dtype_config(super().get_config(), self._requested_dtype_policy)
         config.update(
             {
                 "units": self.units,

@@ -1,0 +1,30 @@
+"""Pieces every memory cell shares."""
+
+import keras
+
+
+def clone_initializer(initializer):
+    """A fresh copy of a Keras initializer (so two weights never share one)."""
+    return keras.initializers.deserialize(keras.initializers.serialize(initializer))
+
+
+def keep_memory_in_float32(cell):
+    """Under a half-precision policy, run `cell` in float32 and return the policy asked for.
+
+    The memory, the addressing and every state of a memory cell lose too much
+    in 16 bits; the controller, built with the returned policy, still computes
+    in half precision. `get_config` must save the returned policy (see
+    `requested_dtype_config`).
+    """
+    requested = cell.dtype_policy
+    if requested.compute_dtype in ("float16", "bfloat16") and (
+        requested.variable_dtype == "float32"
+    ):
+        cell.dtype_policy = "float32"
+    return requested
+
+
+def requested_dtype_config(config, requested_policy):
+    """`config` with the dtype policy the user asked for, not the float32 one used."""
+    config["dtype"] = keras.dtype_policies.serialize(requested_policy)
+    return config
