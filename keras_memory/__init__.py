@@ -4,6 +4,8 @@ Cells (use them inside `keras.layers.RNN`):
 
 - `NTMCell`: Neural Turing Machine (Graves et al., 2014).
 - `SAMCell`: Sparse Access Memory (Rae et al., 2016).
+- `LANTMCell`: Lie-access Neural Turing Machine, plane and sphere (Yang & Rush, 2017).
+- `RAMCell`: the RAM and RAM/Tape baselines of Yang & Rush (2017).
 
 Layers: `keras_memory.layers.MemoryRNN`, a `keras.layers.RNN` that lets a
 sparse cell apply the mask itself.
@@ -18,9 +20,9 @@ Modules:
 """
 
 from keras_memory import addressing, layers, metrics, tasks, training
-from keras_memory.cells import NTMCell, SAMCell
+from keras_memory.cells import LANTMCell, NTMCell, RAMCell, SAMCell
 from keras_memory.layers import MemoryRNN
 
 __version__ = "0.1.0"
 
-__all__ = ["NTMCell", "SAMCell", "MemoryRNN", "addressing", "layers", "metrics", "tasks", "training", "__version__"]
+__all__ = ["LANTMCell", "NTMCell", "RAMCell", "SAMCell", "MemoryRNN", "addressing", "layers", "metrics", "tasks", "training", "__version__"]
