@@ -10,12 +10,16 @@ from keras_memory import plotting
 
 access = plotting.record_access(model, inputs)          # weightings over time
 plotting.plot_memory_access(access, example=0, path="access.png")
+
+heads = plotting.record_heads(lantm_model, inputs)      # LANTM key space
+plotting.plot_head_trajectories(heads, example=0, path="heads.png")
 ```
 """
 
 import keras
 import numpy as np
 
+from keras_memory.cells.lantm import LANTMCell
 from keras_memory.cells.ntm import NTMCell
 from keras_memory.cells.sam import SAMCell
 
@@ -175,6 +179,109 @@ def plot_memory_access(access, example=0, targets=None, sample_weight=None, path
     axes[-1, 0].set_xlabel("time step")
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+    return fig
+
+
+def record_heads(model, inputs, layer_name=None):
+    """Run a trained model and record where a `LANTMCell`'s heads went in key space.
+
+    As with `record_access`, the cell need not return its weightings: a copy
+    of its RNN layer that does is run with the same weights.
+
+    Args:
+        model: A functional `keras.Model` containing a
+            `keras.layers.RNN(LANTMCell(...))` (or `MemoryRNN`).
+        inputs: The model's input batch (a NumPy array).
+        layer_name: Name of the RNN layer, if the model has several.
+
+    Returns:
+        A dict of NumPy arrays: `"read_head"` and `"write_head"`
+        `(batch, time, k)` (the heads after each step's action; `k` is 2 on
+        the plane, 3 on the sphere), `"read_weightings"`
+        `(batch, time, capacity)`, `"written"` `(batch, time)` (1 where the
+        step appended an entry: the write flag, or 1 without one),
+        `"key_space"`, `"inputs"` and `"predictions"`.
+    """
+    rnn = model.get_layer(layer_name) if layer_name else _find_rnn(model, (LANTMCell,))
+    config = rnn.cell.get_config()
+    config["return_weightings"] = True
+    cell = type(rnn.cell).from_config(config)
+    recorder = keras.layers.RNN(cell, return_sequences=True, go_backwards=rnn.go_backwards)
+    rnn_inputs = keras.Model(model.inputs, rnn.input).predict_on_batch(inputs)
+    recorder(rnn_inputs[:1])
+    recorder.set_weights(rnn.get_weights())
+    parts = cell.split_output(recorder(rnn_inputs))
+    parts = {key: keras.ops.convert_to_numpy(value) for key, value in parts.items()}
+    rnn_inputs = np.asarray(rnn_inputs)
+    if cell.write_flag_input:
+        written = (rnn_inputs[..., -1] > 0).astype(np.float32)
+    else:
+        written = np.ones(rnn_inputs.shape[:2], np.float32)
+    return {
+        "read_head": parts["read_head"],
+        "write_head": parts["write_head"],
+        "read_weightings": parts["read_weightings"],
+        "written": written,
+        "key_space": cell.key_space,
+        "inputs": np.asarray(inputs),
+        "predictions": np.asarray(model.predict_on_batch(inputs)),
+    }
+
+
+def plot_head_trajectories(record, example=0, path=None, title=None):
+    """The key-space paths of the write and read heads (the paper's Figures 2b and 3b).
+
+    Every entry written is a dot at its key, coloured by the step that wrote
+    it (the write head's path while the input is read); the read head's path
+    while the model answers is drawn over it as crosses joined in order. On
+    the sphere the picture is a 3-D view of the unit sphere.
+
+    Args:
+        record: The dict returned by `record_heads`.
+        example: Index of the example of the batch to show.
+        path: If given, the figure is saved there.
+        title: Optional title.
+
+    Returns:
+        The matplotlib `Figure`.
+    """
+    import matplotlib
+
+    if path is not None:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = record["written"][example] > 0
+    active = np.abs(record["inputs"][example]).sum(-1) > 0
+    writes = record["write_head"][example][written & active]
+    reads = record["read_head"][example][~written & active]
+    sphere = record["key_space"] == "sphere"
+    fig = plt.figure(figsize=(6.5, 6))
+    ax = fig.add_subplot(111, projection="3d" if sphere else None)
+    if sphere:
+        u, v = np.mgrid[0 : 2 * np.pi : 30j, 0 : np.pi : 15j]
+        ax.plot_wireframe(np.cos(u) * np.sin(v), np.sin(u) * np.sin(v), np.cos(v),
+                          color="0.85", linewidth=0.4)
+    coords = (lambda a: (a[:, 0], a[:, 1], a[:, 2])) if sphere else (lambda a: (a[:, 0], a[:, 1]))
+    if len(writes):
+        dots = ax.scatter(*coords(writes), c=np.arange(len(writes)), cmap="viridis", s=18,
+                          label="entries written (colour: step)")
+        fig.colorbar(dots, ax=ax, shrink=0.7, label="write step")
+    if len(reads):
+        ax.plot(*coords(reads), color="tab:red", linewidth=0.8, marker="x", markersize=4,
+                label="read head while answering")
+        ax.scatter(*coords(reads[:1]), color="tab:red", s=60, marker="o", facecolors="none",
+                   label="first read")
+    if not sphere:
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.set_xlabel("key 1")
+        ax.set_ylabel("key 2")
+    ax.legend(loc="best", fontsize=8)
+    ax.set_title(title or ("sphere" if sphere else "plane"), fontsize=9)
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=100)

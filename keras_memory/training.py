@@ -323,3 +323,168 @@ def resume_state(state_path):
         return None
     with open(state_path) as f:
         return json.load(f)
+
+
+# ---------------------------------------------------------------------------
+# The training protocol of Yang & Rush (2017), from the authors' `train.lua`.
+
+
+@keras.saving.register_keras_serializable(package="keras_memory")
+class LieAccessDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """The learning-rate decay of the Lie-access paper's code (`train.lua`).
+
+    The authors count "iters" of `iter_size = 10` optimizer steps and multiply
+    the rate by `0.99` at the end of every even iter after `decay_delay`:
+
+    `lr(step) = lr0 * 0.99 ** max(0, floor((iter - 1 - decay_delay) / 2))`,
+    `iter = floor(step / 10) + 1`.
+
+    With their 10,000 steps the final factor is 0.030 for a delay of 300,
+    0.135 for 600 and 0.224 for 700.
+
+    Args:
+        initial_learning_rate: `lr0`.
+        decay_delay: Iters (of 10 steps) before the decay starts.
+        rate: Factor per decay. Defaults to `0.99`.
+        steps_per_iter: Defaults to `10`.
+    """
+
+    def __init__(self, initial_learning_rate, decay_delay, rate=0.99, steps_per_iter=10):
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_delay = int(decay_delay)
+        self.rate = float(rate)
+        self.steps_per_iter = int(steps_per_iter)
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        iteration = keras.ops.floor(step / self.steps_per_iter) + 1.0
+        decays = keras.ops.maximum(
+            0.0, keras.ops.floor((iteration - 1.0 - self.decay_delay) / 2.0)
+        )
+        return self.initial_learning_rate * keras.ops.power(self.rate, decays)
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_delay": self.decay_delay,
+            "rate": self.rate,
+            "steps_per_iter": self.steps_per_iter,
+        }
+
+
+def lie_access_optimizer(learning_rate=0.01, decay_delay=300, global_clipnorm=32.0):
+    """The optimizer of the Lie-access paper's code (`train.lua`, `options.lua`).
+
+    Torch's `optim.rmsprop` (`m <- 0.99 m + 0.01 g^2`,
+    `x <- x - lr g / (sqrt(m) + 1e-8)`, no momentum) as Keras' `RMSprop` with
+    `rho=0.99` and `epsilon=1e-16` (Keras adds it inside the square root),
+    the `LieAccessDecay` schedule, and gradients rescaled to a global norm of
+    at most 32 (`max_grad_norm`).
+
+    Args:
+        learning_rate: The initial rate. The paper's grid: 0.01, 0.02, 0.04
+            for the memory models, 0.002 for the LSTM.
+        decay_delay: Iters before the decay starts (300 to 700 in the grid).
+        global_clipnorm: Defaults to `32`.
+
+    Returns:
+        A `keras.optimizers.RMSprop`.
+    """
+    return keras.optimizers.RMSprop(
+        LieAccessDecay(learning_rate, decay_delay),
+        rho=0.99,
+        epsilon=1e-16,
+        global_clipnorm=global_clipnorm,
+    )
+
+
+class BestOfValidation(keras.callbacks.Callback):
+    """Fine and coarse accuracy on a fixed test set, best of several checks.
+
+    The Lie-access paper's protocol (`train.lua`): every `every` optimizer
+    steps after `start`, the model is scored on the same 3,200 examples of
+    twice the training length; fine accuracy is the share of answer symbols
+    right (the final end symbol included), coarse accuracy the share of
+    sequences entirely right. The run reports the best fine and the best
+    coarse accuracy over the checks, each maximised on its own, as the
+    authors' `captureresults` does.
+
+    Args:
+        task: The `AlgorithmicTask` (a `keras_memory.tasks` symbol task).
+        every: Optimizer steps between checks. Defaults to `500`.
+        start: Checks happen at steps `> start`. Defaults to `5000` (the
+            paper's 10 checks at steps 5,500 to 10,000).
+        num_batches: Batches of the test set. Defaults to `100`.
+        batch_size: Defaults to `32` (100 x 32 = 3,200 examples).
+        split: Defaults to `"generalization"`.
+        seed: Seed of the fixed test set.
+        verbose: Print one line per check.
+
+    Attributes:
+        history: One dict per check: `step`, `seconds`, `fine`, `coarse`.
+        best_fine, best_coarse: The best values so far (`None` before any).
+    """
+
+    def __init__(self, task, every=500, start=5000, num_batches=100, batch_size=32,
+                 split="generalization", seed=2017, verbose=0):
+        super().__init__()
+        self.task = get_task(task)
+        self.every = int(every)
+        self.start = int(start)
+        self.num_batches = int(num_batches)
+        self.batch_size = int(batch_size)
+        self.split = split
+        self.seed = seed
+        self.verbose = verbose
+        self.history = []
+        self.best_fine = None
+        self.best_coarse = None
+        self.steps = 0
+        self._start_time = None
+        self._test_set = None
+
+    def test_set(self):
+        """The fixed test batches, generated once."""
+        if self._test_set is None:
+            rng = np.random.default_rng(self.seed)
+            self._test_set = [
+                self.task.generate(rng, self.batch_size, split=self.split)
+                for _ in range(self.num_batches)
+            ]
+        return self._test_set
+
+    def score(self, model=None):
+        """`(fine, coarse)` accuracy of `model` (default: the trained one) on the test set."""
+        model = model or self.model
+        right_symbols = symbols = right_sequences = sequences = 0
+        for x, y, w in self.test_set():
+            predicted = np.argmax(np.asarray(model.predict_on_batch(x)), axis=-1)
+            scored = w > 0
+            correct = (predicted == y) | ~scored
+            right_symbols += int(((predicted == y) & scored).sum())
+            symbols += int(scored.sum())
+            has_answer = scored.any(axis=1)
+            right_sequences += int((correct.all(axis=1) & has_answer).sum())
+            sequences += int(has_answer.sum())
+        return right_symbols / max(symbols, 1), right_sequences / max(sequences, 1)
+
+    def on_train_begin(self, logs=None):
+        self._start_time = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+        if self.steps > self.start and (self.steps - self.start) % self.every == 0:
+            self.check()
+
+    def check(self):
+        fine, coarse = self.score()
+        record = {"step": self.steps, "seconds": time.perf_counter() - self._start_time,
+                  "fine": float(fine), "coarse": float(coarse)}
+        self.history.append(record)
+        self.best_fine = max(fine, self.best_fine or 0.0)
+        self.best_coarse = max(coarse, self.best_coarse or 0.0)
+        if self.verbose:
+            print(f"\n[step {self.steps}, {record['seconds']:.0f}s] {self.split}: fine "
+                  f"{100 * fine:.1f}% coarse {100 * coarse:.1f}% (best {100 * self.best_fine:.1f}"
+                  f"/{100 * self.best_coarse:.1f})")
+        return record

@@ -4,11 +4,22 @@ Every task is an `AlgorithmicTask` producing `(inputs, targets,
 sample_weight)` batches; `get(name, **kwargs)` builds one by name and
 `register(name)` lets other task families add themselves.
 
+Task families:
+
+- The Neural Turing Machine tasks (Graves et al., 2014), `ntm_tasks`:
+  `"copy"`, `"repeat_copy"`, `"associative_recall"`, `"dynamic_ngrams"`,
+  `"priority_sort"` (binary vectors, `output_type="bits"`).
+- The Lie-Access Neural Turing Machine tasks (Yang & Rush, 2017, Table 1a),
+  `lantm_tasks`: `"lantm_copy"`, `"lantm_reverse"`, `"lantm_bigram_flip"`,
+  `"lantm_double"`, `"lantm_interleaved_add"`, `"lantm_odd_first"`,
+  `"lantm_repeat_copy"`, `"lantm_priority_sort"` (symbol sequences,
+  `output_type="categorical"`).
+
 Example:
 
 >>> from keras_memory import tasks
 >>> tasks.available()
-['associative_recall', 'copy', 'dynamic_ngrams', 'priority_sort', 'repeat_copy']
+['associative_recall', 'copy', 'dynamic_ngrams', 'lantm_bigram_flip', 'lantm_copy', 'lantm_double', 'lantm_interleaved_add', 'lantm_odd_first', 'lantm_priority_sort', 'lantm_repeat_copy', 'lantm_reverse', 'priority_sort', 'repeat_copy']
 >>> task = tasks.get("copy", max_length=10)
 >>> data = task.dataset(batch_size=32, num_batches=100)
 """
@@ -87,6 +98,15 @@ def get(name, **kwargs):
     return _REGISTRY[name](**kwargs)
 
 
+from keras_memory.tasks.lantm_tasks import LANTMBigramFlipTask  # noqa: E402
+from keras_memory.tasks.lantm_tasks import LANTMCopyTask  # noqa: E402
+from keras_memory.tasks.lantm_tasks import LANTMDoubleTask  # noqa: E402
+from keras_memory.tasks.lantm_tasks import LANTMInterleavedAddTask  # noqa: E402
+from keras_memory.tasks.lantm_tasks import LANTMOddFirstTask  # noqa: E402
+from keras_memory.tasks.lantm_tasks import LANTMPrioritySortTask  # noqa: E402
+from keras_memory.tasks.lantm_tasks import LANTMRepeatCopyTask  # noqa: E402
+from keras_memory.tasks.lantm_tasks import LANTMReverseTask  # noqa: E402
+from keras_memory.tasks.lantm_tasks import SymbolTask  # noqa: E402
 from keras_memory.tasks.ntm_tasks import AssociativeRecallTask  # noqa: E402
 from keras_memory.tasks.ntm_tasks import CopyTask  # noqa: E402
 from keras_memory.tasks.ntm_tasks import DynamicNGramsTask  # noqa: E402
@@ -99,6 +119,14 @@ for _cls in (
     AssociativeRecallTask,
     DynamicNGramsTask,
     PrioritySortTask,
+    LANTMCopyTask,
+    LANTMReverseTask,
+    LANTMBigramFlipTask,
+    LANTMDoubleTask,
+    LANTMInterleavedAddTask,
+    LANTMOddFirstTask,
+    LANTMRepeatCopyTask,
+    LANTMPrioritySortTask,
 ):
     register(_cls.name)(_cls)
 del _cls
@@ -112,6 +140,15 @@ __all__ = [
     "AssociativeRecallTask",
     "DynamicNGramsTask",
     "PrioritySortTask",
+    "SymbolTask",
+    "LANTMCopyTask",
+    "LANTMReverseTask",
+    "LANTMBigramFlipTask",
+    "LANTMDoubleTask",
+    "LANTMInterleavedAddTask",
+    "LANTMOddFirstTask",
+    "LANTMRepeatCopyTask",
+    "LANTMPrioritySortTask",
     "register",
     "available",
     "get",

@@ -1,0 +1,248 @@
+"""Reproduce one cell of Table 1(b) of the Lie-access paper (Yang & Rush, 2017).
+
+Trains one model on one task in one sample regime with the authors' protocol
+and prints our fine / coarse accuracy on 3,200 examples of twice the training
+length next to the paper's:
+
+    # LANTM on COPY, small regime (16K examples seen 20 times, 10,000 steps).
+    python examples/lantm_table1b.py --model lantm --task copy --regime small
+
+    # SLANTM on REPEAT COPY; the RAM/Tape baseline with sharpening.
+    python examples/lantm_table1b.py --model slantm --task repeat_copy
+    python examples/lantm_table1b.py --model tape --task copy --sharpen
+
+    # A shorter run (the checks scale with --steps), resumed after a stop.
+    python examples/lantm_table1b.py --model lantm --task reverse --steps 4000 --resume
+
+Models: `lstm`, `ram`, `tape` (RAM/Tape), `lantm`, `lantm-s` (softmax
+weighting), `slantm`, `slantm-s` (on the sphere). The protocol is the
+authors' code (`train.lua`, `fb.lua`): batches of 32 of one length each;
+RMSProp (`keras_memory.training.lie_access_optimizer`) with their
+learning-rate decay and a global gradient norm clip of 32; the loss only on
+the answer; no writes while answering; fine and coarse accuracy checked 10
+times in the second half of training (every `steps / 20` steps) and the best
+of each reported.
+
+The run directory (`--run-dir`, default `runs/table1b/<model>_<task>_<regime>_s<seed>`)
+gets `model.keras` and `state.json` after every 500 steps (so `--resume`
+continues a stopped run), `results.json`, and for LANTM and SLANTM
+`trajectories.png`: where the read and write heads went in key space on one
+test example (like the paper's Figures 2b and 3b).
+"""
+
+import argparse
+import json
+import os
+import time
+
+import keras
+import numpy as np
+
+import keras_memory
+from keras_memory import papers, tasks
+from keras_memory.training import (
+    BestOfValidation,
+    RunCheckpoint,
+    lie_access_optimizer,
+    resume_state,
+)
+
+MODELS = papers.TABLE_1B_MODELS
+#: LSTM baseline layers per task (small, large) in the authors' `xopts`.
+LSTM_LAYERS = {
+    "copy": (2, 2), "reverse": (2, 2), "bigram_flip": (3, 2), "double": (2, 2),
+    "interleaved_add": (3, 3), "odd_first": (2, 2), "repeat_copy": (2, 3),
+    "priority_sort": (2, 1),
+}
+STEPS_PER_EPOCH = 500
+SMALL_REGIME_BATCHES = 500  # 16,000 examples of 32
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=MODELS, default="lantm")
+    parser.add_argument("--task", choices=papers.TABLE_1B_TASKS, default="copy")
+    parser.add_argument("--regime", choices=("small", "large"), default="small")
+    parser.add_argument("--steps", type=int, default=10_000,
+                        help="optimizer steps of 32 examples (the paper: 10,000)")
+    parser.add_argument("--seed", type=int, default=1, help="the paper's grid: 1, 2, 3")
+    parser.add_argument("--lr", type=float, default=None,
+                        help="initial learning rate (default 0.01; LSTM 0.002)")
+    parser.add_argument("--decay-delay", type=int, default=None,
+                        help="iters of 10 steps before the decay (default 300; LSTM 700), "
+                             "scaled to --steps")
+    parser.add_argument("--init-magnitude", action="store_true",
+                        help="every weight uniform in (-1, 1) and forget bias 2 "
+                             "(the authors' init_magnitude=1)")
+    parser.add_argument("--key-size", type=int, default=None,
+                        help="RAM and RAM/Tape key size (default 20; 2 for repeat_copy)")
+    parser.add_argument("--sharpen", action="store_true", help="RAM weight sharpening")
+    parser.add_argument("--bound-action", choices=("auto", "yes", "no"), default="auto",
+                        help="LANTM translation / SLANTM angle bound")
+    parser.add_argument("--test-batches", type=int, default=100,
+                        help="batches of 32 in the 2x test set (the paper: 100)")
+    parser.add_argument("--run-dir", default=None)
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--no-jit", action="store_true")
+    parser.add_argument("--verbose", type=int, default=2, help="Keras fit verbosity")
+    return parser.parse_args(argv)
+
+
+def make_task(name, pad_multiple=8):
+    return tasks.get(f"lantm_{name}", pad_multiple=pad_multiple)
+
+
+def build(args, task):
+    """The model of `--model` for `task`: inputs `(B, T, vocab + 1)` to logits."""
+    seed = args.seed
+    initializer = keras.initializers.RandomUniform(-1.0, 1.0, seed=seed) if args.init_magnitude else None
+    forget_bias = 2.0 if args.init_magnitude else None
+    inputs = keras.Input((None, task.input_size), name="inputs")
+    if args.model == "lstm":
+        layers = LSTM_LAYERS[args.task][0 if args.regime == "small" else 1]
+        symbols = inputs[..., :-1]  # The write flag is for memory models only.
+        embedded = keras.layers.Dense(128, use_bias=False, name="embedding",
+                                      kernel_initializer=keras.initializers.RandomNormal(seed=seed))(symbols)
+        cells = [keras.layers.LSTMCell(256, seed=seed,
+                                       kernel_initializer=initializer or "glorot_uniform",
+                                       unit_forget_bias=True) for _ in range(layers)]
+        sequence = keras.layers.RNN(keras.layers.StackedRNNCells(cells), return_sequences=True,
+                                    name="memory_rnn")(embedded)
+    else:
+        capacity = task.max_write_steps("generalization") + 2
+        common = dict(units=50, memory_width=20, memory_capacity=capacity, embedding_size=14,
+                      write_flag_input=True, kernel_initializer=initializer,
+                      forget_bias=forget_bias, seed=seed)
+        if args.model in ("ram", "tape"):
+            key_size = args.key_size or (2 if args.task == "repeat_copy" else 20)
+            cell = keras_memory.RAMCell(key_size=key_size, tape=args.model == "tape",
+                                        sharpen=args.sharpen, **common)
+        else:
+            bound = {"auto": None, "yes": True, "no": False}[args.bound_action]
+            cell = keras_memory.LANTMCell(
+                key_space="sphere" if args.model.startswith("slantm") else "plane",
+                weighting="softmax" if args.model.endswith("-s") else "inverse_square",
+                bound_action=bound, **common)
+        sequence = keras_memory.MemoryRNN(cell, return_sequences=True, name="memory_rnn")(inputs)
+    logits = keras.layers.Dense(task.output_size, name="readout", dtype="float32")(sequence)
+    return keras.Model(inputs, logits, name=f"{args.model}_{args.task}")
+
+
+class Batches(keras.utils.PyDataset):
+    """Epochs of 500 steps over a fixed set of training batches.
+
+    Global step `s` uses batch `s mod len(data)`: the small regime cycles
+    through its 500 batches (16,000 examples), the large one walks once
+    through `steps` batches.
+    """
+
+    def __init__(self, data, **kwargs):
+        super().__init__(**kwargs)
+        self.data = data
+        self.epoch = 0
+
+    def __len__(self):
+        return STEPS_PER_EPOCH
+
+    def __getitem__(self, index):
+        return self.data[(self.epoch * STEPS_PER_EPOCH + index) % len(self.data)]
+
+
+class _EpochSync(keras.callbacks.Callback):
+    def __init__(self, batches):
+        super().__init__()
+        self.batches = batches
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.batches.epoch = epoch
+
+
+def trajectories_figure(model, task, path, seed=0):
+    """Head trajectories of the trained LANTM / SLANTM on one 2x test example."""
+    from keras_memory import plotting
+
+    rng = np.random.default_rng(seed)
+    x, _, _ = task.generate(rng, 1, split="generalization")
+    x = x[:, : int((np.abs(x).sum(-1) > 0).sum())]  # Drop the padding.
+    record = plotting.record_heads(model, x)
+    plotting.plot_head_trajectories(record, path=path,
+                                    title=f"{model.name}: {task.decode(np.argmax(x[0, :, :-1], -1))[:60]}")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    keras.utils.set_random_seed(args.seed)
+    lr = args.lr if args.lr is not None else (0.002 if args.model == "lstm" else 0.01)
+    delay = args.decay_delay if args.decay_delay is not None else (700 if args.model == "lstm" else 300)
+    scale = args.steps / 10_000
+    if args.decay_delay is None:
+        delay = int(round(delay * scale / 2)) * 2  # Same share of the run, kept even.
+    run_dir = args.run_dir or os.path.join(
+        "runs", "table1b", f"{args.model}_{args.task}_{args.regime}_s{args.seed}")
+    os.makedirs(run_dir, exist_ok=True)
+    task = make_task(args.task)
+    test_task = make_task(args.task, pad_multiple=None)
+
+    num_batches = SMALL_REGIME_BATCHES if args.regime == "small" else args.steps
+    data = task.dataset(batch_size=32, num_batches=num_batches, seed=args.seed)
+    batches = Batches(data)
+    epochs = max(1, args.steps // STEPS_PER_EPOCH)
+    every = max(1, args.steps // 20)
+    validation = BestOfValidation(test_task, every=every, start=args.steps // 2,
+                                  num_batches=args.test_batches, verbose=1)
+
+    model_path = os.path.join(run_dir, "model.keras")
+    state_path = os.path.join(run_dir, "state.json")
+    state = resume_state(state_path) if args.resume else None
+    initial_epoch, elapsed = 0, 0.0
+    if state is not None:
+        model = keras.models.load_model(model_path)
+        initial_epoch = state["epoch"]
+        validation.history = state["checks"]
+        validation.steps = initial_epoch * STEPS_PER_EPOCH
+        if validation.history:
+            validation.best_fine = max(r["fine"] for r in validation.history)
+            validation.best_coarse = max(r["coarse"] for r in validation.history)
+        elapsed = state.get("seconds", 0.0)
+        print(f"Resuming {run_dir} at step {validation.steps}")
+    else:
+        model = build(args, task)
+        model.compile(lie_access_optimizer(lr, delay), jit_compile=not args.no_jit,
+                      **task.compile_kwargs())
+    print(f"{args.model} on {args.task} ({args.regime} regime): {model.count_params():,} "
+          f"parameters, lr {lr}, decay delay {delay}, {args.steps:,} steps")
+
+    start = time.perf_counter()
+    checkpoint = RunCheckpoint(model_path, state_path, extra_state=lambda: {
+        "checks": validation.history, "seconds": elapsed + time.perf_counter() - start})
+    model.fit(batches, epochs=epochs, initial_epoch=initial_epoch, verbose=args.verbose,
+              callbacks=[_EpochSync(batches), validation, checkpoint])
+    seconds = elapsed + time.perf_counter() - start
+
+    paper_fine, paper_coarse = papers.table_1b(args.model, args.task, args.regime)
+    ours_fine = 100 * (validation.best_fine or 0.0)
+    ours_coarse = 100 * (validation.best_coarse or 0.0)
+    results = {
+        "model": args.model, "task": args.task, "regime": args.regime, "seed": args.seed,
+        "steps": args.steps, "learning_rate": lr, "decay_delay": delay,
+        "parameters": model.count_params(), "seconds": seconds,
+        "fine": ours_fine, "coarse": ours_coarse,
+        "paper_fine": paper_fine, "paper_coarse": paper_coarse,
+        "checks": validation.history,
+    }
+    with open(os.path.join(run_dir, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    print(f"\n| model | task | regime | ours fine/coarse | paper fine/coarse | steps | wall |")
+    print(f"| {args.model} | {args.task} | {args.regime} | {ours_fine:.1f}/{ours_coarse:.1f} | "
+          f"{paper_fine:g}/{paper_coarse:g} | {args.steps:,} | {seconds / 60:.1f} min |")
+    if args.model in ("lantm", "lantm-s", "slantm", "slantm-s"):
+        try:
+            trajectories_figure(model, test_task, os.path.join(run_dir, "trajectories.png"))
+            print(f"Wrote {os.path.join(run_dir, 'trajectories.png')}")
+        except ImportError:
+            print("matplotlib is not installed: no trajectories figure")
+    return results
+
+
+if __name__ == "__main__":
+    main()
