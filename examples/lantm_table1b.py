@@ -81,6 +81,9 @@ def parse_args(argv=None):
                         help="LANTM translation / SLANTM angle bound")
     parser.add_argument("--test-batches", type=int, default=100,
                         help="batches of 32 in the 2x test set (the paper: 100)")
+    parser.add_argument("--task-arg", action="append", default=[], metavar="NAME=VALUE",
+                        help="task constructor argument, e.g. max_length=8 (repeatable)")
+    parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--run-dir", default=None)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--no-jit", action="store_true")
@@ -88,8 +91,12 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def make_task(name, pad_multiple=8):
-    return tasks.get(f"lantm_{name}", pad_multiple=pad_multiple)
+def make_task(name, pad_multiple=8, task_args=()):
+    kwargs = {}
+    for item in task_args:
+        key, _, value = item.partition("=")
+        kwargs[key] = int(value)
+    return tasks.get(f"lantm_{name}", pad_multiple=pad_multiple, **kwargs)
 
 
 def build(args, task):
@@ -129,23 +136,24 @@ def build(args, task):
 
 
 class Batches(keras.utils.PyDataset):
-    """Epochs of 500 steps over a fixed set of training batches.
+    """Epochs of (at most) 500 steps over a fixed set of training batches.
 
     Global step `s` uses batch `s mod len(data)`: the small regime cycles
     through its 500 batches (16,000 examples), the large one walks once
     through `steps` batches.
     """
 
-    def __init__(self, data, **kwargs):
+    def __init__(self, data, steps_per_epoch=STEPS_PER_EPOCH, **kwargs):
         super().__init__(**kwargs)
         self.data = data
+        self.steps_per_epoch = steps_per_epoch
         self.epoch = 0
 
     def __len__(self):
-        return STEPS_PER_EPOCH
+        return self.steps_per_epoch
 
     def __getitem__(self, index):
-        return self.data[(self.epoch * STEPS_PER_EPOCH + index) % len(self.data)]
+        return self.data[(self.epoch * self.steps_per_epoch + index) % len(self.data)]
 
 
 class _EpochSync(keras.callbacks.Callback):
@@ -180,16 +188,18 @@ def main(argv=None):
     run_dir = args.run_dir or os.path.join(
         "runs", "table1b", f"{args.model}_{args.task}_{args.regime}_s{args.seed}")
     os.makedirs(run_dir, exist_ok=True)
-    task = make_task(args.task)
-    test_task = make_task(args.task, pad_multiple=None)
+    task = make_task(args.task, task_args=args.task_arg)
+    test_task = make_task(args.task, pad_multiple=None, task_args=args.task_arg)
 
     num_batches = SMALL_REGIME_BATCHES if args.regime == "small" else args.steps
-    data = task.dataset(batch_size=32, num_batches=num_batches, seed=args.seed)
-    batches = Batches(data)
-    epochs = max(1, args.steps // STEPS_PER_EPOCH)
+    data = task.dataset(batch_size=args.batch_size, num_batches=num_batches, seed=args.seed)
+    steps_per_epoch = min(STEPS_PER_EPOCH, args.steps)
+    batches = Batches(data, steps_per_epoch)
+    epochs = max(1, args.steps // steps_per_epoch)
     every = max(1, args.steps // 20)
     validation = BestOfValidation(test_task, every=every, start=args.steps // 2,
-                                  num_batches=args.test_batches, verbose=1)
+                                  num_batches=args.test_batches, batch_size=args.batch_size,
+                                  verbose=args.verbose > 0)
 
     model_path = os.path.join(run_dir, "model.keras")
     state_path = os.path.join(run_dir, "state.json")
@@ -199,7 +209,7 @@ def main(argv=None):
         model = keras.models.load_model(model_path)
         initial_epoch = state["epoch"]
         validation.history = state["checks"]
-        validation.steps = initial_epoch * STEPS_PER_EPOCH
+        validation.steps = initial_epoch * steps_per_epoch
         if validation.history:
             validation.best_fine = max(r["fine"] for r in validation.history)
             validation.best_coarse = max(r["coarse"] for r in validation.history)

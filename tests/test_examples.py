@@ -69,3 +69,35 @@ def test_quickstart_runs_end_to_end(tmp_path):
     model = keras.models.load_model(tmp_path / "quickstart_ntm.keras")
     x = np.zeros((1, 7, 9), "float32")
     assert model.predict_on_batch(x).shape == (1, 7, 8)
+
+
+LANTM_TINY = ["--task-arg", "max_length=3", "--steps", "8", "--test-batches", "1",
+              "--batch-size", "4", "--no-jit", "--verbose", "0"]
+
+
+def test_table1b_script_reports_ours_next_to_the_paper_and_draws_trajectories(tmp_path):
+    pytest.importorskip("matplotlib")
+    script = load_example("lantm_table1b")
+    run_dir = tmp_path / "slantm"
+    results = script.main(["--model", "slantm", "--task", "copy", "--run-dir", str(run_dir),
+                           *LANTM_TINY])
+    assert (results["paper_fine"], results["paper_coarse"]) == (100, 100)
+    # Checks at steps 5..8 (every steps / 20, after half the run), best of each.
+    assert [c["step"] for c in results["checks"]] == [5, 6, 7, 8]
+    assert results["fine"] == 100 * max(c["fine"] for c in results["checks"])
+    with open(run_dir / "results.json") as f:
+        assert json.load(f)["model"] == "slantm"
+    with open(run_dir / "trajectories.png", "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    model = keras.models.load_model(run_dir / "model.keras")
+    assert model.output_shape == (None, None, 131)
+
+
+@pytest.mark.parametrize("model", ["lstm", "tape"])
+def test_table1b_script_trains_the_baselines(tmp_path, model):
+    script = load_example("lantm_table1b")
+    results = script.main(["--model", model, "--task", "reverse", "--sharpen",
+                           "--run-dir", str(tmp_path / model), *LANTM_TINY])
+    assert (results["paper_fine"], results["paper_coarse"]) == (
+        (26, 0) if model == "lstm" else (24, 1))
+    assert 0.0 <= results["fine"] <= 100.0
