@@ -14,6 +14,9 @@ length next to the paper's:
     # A shorter run (the checks scale with --steps), resumed after a stop.
     python examples/lantm_table1b.py --model lantm --task reverse --steps 4000 --resume
 
+    # The Markdown table of every finished run under runs/table1b.
+    python examples/lantm_table1b.py --summary runs/table1b
+
 Models: `lstm`, `ram`, `tape` (RAM/Tape), `lantm`, `lantm-s` (softmax
 weighting), `slantm`, `slantm-s` (on the sphere). The protocol is the
 authors' code (`train.lua`, `fb.lua`): batches of 32 of one length each;
@@ -88,6 +91,8 @@ def parse_args(argv=None):
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--no-jit", action="store_true")
     parser.add_argument("--verbose", type=int, default=2, help="Keras fit verbosity")
+    parser.add_argument("--summary", metavar="DIR", default=None,
+                        help="print the table of the results.json files under DIR and exit")
     return parser.parse_args(argv)
 
 
@@ -177,8 +182,29 @@ def trajectories_figure(model, task, path, seed=0):
                                     title=f"{model.name}: {task.decode(np.argmax(x[0, :, :-1], -1))[:60]}")
 
 
+def summary(root):
+    """The Markdown table of every `results.json` under `root`, ours next to the paper's."""
+    rows = []
+    for dirpath, _, files in sorted(os.walk(root)):
+        if "results.json" in files:
+            with open(os.path.join(dirpath, "results.json")) as f:
+                rows.append(json.load(f))
+    lines = ["| model | task | regime | seed | ours fine/coarse | paper fine/coarse | steps | training time |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r['model']} | {r['task']} | {r['regime']} | {r['seed']} | "
+            f"{r['fine']:.1f}/{r['coarse']:.1f} | {r['paper_fine']:g}/{r['paper_coarse']:g} | "
+            f"{r['steps']:,} | {r['seconds'] / 60:.1f} min |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.summary:
+        table = summary(args.summary)
+        print(table)
+        return table
     keras.utils.set_random_seed(args.seed)
     lr = args.lr if args.lr is not None else (0.002 if args.model == "lstm" else 0.01)
     delay = args.decay_delay if args.decay_delay is not None else (700 if args.model == "lstm" else 300)
