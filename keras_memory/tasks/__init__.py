@@ -14,12 +14,17 @@ Task families:
   `"lantm_double"`, `"lantm_interleaved_add"`, `"lantm_odd_first"`,
   `"lantm_repeat_copy"`, `"lantm_priority_sort"` (symbol sequences,
   `output_type="categorical"`).
+- The Hierarchical Attentive Memory tasks (Andrychowicz & Kurach, 2016),
+  `ham_tasks`: `"ham_reverse"`, `"ham_search"`, `"ham_merge"`,
+  `"ham_sort"`, `"ham_add"` (the input fills a memory tree, then the model
+  answers) and the raw-HAM data structures `"ham_stack"`, `"ham_queue"`,
+  `"ham_priority_queue"`.
 
 Example:
 
 >>> from keras_memory import tasks
 >>> tasks.available()
-['associative_recall', 'copy', 'dynamic_ngrams', 'lantm_bigram_flip', 'lantm_copy', 'lantm_double', 'lantm_interleaved_add', 'lantm_odd_first', 'lantm_priority_sort', 'lantm_repeat_copy', 'lantm_reverse', 'priority_sort', 'repeat_copy']
+['associative_recall', 'copy', 'dynamic_ngrams', 'ham_add', 'ham_merge', 'ham_priority_queue', 'ham_queue', 'ham_reverse', 'ham_search', 'ham_sort', 'ham_stack', 'lantm_bigram_flip', 'lantm_copy', 'lantm_double', 'lantm_interleaved_add', 'lantm_odd_first', 'lantm_priority_sort', 'lantm_repeat_copy', 'lantm_reverse', 'priority_sort', 'repeat_copy']
 >>> task = tasks.get("copy", max_length=10)
 >>> data = task.dataset(batch_size=32, num_batches=100)
 """
@@ -98,6 +103,16 @@ def get(name, **kwargs):
     return _REGISTRY[name](**kwargs)
 
 
+from keras_memory.tasks.ham_tasks import DataStructureTask  # noqa: E402
+from keras_memory.tasks.ham_tasks import HAMAddTask  # noqa: E402
+from keras_memory.tasks.ham_tasks import HAMMergeTask  # noqa: E402
+from keras_memory.tasks.ham_tasks import HAMReverseTask  # noqa: E402
+from keras_memory.tasks.ham_tasks import HAMSearchTask  # noqa: E402
+from keras_memory.tasks.ham_tasks import HAMSortTask  # noqa: E402
+from keras_memory.tasks.ham_tasks import PriorityQueueTask  # noqa: E402
+from keras_memory.tasks.ham_tasks import QueueTask  # noqa: E402
+from keras_memory.tasks.ham_tasks import StackTask  # noqa: E402
+from keras_memory.tasks.ham_tasks import TreeTask  # noqa: E402
 from keras_memory.tasks.lantm_tasks import LANTMBigramFlipTask  # noqa: E402
 from keras_memory.tasks.lantm_tasks import LANTMCopyTask  # noqa: E402
 from keras_memory.tasks.lantm_tasks import LANTMDoubleTask  # noqa: E402
@@ -127,6 +142,14 @@ for _cls in (
     LANTMOddFirstTask,
     LANTMRepeatCopyTask,
     LANTMPrioritySortTask,
+    HAMReverseTask,
+    HAMSearchTask,
+    HAMMergeTask,
+    HAMSortTask,
+    HAMAddTask,
+    StackTask,
+    QueueTask,
+    PriorityQueueTask,
 ):
     register(_cls.name)(_cls)
 del _cls
@@ -149,6 +172,16 @@ __all__ = [
     "LANTMOddFirstTask",
     "LANTMRepeatCopyTask",
     "LANTMPrioritySortTask",
+    "TreeTask",
+    "DataStructureTask",
+    "HAMReverseTask",
+    "HAMSearchTask",
+    "HAMMergeTask",
+    "HAMSortTask",
+    "HAMAddTask",
+    "StackTask",
+    "QueueTask",
+    "PriorityQueueTask",
     "register",
     "available",
     "get",
