@@ -1,0 +1,618 @@
+"""Keras Tuner hypermodels shaped like the papers' hyperparameter searches.
+
+- `LieAccessHyperModel`: the seven models of Table 1(b) of Yang & Rush (2017),
+  `lstm`, `ram`, `tape`, `lantm`, `lantm-s`, `slantm`, `slantm-s`, over the
+  grid of their Table A.1 (`table_a1_space`), trained with the authors'
+  protocol (as `examples/lantm_table1b.py` does) and scored with the paper's
+  best-of-validation fine / coarse accuracy on 3,200 examples of twice the
+  training length (`keras_memory.training.BestOfValidation`).
+- `MemoryHyperModel`: `NTMCell` and `SAMCell` on any task, with a random
+  search space (`memory_space`) and the generalization bit errors per
+  sequence as the objective.
+
+The HAM cell does not exist in the package yet, so there is no HAM
+hypermodel.
+
+Every hyperparameter is an `hp.Choice` (or an `hp.Fixed` when a dimension has
+a single value), so `keras_tuner.GridSearch` walks the exact grid. The seed
+is a grid dimension, declared last (it varies fastest); `build` calls
+`keras.utils.set_random_seed(seed)` after the tuner's `clear_session()` and
+passes `seed=` to the cells and initializers.
+
+Example:
+
+```python
+import sys; sys.path.insert(0, "tuning")
+from hypermodels import LieAccessHyperModel, OBJECTIVE
+from tuners import ResumableGridSearch
+
+hypermodel = LieAccessHyperModel("lantm", "copy", "small", steps=10_000)
+tuner = ResumableGridSearch(hypermodel, objective=OBJECTIVE,
+                            directory="runs/tuning", project_name="lantm_copy_small")
+tuner.search()
+```
+"""
+
+import collections
+import json
+import math
+import os
+import time
+
+import keras
+import keras_tuner as kt
+import numpy as np
+
+import keras_memory
+from keras_memory import papers, tasks
+from keras_memory.training import (
+    BestOfValidation,
+    TaskEvaluation,
+    TrainingStream,
+    default_optimizer,
+    build_model,
+    lie_access_optimizer,
+)
+
+#: The models of Table 1(b) (and of Table A.1).
+LIE_ACCESS_MODELS = papers.TABLE_1B_MODELS
+#: The tasks of Table 1(b), without the `lantm_` prefix.
+LIE_ACCESS_TASKS = papers.TABLE_1B_TASKS
+#: The cells searched at random (no published grid).
+MEMORY_CELLS = ("ntm", "sam")
+ALL_MODELS = LIE_ACCESS_MODELS + MEMORY_CELLS
+
+#: Name of the objective every hypermodel's `fit` returns.
+OBJECTIVE = "objective"
+#: Weight of the fine accuracy in the Lie-access objective (see `lie_access_objective`).
+FINE_WEIGHT = 1e-4
+
+#: The paper's run length (`max_iter = 1000` iters of 10 steps); the decay
+#: delays of Table A.1 are in iters of such a run.
+PAPER_STEPS = 10_000
+#: Batches per Keras epoch (the authors reset the small regime's data every 500 batches).
+STEPS_PER_EPOCH = 500
+#: The small regime: 500 batches of 32 (16,000 examples) cycled.
+SMALL_REGIME_BATCHES = 500
+
+#: Task arguments of `--quick` searches: short sequences, small alphabets.
+QUICK_TASK_ARGS = {
+    "copy": {"alphabet_size": 8, "max_length": 4},
+    "reverse": {"alphabet_size": 8, "max_length": 4},
+    "bigram_flip": {"alphabet_size": 8, "max_length": 4},
+    "odd_first": {"alphabet_size": 8, "max_length": 4},
+    "double": {"max_digits": 3},
+    "interleaved_add": {"max_digits": 3},
+    "repeat_copy": {"alphabet_size": 8, "length": 3, "max_repeats": 2},
+    "priority_sort": {"alphabet_size": 8, "max_items": 3},
+    # The NTM tasks (for `ntm` and `sam`).
+    "ntm:copy": {"num_bits": 4, "max_length": 4},
+    "ntm:repeat_copy": {"num_bits": 4, "max_length": 3, "max_repeats": 2},
+    "ntm:associative_recall": {"num_bits": 4, "item_length": 2, "max_items": 3},
+    "ntm:priority_sort": {"num_bits": 4, "num_inputs": 4, "num_outputs": 3,
+                          "generalization_num_inputs": 6, "generalization_num_outputs": 5},
+    "ntm:dynamic_ngrams": {"sequence_length": 20, "generalization_sequence_length": 40},
+}
+
+
+# ---------------------------------------------------------------------------
+# Search spaces.
+
+
+def table_a1_space(model):
+    """The grid of Table A.1 of Yang & Rush (2017) for one model, seeds 1-3 included.
+
+    Returns an ordered dict `name -> list of values`, in declaration order
+    (the last entry, `seed`, varies fastest in a grid search). Single values
+    are fixed dimensions, listed so they show up in the results.
+
+    - LANTM(-s): rnn 50, embed 14, decay delay {300, 600}, init {1, *},
+      learning rate {1, 2, 4}e-2, key dim 2, seeds 1-3 (36 points). The
+      translation is bounded by 1 (Appendix A: "We bound the norm of the
+      LANTM head shifts by 1").
+    - SLANTM(-s): the same with key dim 3 and the angle bound
+      (`bound_action`) True or False (72 points).
+    - RAM: the same with key dim (`key_size`) {2, 20} (72 points);
+      RAM/Tape also `sharpen` {True, False} (144 points).
+    - LSTM: 256 units, layers {1, 2, 3, 4}, embed 128, decay delay
+      {500, 700}, init *, learning rate 2e-{1, 2, 3, 4} (96 points).
+
+    `init`: `"1"` is every weight uniform in [-1, 1] with the forget bias
+    (`kernel_initializer=RandomUniform(-1, 1)`, `forget_bias=2.0`), `"*"` the
+    Torch default (the package default).
+
+    Args:
+        model: One of `LIE_ACCESS_MODELS`.
+    """
+    if model not in LIE_ACCESS_MODELS:
+        raise ValueError(f"Unknown model {model!r}; Table A.1 covers {LIE_ACCESS_MODELS}")
+    space = collections.OrderedDict()
+    if model == "lstm":
+        space["units"] = [256]
+        space["layers"] = [1, 2, 3, 4]
+        space["embed"] = [128]
+        space["decay_delay"] = [500, 700]
+        space["init"] = ["*"]
+        space["learning_rate"] = [2e-1, 2e-2, 2e-3, 2e-4]
+    else:
+        space["units"] = [50]
+        space["embed"] = [14]
+        space["decay_delay"] = [300, 600]
+        space["init"] = ["1", "*"]
+        space["learning_rate"] = [1e-2, 2e-2, 4e-2]
+        if model in ("lantm", "lantm-s"):
+            space["key_dim"] = [2]
+        elif model in ("slantm", "slantm-s"):
+            space["key_dim"] = [3]
+            space["bound_action"] = [True, False]
+        else:
+            space["key_size"] = [2, 20]
+            if model == "tape":
+                space["sharpen"] = [True, False]
+    space["seed"] = [1, 2, 3]
+    return space
+
+
+def quick_lie_access_space(model):
+    """A tiny grid for `--quick`: two learning rates, seed 1, the rest at Table A.1's first value."""
+    space = collections.OrderedDict(
+        (name, values[:2] if name == "learning_rate" else values[:1])
+        for name, values in table_a1_space(model).items()
+    )
+    return space
+
+
+def memory_space(cell):
+    """The random-search space of `NTMCell` (`"ntm"`) or `SAMCell` (`"sam"`).
+
+    No paper publishes a grid for these; the ranges bracket the package's
+    defaults and Collier & Beel's NTM recipe (Adam 1e-3, 100 units, 128 x 20
+    memory).
+    """
+    space = collections.OrderedDict()
+    space["learning_rate"] = [3e-4, 1e-3, 3e-3]
+    space["units"] = [100, 200]
+    if cell == "ntm":
+        space["memory_size"] = [64, 128]
+        space["word_size"] = [20, 32]
+        space["num_read_heads"] = [1, 2]
+    elif cell == "sam":
+        space["memory_size"] = [128, 1024]
+        space["word_size"] = [20, 32]
+        space["num_heads"] = [1, 2, 4]
+        space["k"] = [4, 8]
+    else:
+        raise ValueError(f"Unknown cell {cell!r}; allowed: {MEMORY_CELLS}")
+    space["seed"] = [1, 2, 3]
+    return space
+
+
+def quick_memory_space(cell):
+    """A tiny space for `--quick`: two learning rates, small cells, seed 1."""
+    space = collections.OrderedDict()
+    space["learning_rate"] = [1e-3, 3e-3]
+    space["units"] = [16]
+    space["memory_size"] = [16]
+    space["word_size"] = [8]
+    if cell == "ntm":
+        space["num_read_heads"] = [1]
+    elif cell == "sam":
+        space["num_heads"] = [1]
+        space["k"] = [2]
+    else:
+        raise ValueError(f"Unknown cell {cell!r}; allowed: {MEMORY_CELLS}")
+    space["seed"] = [1]
+    return space
+
+
+def grid_size(space):
+    """Number of points of a grid `name -> values`."""
+    return math.prod(len(values) for values in space.values())
+
+
+def restrict_space(space, fixed):
+    """`space` with some dimensions replaced, e.g. `{"seed": [1]}`.
+
+    Values are cast to the type of the dimension's values (`"1"` stays a
+    string for `init`, `"false"`/`"False"` becomes `False` for booleans).
+
+    Raises:
+        ValueError: For a name that is not in the space.
+    """
+    space = collections.OrderedDict(space)
+    for name, values in (fixed or {}).items():
+        if name not in space:
+            raise ValueError(f"Unknown hyperparameter {name!r}; the space has {list(space)}")
+        kind = type(space[name][0])
+        space[name] = [_cast(value, kind) for value in values]
+    return space
+
+
+def _cast(value, kind):
+    if kind is bool:
+        if isinstance(value, str):
+            if value.lower() in ("true", "1", "yes"):
+                return True
+            if value.lower() in ("false", "0", "no"):
+                return False
+            raise ValueError(f"Not a boolean: {value!r}")
+        return bool(value)
+    return kind(value)
+
+
+def declare_space(hp, space):
+    """Declare `space` on `hp` (`Choice`, or `Fixed` for one value) and return the values."""
+    values = {}
+    for name, choices in space.items():
+        if len(choices) == 1:
+            values[name] = hp.Fixed(name, choices[0])
+        else:
+            values[name] = hp.Choice(name, list(choices))
+    return values
+
+
+def lie_access_objective(fine, coarse):
+    """The single value the Lie-access search maximises: `coarse + FINE_WEIGHT * fine`.
+
+    `fine` and `coarse` in percent. Coarse first, fine to break ties: the
+    order is lexicographic as long as the test set has fewer than 10,000
+    sequences (a coarse accuracy then moves in steps of more than 0.01%, the
+    largest fine term), e.g. the paper's 3,200.
+    """
+    return float(coarse) + FINE_WEIGHT * float(fine)
+
+
+def task_args_for(model, task, quick=False, task_args=None):
+    """Task constructor arguments: the quick ones (with `quick`), then `task_args`."""
+    kwargs = {}
+    if quick:
+        key = task if model in LIE_ACCESS_MODELS else f"ntm:{task}"
+        kwargs.update(QUICK_TASK_ARGS.get(key, {}))
+    kwargs.update(task_args or {})
+    return kwargs
+
+
+def make_lantm_task(name, pad_multiple=8, **task_args):
+    """The `lantm_<name>` task, as `examples/lantm_table1b.py` makes it."""
+    return tasks.get(f"lantm_{name}", pad_multiple=pad_multiple, **task_args)
+
+
+def scaled_decay_delay(decay_delay, steps):
+    """The decay delay of a `PAPER_STEPS` run scaled to `steps` (same share of the run, even)."""
+    if steps == PAPER_STEPS:
+        return int(decay_delay)
+    return int(round(decay_delay * steps / PAPER_STEPS / 2)) * 2
+
+
+class _Batches(keras.utils.PyDataset):
+    """Epochs over a fixed list of batches: global step `s` uses batch `s mod len(data)`.
+
+    The small regime cycles through its 500 batches, the large one walks once
+    through `steps` batches (`examples/lantm_table1b.py`'s `Batches`).
+    """
+
+    def __init__(self, data, steps_per_epoch, **kwargs):
+        super().__init__(**kwargs)
+        self.data = data
+        self.steps_per_epoch = steps_per_epoch
+        self.epoch = 0
+
+    def __len__(self):
+        return self.steps_per_epoch
+
+    def __getitem__(self, index):
+        return self.data[(self.epoch * self.steps_per_epoch + index) % len(self.data)]
+
+
+class _EpochSync(keras.callbacks.Callback):
+    def __init__(self, batches):
+        super().__init__()
+        self.batches = batches
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.batches.epoch = epoch
+
+
+class _ReportObjective(keras.callbacks.Callback):
+    """Puts the running best fine / coarse / objective into the epoch logs.
+
+    So the tuner's `SaveBestEpoch` keeps the weights of the best epoch.
+    Must come before the tuner's callbacks.
+    """
+
+    def __init__(self, validation):
+        super().__init__()
+        self.validation = validation
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None or self.validation.best_fine is None:
+            return
+        fine = 100.0 * self.validation.best_fine
+        coarse = 100.0 * self.validation.best_coarse
+        logs.update({"fine": fine, "coarse": coarse, OBJECTIVE: lie_access_objective(fine, coarse)})
+
+
+def _log_fit(path, event, hp, **extra):
+    """Append one JSON line to `path` (a log of every `fit` start and end, for tests and audits)."""
+    if not path:
+        return
+    record = {"event": event, "pid": os.getpid(), "time": time.time(),
+              "tuner_id": os.environ.get("KERASTUNER_TUNER_ID", "tuner0"),
+              "values": dict(hp.values)}
+    record.update(extra)
+    with open(path, "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+# ---------------------------------------------------------------------------
+# The Lie-access paper's models.
+
+
+class LieAccessHyperModel(kt.HyperModel):
+    """One model of Table 1(b) on one task and regime, over the grid of Table A.1.
+
+    `build(hp)` makes the model as `examples/lantm_table1b.py` does
+    (controller LSTM of `units`, embedding, no writes while answering,
+    `memory_capacity` = the longest 2x input plus 2) and compiles it with
+    the authors' RMSProp (`lie_access_optimizer(learning_rate, delay)`, where
+    the Table A.1 delay is scaled to `steps`, see `scaled_decay_delay`).
+
+    `fit(hp, model, ...)` trains for `steps` steps of `batch_size` in the
+    small regime (500 fixed batches cycled) or the large one (a fresh batch
+    every step), checks the fine / coarse accuracy on the fixed 2x test set
+    10 times in the second half (every `steps // 20` steps after
+    `steps // 2`), and returns `{"objective", "fine", "coarse", "seconds",
+    ...}`: the best fine and the best coarse (in percent) over the checks,
+    each maximised on its own as the authors' `captureresults` does, and
+    `objective = coarse + 1e-4 * fine` (`lie_access_objective`; maximise).
+
+    Args:
+        model: One of `LIE_ACCESS_MODELS`.
+        task: One of `LIE_ACCESS_TASKS` (`"copy"`, ...).
+        regime: `"small"` or `"large"`.
+        steps: Optimizer steps per trial (the paper: 10,000). Rounded up to
+            whole epochs of at most 500 steps.
+        space: Optional search space `name -> values` replacing
+            `table_a1_space(model)` (e.g. `quick_lie_access_space(model)`).
+        task_args: Optional dict of task constructor arguments.
+        test_batches: Batches of `batch_size` in the 2x test set (the paper: 100).
+        batch_size: Defaults to `32`.
+        jit_compile: Compile the train step with XLA. Defaults to `True`.
+        verbose: Keras `fit` verbosity. Defaults to `0`.
+        fit_log: Optional path; every `fit` appends a JSON line when it starts
+            and when it ends.
+        name: Optional name of the hypermodel.
+    """
+
+    def __init__(self, model="lantm", task="copy", regime="small", steps=PAPER_STEPS, space=None,
+                 task_args=None, test_batches=100, batch_size=32, jit_compile=True, verbose=0,
+                 fit_log=None, name=None):
+        if model not in LIE_ACCESS_MODELS:
+            raise ValueError(f"Unknown model {model!r}; allowed: {LIE_ACCESS_MODELS}")
+        if task not in LIE_ACCESS_TASKS:
+            raise ValueError(f"Unknown task {task!r}; allowed: {LIE_ACCESS_TASKS}")
+        if regime not in ("small", "large"):
+            raise ValueError(f"Unknown regime {regime!r}; allowed: ('small', 'large')")
+        super().__init__(name=name or f"{model}_{task}_{regime}", tunable=True)
+        self.model = model
+        self.task_name = task
+        self.regime = regime
+        self.steps = int(steps)
+        self.space = collections.OrderedDict(space or table_a1_space(model))
+        self.task_args = dict(task_args or {})
+        self.test_batches = int(test_batches)
+        self.batch_size = int(batch_size)
+        self.jit_compile = jit_compile
+        self.verbose = verbose
+        self.fit_log = fit_log
+        # The same tasks for every trial.
+        self.task = make_lantm_task(task, pad_multiple=8, **self.task_args)
+        self.test_task = make_lantm_task(task, pad_multiple=None, **self.task_args)
+
+    # The epochs of a trial: at most 500 steps each, `steps` rounded up.
+    @property
+    def epochs(self):
+        return max(1, math.ceil(self.steps / STEPS_PER_EPOCH))
+
+    @property
+    def steps_per_epoch(self):
+        return math.ceil(self.steps / self.epochs)
+
+    def declare_hyperparameters(self, hp):
+        declare_space(hp, self.space)
+
+    def build(self, hp):
+        values = declare_space(hp, self.space)
+        seed = int(values["seed"])
+        keras.utils.set_random_seed(seed)
+        model = self.build_model(values)
+        delay = scaled_decay_delay(values["decay_delay"], self.steps)
+        model.compile(lie_access_optimizer(values["learning_rate"], delay),
+                      jit_compile=self.jit_compile, **self.task.compile_kwargs())
+        return model
+
+    def build_model(self, values):
+        """The uncompiled model for hyperparameter values `values` (a dict)."""
+        task = self.task
+        seed = int(values["seed"])
+        uniform = values.get("init") == "1"
+        initializer = keras.initializers.RandomUniform(-1.0, 1.0, seed=seed) if uniform else None
+        forget_bias = 2.0 if uniform else None
+        inputs = keras.Input((None, task.input_size), name="inputs")
+        if self.model == "lstm":
+            symbols = inputs[..., :-1]  # The write flag is for memory models only.
+            embedded = keras.layers.Dense(
+                values["embed"], use_bias=False, name="embedding",
+                kernel_initializer=keras.initializers.RandomNormal(seed=seed))(symbols)
+            cells = [keras.layers.LSTMCell(values["units"], seed=seed,
+                                           kernel_initializer=initializer or "glorot_uniform",
+                                           unit_forget_bias=True)
+                     for _ in range(values["layers"])]
+            sequence = keras.layers.RNN(keras.layers.StackedRNNCells(cells), return_sequences=True,
+                                        name="memory_rnn")(embedded)
+        else:
+            capacity = task.max_write_steps("generalization") + 2
+            common = dict(units=values["units"], memory_width=20, memory_capacity=capacity,
+                          embedding_size=values["embed"], write_flag_input=True,
+                          kernel_initializer=initializer, forget_bias=forget_bias, seed=seed)
+            if self.model in ("ram", "tape"):
+                cell = keras_memory.RAMCell(key_size=values["key_size"], tape=self.model == "tape",
+                                            sharpen=values.get("sharpen", False), **common)
+            else:
+                sphere = self.model.startswith("slantm")
+                cell = keras_memory.LANTMCell(
+                    key_space="sphere" if sphere else "plane",
+                    weighting="softmax" if self.model.endswith("-s") else "inverse_square",
+                    bound_action=values.get("bound_action", True), **common)
+                if cell.key_size != values.get("key_dim", cell.key_size):
+                    raise ValueError(f"{self.model} has key dim {cell.key_size}, "
+                                     f"not {values['key_dim']}")
+            sequence = keras_memory.MemoryRNN(cell, return_sequences=True,
+                                              name="memory_rnn")(inputs)
+        logits = keras.layers.Dense(task.output_size, name="readout", dtype="float32")(sequence)
+        return keras.Model(inputs, logits, name=f"{self.model}_{self.task_name}")
+
+    def fit(self, hp, model, *args, callbacks=None, **kwargs):
+        seed = int(hp.get("seed"))
+        _log_fit(self.fit_log, "start", hp)
+        steps_per_epoch, epochs = self.steps_per_epoch, self.epochs
+        total_steps = steps_per_epoch * epochs
+        num_batches = SMALL_REGIME_BATCHES if self.regime == "small" else total_steps
+        data = self.task.dataset(batch_size=self.batch_size, num_batches=num_batches, seed=seed)
+        batches = _Batches(data, steps_per_epoch)
+        validation = BestOfValidation(self.test_task, every=max(1, self.steps // 20),
+                                      start=self.steps // 2, num_batches=self.test_batches,
+                                      batch_size=self.batch_size, verbose=self.verbose > 0)
+        start = time.perf_counter()
+        model.fit(batches, epochs=epochs, verbose=self.verbose,
+                  callbacks=[_EpochSync(batches), validation, _ReportObjective(validation),
+                             keras.callbacks.TerminateOnNaN()] + list(callbacks or []))
+        if not validation.history:  # Fewer steps than checks: check once at the end.
+            validation.check()
+        seconds = time.perf_counter() - start
+        fine = 100.0 * validation.best_fine
+        coarse = 100.0 * validation.best_coarse
+        results = {
+            OBJECTIVE: lie_access_objective(fine, coarse),
+            "fine": fine,
+            "coarse": coarse,
+            "last_fine": 100.0 * validation.history[-1]["fine"],
+            "last_coarse": 100.0 * validation.history[-1]["coarse"],
+            "seconds": seconds,
+            "steps": float(total_steps),
+            "decay_delay_used": float(scaled_decay_delay(hp.get("decay_delay"), self.steps)),
+            "checks": float(len(validation.history)),
+            "parameters": float(model.count_params()),
+        }
+        _log_fit(self.fit_log, "end", hp, **{k: results[k] for k in (OBJECTIVE, "fine", "coarse")})
+        return results
+
+    def paper_result(self):
+        """The paper's `(fine, coarse)` in Table 1(b) for this model, task and regime."""
+        return papers.table_1b(self.model, self.task_name, self.regime)
+
+
+# ---------------------------------------------------------------------------
+# NTM and SAM.
+
+#: Objective of `MemoryHyperModel` (minimise).
+MEMORY_OBJECTIVE = "generalization_bit_errors"
+
+
+class MemoryHyperModel(kt.HyperModel):
+    """`NTMCell` or `SAMCell` on a task, for a random search.
+
+    `build(hp)` makes `keras_memory.training.build_model(cell, task)` and
+    compiles it with `default_optimizer(learning_rate)` (Adam, global norm
+    clip 1). `fit` trains on fresh batches (`TrainingStream`) for `steps`
+    steps, evaluating the validation and generalization splits every
+    `eval_every` steps on `eval_batches` batches (`TaskEvaluation`), and
+    returns `{"objective", "generalization_bit_errors", ...}`: the
+    generalization bit errors per sequence at the check with the fewest
+    validation bit errors (model selection on validation, as `train.py`'s
+    `best.keras`). `objective` is the same number; minimise it.
+
+    Args:
+        cell: `"ntm"` or `"sam"`.
+        task: A `keras_memory.tasks` name, e.g. `"copy"`.
+        steps: Training steps per trial.
+        space: Optional space replacing `memory_space(cell)`.
+        task_args: Optional dict of task constructor arguments.
+        eval_every: Steps between evaluations. Defaults to `steps // 10`.
+        eval_batches: Batches per evaluation and split. Defaults to `10`.
+        batch_size, jit_compile, verbose, fit_log, name: As in
+            `LieAccessHyperModel`.
+    """
+
+    def __init__(self, cell="ntm", task="copy", steps=10_000, space=None, task_args=None,
+                 eval_every=None, eval_batches=10, batch_size=32, jit_compile=True, verbose=0,
+                 fit_log=None, name=None):
+        if cell not in MEMORY_CELLS:
+            raise ValueError(f"Unknown cell {cell!r}; allowed: {MEMORY_CELLS}")
+        super().__init__(name=name or f"{cell}_{task}", tunable=True)
+        self.cell = cell
+        self.task_name = task
+        self.steps = int(steps)
+        self.space = collections.OrderedDict(space or memory_space(cell))
+        self.task_args = dict(task_args or {})
+        self.task = tasks.get(task, **self.task_args)
+        self.eval_every = int(eval_every or max(1, self.steps // 10))
+        self.eval_batches = int(eval_batches)
+        self.batch_size = int(batch_size)
+        self.jit_compile = jit_compile
+        self.verbose = verbose
+        self.fit_log = fit_log
+
+    def declare_hyperparameters(self, hp):
+        declare_space(hp, self.space)
+
+    def make_cell(self, values):
+        seed = int(values["seed"])
+        if self.cell == "ntm":
+            return keras_memory.NTMCell(units=values["units"], memory_size=values["memory_size"],
+                                        word_size=values["word_size"],
+                                        num_read_heads=values.get("num_read_heads", 1), seed=seed)
+        return keras_memory.SAMCell(units=values["units"], memory_size=values["memory_size"],
+                                    word_size=values["word_size"],
+                                    num_heads=values.get("num_heads", 4),
+                                    k=min(values.get("k", 4), values["memory_size"]), seed=seed)
+
+    def build(self, hp):
+        values = declare_space(hp, self.space)
+        keras.utils.set_random_seed(int(values["seed"]))
+        model = build_model(self.make_cell(values), self.task)
+        model.compile(optimizer=default_optimizer(values["learning_rate"]),
+                      jit_compile=self.jit_compile, **self.task.compile_kwargs())
+        return model
+
+    def fit(self, hp, model, *args, callbacks=None, **kwargs):
+        _log_fit(self.fit_log, "start", hp)
+        epochs = max(1, self.steps // self.eval_every)
+        stream = TrainingStream(self.task, self.batch_size, self.eval_every, seed=int(hp.get("seed")))
+        evaluation = TaskEvaluation(self.task, self.batch_size, every=self.eval_every,
+                                    splits=("validation", "generalization"),
+                                    num_batches=self.eval_batches)
+        start = time.perf_counter()
+        model.fit(stream, epochs=epochs, verbose=self.verbose,
+                  callbacks=[stream.epoch_callback(), evaluation] + list(callbacks or []))
+        if not evaluation.history:
+            evaluation.evaluate_now()
+        seconds = time.perf_counter() - start
+        history = evaluation.history
+        validation = np.array([r["validation_bit_errors_per_sequence"] for r in history], float)
+        validation = np.where(np.isnan(validation), np.inf, validation)
+        best = history[int(np.argmin(validation))]
+        generalization = best["generalization_bit_errors_per_sequence"]
+        results = {
+            OBJECTIVE: float(generalization),
+            MEMORY_OBJECTIVE: float(generalization),
+            "validation_bit_errors": float(best["validation_bit_errors_per_sequence"]),
+            "final_generalization_bit_errors": float(
+                history[-1]["generalization_bit_errors_per_sequence"]),
+            "best_sequences": float(best["sequences"]),
+            "seconds": seconds,
+            "steps": float(epochs * self.eval_every),
+            "parameters": float(model.count_params()),
+        }
+        _log_fit(self.fit_log, "end", hp, **{OBJECTIVE: results[OBJECTIVE]})
+        return results
