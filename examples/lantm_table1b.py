@@ -189,11 +189,14 @@ def summary(root):
         if "results.json" in files:
             with open(os.path.join(dirpath, "results.json")) as f:
                 rows.append(json.load(f))
-    lines = ["| model | task | regime | seed | ours fine/coarse | paper fine/coarse | steps | training time |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| model | task | regime | seed | lr | decay delay | ours fine/coarse | paper fine/coarse "
+             "| steps | training time |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(
-            f"| {r['model']} | {r['task']} | {r['regime']} | {r['seed']} | "
+            f"| {r['model']}{' (init 1)' if r.get('init_magnitude') else ''}"
+            f"{' (sharpen)' if r.get('sharpen') else ''} | {r['task']} | {r['regime']} | {r['seed']} | {r['learning_rate']:g} | "
+            f"{r['decay_delay']} | "
             f"{r['fine']:.1f}/{r['coarse']:.1f} | {r['paper_fine']:g}/{r['paper_coarse']:g} | "
             f"{r['steps']:,} | {r['seconds'] / 60:.1f} min |")
     return "\n".join(lines)
@@ -261,6 +264,8 @@ def main(argv=None):
     results = {
         "model": args.model, "task": args.task, "regime": args.regime, "seed": args.seed,
         "steps": args.steps, "learning_rate": lr, "decay_delay": delay,
+        "init_magnitude": args.init_magnitude, "bound_action": args.bound_action,
+        "sharpen": args.sharpen, "key_size": args.key_size,
         "parameters": model.count_params(), "seconds": seconds,
         "fine": ours_fine, "coarse": ours_coarse,
         "paper_fine": paper_fine, "paper_coarse": paper_coarse,
