@@ -6,6 +6,9 @@ Cells (use them inside `keras.layers.RNN`):
 - `SAMCell`: Sparse Access Memory (Rae et al., 2016).
 - `LANTMCell`: Lie-access Neural Turing Machine, plane and sphere (Yang & Rush, 2017).
 - `RAMCell`: the RAM and RAM/Tape baselines of Yang & Rush (2017).
+- `HAMCell`: Hierarchical Attentive Memory, hard (REINFORCE) and soft (DHAM),
+  LSTM+HAM and raw HAM (Andrychowicz & Kurach, 2016); `HAMRNN` fills its tree
+  from an input sequence.
 
 Layers: `keras_memory.layers.MemoryRNN`, a `keras.layers.RNN` that lets a
 sparse cell apply the mask itself.
@@ -20,9 +23,9 @@ Modules:
 """
 
 from keras_memory import addressing, layers, metrics, tasks, training
-from keras_memory.cells import LANTMCell, NTMCell, RAMCell, SAMCell
+from keras_memory.cells import HAMRNN, HAMCell, LANTMCell, NTMCell, RAMCell, SAMCell
 from keras_memory.layers import MemoryRNN
 
 __version__ = "0.1.0"
 
-__all__ = ["LANTMCell", "NTMCell", "RAMCell", "SAMCell", "MemoryRNN", "addressing", "layers", "metrics", "tasks", "training", "__version__"]
+__all__ = ["HAMCell", "HAMRNN", "LANTMCell", "NTMCell", "RAMCell", "SAMCell", "MemoryRNN", "addressing", "layers", "metrics", "tasks", "training", "__version__"]

@@ -2,9 +2,10 @@
 
 - `keras_memory.addressing.ntm`: the Neural Turing Machine (Graves et al., 2014).
 - `keras_memory.addressing.sam`: Sparse Access Memory (Rae et al., 2016).
+- `keras_memory.addressing.ham`: the Hierarchical Attentive Memory tree (Andrychowicz & Kurach, 2016).
 - `keras_memory.addressing.lantm`: Lie-access memory and its RAM baselines (Yang & Rush, 2017).
 """
 
-from keras_memory.addressing import lantm, ntm, sam
+from keras_memory.addressing import ham, lantm, ntm, sam
 
-__all__ = ["lantm", "ntm", "sam"]
+__all__ = ["ham", "lantm", "ntm", "sam"]

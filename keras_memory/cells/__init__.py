@@ -1,8 +1,9 @@
 """Memory-augmented recurrent cells, one module per cell."""
 
+from keras_memory.cells.ham import HAMRNN, HAMCell
 from keras_memory.cells.lantm import LANTMCell
 from keras_memory.cells.ntm import NTMCell
 from keras_memory.cells.ram import RAMCell
 from keras_memory.cells.sam import SAMCell
 
-__all__ = ["LANTMCell", "NTMCell", "RAMCell", "SAMCell"]
+__all__ = ["HAMCell", "HAMRNN", "LANTMCell", "NTMCell", "RAMCell", "SAMCell"]

@@ -1,0 +1,648 @@
+"""HAMCell: the Keras contract, tree invariants, sampling, DHAM, the NumPy reference, bad input."""
+
+import doctest
+import os
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import numpy_ham as ref
+from contract import CellContract
+import keras_memory
+from keras_memory import HAMRNN, HAMCell
+from keras_memory.addressing import ham as addressing
+
+SMALL = dict(units=5, memory_size=4, hidden_size=4, seed=0)
+ITEM = 3  # Width of the items that fill the tree.
+
+
+# ------------------------------------------------------------ the contract
+class _SeedStateMasking:
+    """Masking check for hard attention: every output and state but the seed.
+
+    The hard cell draws a fresh base seed for each sequence (outside the RNN
+    loop, from its `SeedGenerator`), so two `predict` calls differ in that
+    state by design; everything else must be the same with the padded steps
+    masked as with the sequence truncated.
+    """
+
+    def test_masked_steps_change_nothing(self):
+        cell = self.make_cell()
+        x = self.inputs()
+        valid = self.timesteps - 2
+        padded = x.copy()
+        padded[:, valid:] = 0.0
+        inp = keras.Input((None, self.input_dim))
+        rnn = keras.layers.RNN(cell, return_state=True)
+        model = keras.Model(inp, rnn(keras.layers.Masking(0.0)(inp)))
+        full = model.predict(padded, verbose=0)
+        truncated = model.predict(x[:, :valid], verbose=0)
+        seed_index = len(full) - 2  # [output, *states]; states end with seed, step.
+        assert not np.array_equal(full[seed_index], truncated[seed_index])
+        for index, (a, b) in enumerate(zip(full, truncated)):
+            if index != seed_index:
+                np.testing.assert_allclose(a, b, atol=1e-6)
+        # The step counter stopped at the last valid step.
+        np.testing.assert_array_equal(full[-1], valid)
+
+
+class TestHAMCellHardContract(_SeedStateMasking, CellContract):
+    """LSTM+HAM, hard attention (sampled in `fit`), as a plain RNN cell.
+
+    `feed_inputs=True`: the contract's targets depend on the step inputs,
+    which the paper's controller never sees (it reads only the tree), so the
+    controller also reads them here. The paper's wiring, the input reaching
+    the model only through the tree, is checked by the soft contract's fit
+    and the Sort model below.
+    """
+
+    # JOIN, SEARCH, WRITE's H and T: kernel and bias each; LSTM: 3. EMBED is
+    # built only by a tree initialisation.
+    expected_num_trainable_weights = 11
+
+    def make_cell(self, **overrides):
+        return HAMCell(**{**SMALL, "feed_inputs": True, **overrides})
+
+
+class TestHAMCellSoftContract(CellContract):
+    """LSTM+HAM with soft attention (DHAM), the paper's wiring (`feed_inputs=False`)."""
+
+    expected_num_trainable_weights = 11
+
+    def make_cell(self, **overrides):
+        return HAMCell(**{**SMALL, "attention": "soft", **overrides})
+
+    @pytest.mark.parametrize("jit_compile", [False, True])
+    def test_fit_reduces_the_loss(self, jit_compile):
+        # The controller reads only the tree, so the sequence goes in there
+        # (`tree_inputs`); the step inputs are the same sequence, ignored.
+        keras.utils.set_random_seed(1)
+        inp = keras.Input((self.timesteps, self.input_dim))
+        rnn = HAMRNN(self.make_cell(memory_size=8), return_sequences=True)
+        out = keras.layers.Dense(1)(rnn(inp, tree_inputs=inp))
+        model = keras.Model(inp, out)
+        model.compile(keras.optimizers.Adam(0.01), "mse", jit_compile=jit_compile)
+        x = self.inputs()
+        y = np.cumsum(x[..., :1], axis=1) * 0.1
+        first = model.evaluate(x, y, verbose=0)
+        model.fit(x, y, epochs=30, verbose=0)
+        assert model.evaluate(x, y, verbose=0) < 0.7 * first
+
+
+class TestRawHAMCellContract(_SeedStateMasking, CellContract):
+    """Raw HAM (section 4.3): no LSTM, the step input is the query, hard attention."""
+
+    # JOIN, SEARCH, WRITE's H and T, the read-out MLP: kernel and bias each.
+    expected_num_trainable_weights = 10
+
+    def make_cell(self, **overrides):
+        return HAMCell(**{**SMALL, "controller": False, **overrides})
+
+
+# ----------------------------------------------------------------- helpers
+def _randomize(cell, seed=0, scale=0.6):
+    """Random weights everywhere (Keras' zero biases would hide mistakes)."""
+    rng = np.random.default_rng(seed)
+    for weight in cell.trainable_weights:
+        weight.assign(rng.normal(scale=scale, size=weight.shape).astype("float32"))
+
+
+def _cell(features=ITEM, randomize=True, **overrides):
+    cell = HAMCell(**{**SMALL, "memory_size": 8, "hidden_size": 8, **overrides})
+    cell.build((None, features))
+    cell._build_embed(ITEM)
+    if randomize:
+        _randomize(cell)
+    return cell
+
+
+def _f64(x):
+    return np.asarray(keras.ops.convert_to_numpy(x), dtype="float64")
+
+
+def _mlp_layers(mlp):
+    layers = []
+    for dense in mlp.dense_layers:
+        activation = keras.activations.serialize(dense.activation)
+        activation = None if activation == "linear" else activation
+        layers.append((_f64(dense.kernel), _f64(dense.bias), activation))
+    return layers
+
+
+def _modules(cell):
+    names = ("embed", "join", "search", "write_candidate", "write_gate")
+    return ref.Modules({name: _mlp_layers(getattr(cell, name)) for name in names})
+
+
+def _join_np(cell):
+    modules = _modules(cell)
+    return modules.join
+
+
+def _assert_every_inner_node_is_the_join_of_its_children(cell, tree, atol=1e-5):
+    join = _join_np(cell)
+    tree = _f64(tree)
+    n = cell.memory_size
+    for row in tree:
+        for e in range(n - 1):  # 0-based inner nodes.
+            np.testing.assert_allclose(
+                row[e], join(row[2 * e + 1], row[2 * e + 2]), atol=atol, rtol=1e-5
+            )
+
+
+def _items(batch=2, length=5, seed=0):
+    return np.random.default_rng(seed).normal(size=(batch, length, ITEM)).astype("float32")
+
+
+def _step(cell, states, training, x=None):
+    batch = states[0].shape[0]
+    if x is None:
+        x = np.zeros((batch, ITEM), "float32")
+    return cell(x, states, training=training)
+
+
+# ------------------------------------------------- the heap, exactly
+def _add(left, right):
+    return left + right
+
+
+def test_heap_arithmetic_with_join_as_a_sum():
+    # With JOIN = +, every node must hold the sum of the leaves below it.
+    n = 8
+    leaves = np.arange(1.0, n + 1.0, dtype="float32").reshape(1, n, 1)
+    tree = addressing.init_tree(tf.constant(leaves), _add).numpy()[0, :, 0]
+    np.testing.assert_array_equal(tree[n - 1 :], leaves[0, :, 0])
+    for e in range(n - 1):
+        np.testing.assert_array_equal(tree[e], tree[2 * e + 1] + tree[2 * e + 2])
+    assert tree[0] == leaves.sum()
+
+    # Right, left, right: node 0 -> 2 -> 5 -> 12, leaf 5.
+    def decide(logits, level):
+        return tf.constant([[1.0, 0.0, 1.0][level]] * 2)
+
+    full = addressing.init_tree(tf.constant(np.repeat(leaves, 2, axis=0)), _add)
+    descent = addressing.descend_hard(full, lambda h, q: h[:, 0] * 0.0, tf.zeros((2, 1)), decide)
+    np.testing.assert_array_equal(descent.path.numpy(), [[0, 2, 5, 12]] * 2)
+    np.testing.assert_array_equal(descent.leaf.numpy(), [12, 12])
+    np.testing.assert_array_equal(descent.probabilities.numpy(), 0.5)
+
+    # Writing 100 into leaf 5 of row 0 and leaf 0 of row 1: each ancestor's sum follows.
+    updated = addressing.update_path(
+        full, tf.constant([12, 7]), tf.constant([[100.0], [100.0]]), _add).numpy()[..., 0]
+    for row, leaf in ((0, 5), (1, 0)):
+        expected_leaves = leaves[0, :, 0].copy()
+        expected_leaves[leaf] = 100.0
+        expected = addressing.init_tree(tf.constant(expected_leaves.reshape(1, n, 1)), _add)
+        np.testing.assert_array_equal(updated[row], expected.numpy()[0, :, 0])
+
+    # Leaf probabilities with SEARCH = 0.5 everywhere are uniform; soft_write
+    # with p = 1 on one leaf writes exactly that leaf.
+    uniform = addressing.leaf_probabilities(full, lambda h, q: h[..., 0] * 0.0, tf.zeros((2, 1)))
+    np.testing.assert_allclose(uniform.numpy(), 1.0 / n)
+    one_hot = tf.one_hot([3, 6], n)
+    written = addressing.soft_write(full, one_hot, lambda h: h * 0.0 - 1.0).numpy()[..., 0]
+    np.testing.assert_array_equal(written[0, n - 1 + 3], -1.0)
+    np.testing.assert_array_equal(written[1, n - 1 + 6], -1.0)
+    assert (written[:, n - 1 :] == -1.0).sum() == 2
+    np.testing.assert_array_equal(written[:, : n - 1], full.numpy()[:, : n - 1, 0])
+
+
+# --------------------------------------------------------- tree invariants
+def test_initial_tree_embeds_the_items_zeroes_the_rest_and_joins_bottom_up():
+    cell = _cell()
+    items = _items(batch=2, length=5)
+    mask = np.ones((2, 5), "float32")
+    mask[1, 2] = 0.0
+    parts = cell.split_state(cell.initial_state_from(items, mask))
+    tree = _f64(parts["tree"])
+    modules = _modules(cell)
+    n = cell.memory_size
+    for b in range(2):
+        leaves = [
+            modules.embed(items[b, j].astype("float64")) * mask[b, j] if j < 5 else
+            np.zeros(cell.hidden_size)
+            for j in range(n)
+        ]
+        expected = ref.to_heap(ref.build_tree(leaves, modules.join), n)
+        np.testing.assert_allclose(tree[b], expected, rtol=1e-5, atol=1e-6)
+    # Excess and masked leaves are exactly zero, the others are not.
+    np.testing.assert_array_equal(tree[:, n - 1 + 5 :], 0.0)
+    np.testing.assert_array_equal(tree[1, n - 1 + 2], 0.0)
+    assert np.abs(tree[:, n - 1 : n - 1 + 5]).sum(-1).max(0).min() > 0
+    np.testing.assert_array_equal(_f64(parts["h"]), 0.0)
+    np.testing.assert_array_equal(_f64(parts["c"]), 0.0)
+    _assert_every_inner_node_is_the_join_of_its_children(cell, tree)
+
+
+def test_the_empty_initial_tree_has_zero_leaves_and_joined_inner_nodes():
+    cell = _cell()
+    tree = _f64(cell.split_state(cell.get_initial_state(3))["tree"])
+    np.testing.assert_array_equal(tree[:, cell.memory_size - 1 :], 0.0)
+    assert np.abs(tree[:, 0]).sum() > 0  # Random JOIN biases: JOIN(0, 0) != 0.
+    _assert_every_inner_node_is_the_join_of_its_children(cell, tree)
+
+
+@pytest.mark.parametrize(
+    "attention, training, controller",
+    [("hard", True, True), ("hard", False, True), ("soft", True, True), ("hard", True, False)],
+)
+def test_every_inner_node_stays_the_join_of_its_children(attention, training, controller):
+    cell = _cell(attention=attention, controller=controller)
+    states = cell.initial_state_from(_items(batch=3))
+    rng = np.random.default_rng(1)
+    before = _f64(states[0])
+    for _ in range(5):
+        x = rng.normal(size=(3, ITEM)).astype("float32")
+        _, states = _step(cell, states, training, x)
+        tree = cell.split_state(states)["tree"]
+        _assert_every_inner_node_is_the_join_of_its_children(cell, tree)
+    assert not np.allclose(_f64(states[0]), before)  # The steps did write.
+
+
+def _path_nodes(leaf, n):
+    node = n - 1 + leaf
+    nodes = [node]
+    while node:
+        node = (node - 1) // 2
+        nodes.append(node)
+    return nodes
+
+
+@pytest.mark.parametrize("controller", [True, False])
+def test_a_hard_step_changes_only_the_attended_leaf_and_its_ancestors(controller):
+    cell = _cell(controller=controller)
+    n = cell.memory_size
+    states = cell.initial_state_from(_items(batch=6))
+    rng = np.random.default_rng(2)
+    for _ in range(4):
+        before = _f64(cell.split_state(states)["tree"])
+        x = rng.normal(size=(6, ITEM)).astype("float32")
+        output, states = _step(cell, states, True, x)
+        after = _f64(cell.split_state(states)["tree"])
+        leaves = cell.split_output(output)["leaf"].numpy().astype(int)
+        for b, leaf in enumerate(leaves):
+            path = _path_nodes(leaf, n)
+            others = [e for e in range(2 * n - 1) if e not in path]
+            np.testing.assert_array_equal(after[b, others], before[b, others])
+            assert not np.allclose(after[b, n - 1 + leaf], before[b, n - 1 + leaf])
+            assert not np.allclose(after[b, 0], before[b, 0])
+
+
+# ------------------------------------------------------------------ sampling
+def test_sampled_leaves_follow_the_leaf_probabilities():
+    cell = _cell()
+    last = cell.search.dense_layers[-1]
+    last.kernel.assign(last.kernel * 0.3)  # Spread the leaf distribution.
+    n, batch = cell.memory_size, 4000
+    states = cell.initial_state_from(np.repeat(_items(batch=1), batch, axis=0))
+    # A non-zero previous controller state: the query of the descent.
+    query = np.random.default_rng(3).normal(size=(1, cell.units)).astype("float32")
+    states[1] = tf.constant(np.repeat(query, batch, axis=0))
+    tree = cell.split_state(states)["tree"]
+
+    modules = _modules(cell)
+    expected = ref.leaf_distribution(ref.from_heap(_f64(tree[0])), n, modules, query[0])
+    np.testing.assert_allclose(expected.sum(), 1.0, rtol=1e-12)
+    assert expected.max() < 0.6  # Not saturated: the test can tell sampling apart.
+    package = addressing.leaf_probabilities(tree[:1], cell._search, states[1][:1])
+    np.testing.assert_allclose(_f64(package)[0], expected, rtol=1e-4, atol=1e-6)
+
+    output, _ = _step(cell, states, training=True)
+    parts = cell.split_output(output)
+    leaves = parts["leaf"].numpy().astype(int)
+    frequencies = np.bincount(leaves, minlength=n) / batch
+    tolerance = 4.5 * np.sqrt(expected * (1 - expected) / batch) + 1e-3
+    np.testing.assert_array_less(np.abs(frequencies - expected), tolerance)
+    # The log-probability output is log p(reached leaf).
+    np.testing.assert_allclose(
+        parts["log_prob"].numpy(), np.log(expected[leaves]), rtol=1e-4, atol=1e-5
+    )
+
+    # Inference takes the most probable branch at every node.
+    deterministic, _ = _step(cell, states, training=False)
+    assert len(set(cell.split_output(deterministic)["leaf"].numpy())) == 1
+
+
+def test_sampling_is_reproducible_from_the_seed_state_and_changes_with_it():
+    cell = _cell()
+    states = cell.initial_state_from(np.repeat(_items(batch=1), 64, axis=0))
+    states[1] = tf.constant(np.random.default_rng(4).normal(size=(64, cell.units)), "float32")
+    first, _ = _step(cell, states, True)
+    again, _ = _step(cell, states, True)
+    np.testing.assert_array_equal(first.numpy(), again.numpy())
+    other = list(states)
+    other[3] = states[3] + 1.0  # Another base seed.
+    changed, _ = _step(cell, other, True)
+    leaf = cell.split_output(first)["leaf"].numpy()
+    assert (leaf != cell.split_output(changed)["leaf"].numpy()).any()
+    later = list(states)
+    later[4] = states[4] + 1.0  # The next step number.
+    stepped, _ = _step(cell, later, True)
+    assert (leaf != cell.split_output(stepped)["leaf"].numpy()).any()
+    # A fresh initial state draws a fresh base seed below 2^24.
+    seeds = [_f64(cell.get_initial_state(2)[3]) for _ in range(2)]
+    assert seeds[0][0, 0] != seeds[1][0, 0]
+    assert all(0 <= s[0, 0] < 2**24 and s[0, 0] == int(s[0, 0]) for s in seeds)
+
+
+def test_inference_is_deterministic_and_training_samples():
+    keras.utils.set_random_seed(0)
+    cell = HAMCell(**{**SMALL, "memory_size": 8})
+    rnn = HAMRNN(cell, return_sequences=True)
+    steps = np.zeros((16, 6, 1), "float32")
+    items = _items(batch=16, length=8)
+    rnn(steps, tree_inputs=items)
+    _randomize(cell, scale=0.3)
+    runs = [cell.split_output(rnn(steps, tree_inputs=items, training=t)) for t in (0, 0, 1, 1)]
+    np.testing.assert_array_equal(runs[0]["output"].numpy(), runs[1]["output"].numpy())
+    np.testing.assert_array_equal(runs[0]["leaf"].numpy(), runs[1]["leaf"].numpy())
+    assert (runs[2]["leaf"].numpy() != runs[3]["leaf"].numpy()).any()
+
+
+# --------------------------------------------------- REINFORCE bookkeeping
+def test_decision_terms_and_their_gradients():
+    cell = _cell()
+    query = tf.constant(np.random.default_rng(5).normal(size=(4, cell.units)), "float32")
+    search_kernel = cell.search.dense_layers[-1].kernel
+    with tf.GradientTape(persistent=True) as tape:
+        states = cell.initial_state_from(_items(batch=4))
+        states[1] = query
+        output, _ = _step(cell, states, True)
+        parts = cell.split_output(output)
+        log_prob = tf.reduce_sum(parts["log_prob"])
+        inverse_entropy = tf.reduce_sum(parts["inverse_entropy"])
+        prediction = tf.reduce_sum(parts["output"])
+    assert (parts["log_prob"].numpy() < 0).all()
+    assert (parts["entropy"].numpy() > 0).all()
+    assert (parts["entropy"].numpy() <= 3 * np.log(2) + 1e-6).all()  # log2(8) decisions.
+    assert (parts["inverse_entropy"].numpy() >= 3 / np.log(2) - 1e-4).all()
+    # REINFORCE's log pi and the 1/H term reach SEARCH; the prediction does
+    # not (the decisions are samples).
+    assert np.abs(tape.gradient(log_prob, search_kernel).numpy()).sum() > 0
+    assert np.abs(tape.gradient(inverse_entropy, search_kernel).numpy()).sum() > 0
+    no_gradient = tape.gradient(prediction, search_kernel)
+    assert no_gradient is None or not np.any(no_gradient.numpy())
+    # The prediction does reach the tree modules through the attended leaf.
+    assert np.abs(tape.gradient(prediction, cell.embed.dense_layers[0].kernel).numpy()).sum() > 0
+
+
+def test_inverse_entropy_is_clamped_where_a_decision_is_certain():
+    logits = tf.constant([[0.0, 40.0, -200.0]])
+    np.testing.assert_allclose(addressing.decision_entropies(logits)[0, 0], np.log(2), rtol=1e-6)
+    inverse = addressing.inverse_entropies(logits).numpy()
+    assert np.isfinite(inverse).all()
+    np.testing.assert_allclose(inverse[0, 1:], 1e6, rtol=1e-6)
+    log_p = addressing.decision_log_probabilities(logits, tf.constant([[1.0, 0.0, 0.0]]))
+    np.testing.assert_allclose(log_p.numpy(), [[np.log(0.5), -40.0, 0.0]], atol=1e-6)
+
+
+# ------------------------------------------------------------------ DHAM
+def _copy_weights(source, target):
+    for s, t in zip(source.weights, target.weights):
+        t.assign(s)
+
+
+def test_soft_attention_with_saturated_search_equals_hard_attention():
+    hard = _cell(attention="hard")
+    soft = _cell(attention="soft")
+    _copy_weights(hard, soft)
+    for cell in (hard, soft):
+        last = cell.search.dense_layers[-1]
+        last.kernel.assign(last.kernel * 1e6)
+        last.bias.assign(last.bias * 1e6)
+    items = _items(batch=3)
+    hard_states = hard.initial_state_from(items)
+    soft_states = soft.initial_state_from(items)
+    for _ in range(4):
+        # Precondition: every SEARCH on the hard path is saturated.
+        parts = hard.split_state(hard_states)
+        descent = addressing.descend_hard(
+            parts["tree"], hard._search, parts["h"], lambda z, k: addressing.hard_decisions(z)
+        )
+        assert np.abs(descent.logits.numpy()).min() > 30
+        hard_output, hard_states = _step(hard, hard_states, False)
+        soft_output, soft_states = _step(soft, soft_states, False)
+        hard_parts, soft_parts = hard.split_output(hard_output), soft.split_output(soft_output)
+        np.testing.assert_allclose(soft_parts["output"], hard_parts["output"], atol=1e-5)
+        np.testing.assert_array_equal(soft_parts["leaf"], hard_parts["leaf"])
+        np.testing.assert_allclose(soft_states[0], hard_states[0], atol=1e-5)
+    assert not np.allclose(_f64(hard_states[0]), _f64(hard.initial_state_from(items)[0]))
+
+
+def test_a_soft_step_matches_the_numpy_reference():
+    cell = _cell(attention="soft")
+    modules = _modules(cell)
+    n = cell.memory_size
+    items = _items(batch=2)
+    states = cell.initial_state_from(items)
+    states[1] = tf.constant(np.random.default_rng(6).normal(size=(2, cell.units)), "float32")
+    tree = _f64(states[0]).reshape(2, 2 * n - 1, -1)
+    output, new_states = _step(cell, states, False)
+    lstm = cell.controller
+    for b in range(2):
+        h = ref.from_heap(tree[b])
+        p = ref.leaf_distribution(h, n, modules, _f64(states[1][b]))
+        read = sum(p[j] * h[n + j] for j in range(n))
+        h_new, c_new = ref.lstm_step(
+            read, _f64(states[1][b]), _f64(states[2][b]),
+            _f64(lstm.kernel), _f64(lstm.recurrent_kernel), _f64(lstm.bias),
+        )
+        leaves = [p[j] * modules.write(h[n + j], h_new) + (1 - p[j]) * h[n + j] for j in range(n)]
+        expected = ref.to_heap(ref.build_tree(leaves, modules.join), n)
+        np.testing.assert_allclose(_f64(cell.split_state(new_states)["tree"][b]), expected,
+                                   rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(_f64(output[b, : cell.units]), h_new, rtol=1e-4, atol=1e-5)
+        assert output[b, -1] == np.argmax(p)
+
+
+# -------------------------------------------------------- NumPy reference
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        dict(),
+        dict(mlp_depth=2),
+        dict(write_query="root"),
+        dict(controller=False),
+        dict(controller=False, mlp_depth=2),
+    ],
+    ids=["lstm", "lstm-depth2", "lstm-root_query", "raw", "raw-depth2"],
+)
+def test_hard_inference_steps_match_the_numpy_reference(overrides):
+    steps, batch = 4, 4
+    cell = _cell(**overrides)
+    modules = _modules(cell)
+    n, units = cell.memory_size, cell.units
+    items = _items(batch=batch)
+    xs = np.random.default_rng(7).normal(size=(batch, steps, ITEM)).astype("float32")
+    states = cell.initial_state_from(items)
+    outputs = []
+    for t in range(steps):
+        output, states = _step(cell, states, False, xs[:, t])
+        outputs.append(_f64(output))
+    outputs = np.stack(outputs, axis=1)
+    final_tree = _f64(cell.split_state(states)["tree"])
+
+    if cell.write_query == "root":
+        original_write = modules.write
+    for b in range(batch):
+        leaves = [modules.embed(items[b, j].astype("float64")) if j < 5 else
+                  np.zeros(cell.hidden_size) for j in range(n)]
+        h = ref.build_tree(leaves, modules.join)
+        state = (np.zeros(units), np.zeros(units))
+        for t in range(steps):
+            if cell.write_query == "root":
+                root = h[1]
+                modules.write = lambda leaf, query, root=root: original_write(leaf, root)
+            if cell.controller_enabled:
+                lstm = cell.controller
+
+                def lstm_fn(x, s, lstm=lstm):
+                    return ref.lstm_step(x, s[0], s[1], _f64(lstm.kernel),
+                                         _f64(lstm.recurrent_kernel), _f64(lstm.bias))
+
+                y, h, state, info = ref.hard_step(h, n, modules, lstm=lstm_fn, state=state)
+            else:
+                read_out = _mlp_layers(cell.read_out)
+                y, h, _, info = ref.hard_step(
+                    h, n, modules, read_out=lambda a: ref.mlp(read_out, a),
+                    x=xs[b, t].astype("float64"))
+            got = outputs[b, t]
+            np.testing.assert_allclose(got[:units], y, rtol=1e-4, atol=1e-5)
+            np.testing.assert_allclose(
+                got[units:units + 3],
+                [info["log_prob"], info["entropy"], info["inverse_entropy"]],
+                rtol=1e-4, atol=1e-5)
+            assert got[units + 3] == info["leaf"]
+        np.testing.assert_allclose(final_tree[b], ref.to_heap(h, n), rtol=1e-4, atol=1e-5)
+    # The steps wrote to the tree and moved the controller or the read-out.
+    initial_tree = _f64(cell.split_state(cell.initial_state_from(items))["tree"])
+    assert not np.allclose(final_tree, initial_tree)
+    assert not np.allclose(outputs[:, 0, :units], outputs[:, -1, :units])
+
+
+# ------------------------------------------------------- models and saving
+def test_feed_inputs_decides_whether_the_controller_sees_the_step_inputs():
+    x = np.random.default_rng(8).normal(size=(2, 4, ITEM)).astype("float32")
+    for feed, differs in ((False, False), (True, True)):
+        rnn = keras.layers.RNN(HAMCell(**SMALL, feed_inputs=feed), return_sequences=True)
+        a, b = rnn(x).numpy(), rnn(2.0 * x).numpy()
+        assert (not np.allclose(a, b)) is differs
+
+
+def test_weights_do_not_depend_on_memory_size():
+    small = HAMCell(**{**SMALL, "memory_size": 8, "mlp_depth": 2})
+    large = HAMCell(**{**SMALL, "memory_size": 32, "mlp_depth": 2, "seed": 1})
+    steps = np.zeros((2, 5, 1), "float32")
+    small_rnn = HAMRNN(small, return_sequences=True)
+    large_rnn = HAMRNN(large, return_sequences=True)
+    small_rnn(steps, tree_inputs=_items(length=6))
+    _randomize(small)
+    before = large_rnn(steps, tree_inputs=_items(length=20)).numpy()
+    assert [w.shape for w in small.weights] == [w.shape for w in large.weights]
+    large.set_weights(small.get_weights())
+    after = large_rnn(steps, tree_inputs=_items(length=20)).numpy()
+    assert np.isfinite(after).all() and not np.allclose(before, after)
+    assert set(large.split_output(after)["leaf"].ravel()) <= set(range(32))
+
+
+def _docstring_sort_model():
+    """Run the class docstring's Sort example (it must stay within 15 lines)."""
+    doc = HAMCell.__doc__
+    start = doc.index("```python") + len("```python")
+    code = textwrap.dedent(doc[start : doc.index("```\n", start)])
+    assert len(code.strip().splitlines()) <= 15
+    namespace = {"keras": keras, "keras_memory": keras_memory, "HAMCell": HAMCell, "HAMRNN": HAMRNN}
+    exec(code, namespace)
+    return namespace["task"], namespace["model"]
+
+
+def test_the_sort_model_trains_saves_and_loads(tmp_path):
+    keras.utils.set_random_seed(0)
+    task, model = _docstring_sort_model()
+    x, y, w = task.generate(np.random.default_rng(0), 8)
+    num_weights = len(model.weights)
+    losses = {"logits": keras.losses.BinaryCrossentropy(from_logits=True), "baseline": "mse"}
+    targets = {"logits": y, "baseline": np.zeros(y.shape[:2] + (1,), "float32")}
+    model.compile("adam", loss=losses)
+    model.fit(x, targets, epochs=1, verbose=0)
+    path = os.path.join(tmp_path, "sort.keras")
+    model.save(path)
+    restored = keras.models.load_model(path)
+    expected, got = model.predict(x, verbose=0), restored.predict(x, verbose=0)
+    for key in expected:
+        np.testing.assert_array_equal(got[key], expected[key])
+    # One copy of every weight (EMBED and JOIN are shared by the tree
+    # initialisation and the steps), and the restored model keeps training.
+    assert len(restored.weights) == num_weights
+    restored.compile("adam", loss=losses)
+    restored.fit(x, targets, epochs=1, verbose=0)
+    assert not np.array_equal(restored.predict(x, verbose=0)["logits"], expected["logits"])
+
+
+def test_the_hamrnn_docstring_example_runs():
+    test = doctest.DocTestFinder().find(HAMRNN, "HAMRNN", globs={
+        "np": np, "keras": keras, "HAMCell": HAMCell, "HAMRNN": HAMRNN})[0]
+    assert test.examples
+    result = doctest.DocTestRunner().run(test)
+    assert result.failed == 0
+
+
+def test_initial_state_from_works_with_a_plain_rnn():
+    cell = HAMCell(**SMALL)
+    items = _items(length=3)
+    rnn = keras.layers.RNN(cell, return_sequences=True)
+    states = cell.initial_state_from(items)
+    out = rnn(np.zeros((2, 4, 1), "float32"), initial_state=states)
+    assert out.shape == (2, 4, cell.output_size)
+    np.testing.assert_allclose(
+        HAMRNN(cell, return_sequences=True)(np.zeros((2, 4, 1), "float32"), tree_inputs=items),
+        out, atol=1e-6)
+    # A serialized cell rebuilds its lazily built EMBED (the build config
+    # carries the item width), so its weights reload.
+    clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(cell))
+    assert clone.embed.built and len(clone.weights) == len(cell.weights)
+    clone.set_weights(cell.get_weights())
+    np.testing.assert_allclose(clone.initial_state_from(items)[0], states[0], atol=1e-6)
+
+
+# --------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "argument, value",
+    [
+        ("memory_size", 12),
+        ("memory_size", 0),
+        ("memory_size", 1),
+        ("memory_size", 8.0),
+        ("mlp_depth", 3),
+        ("mlp_depth", 0),
+        ("attention", "medium"),
+        ("write_query", "leaf"),
+        ("units", 0),
+        ("hidden_size", -1),
+        ("controller", "yes"),
+    ],
+)
+def test_bad_arguments_raise_a_value_error_naming_the_argument(argument, value):
+    with pytest.raises(ValueError, match=f"`{argument}`.*Received: {argument}={value!r}"):
+        HAMCell(**{argument: value})
+
+
+def test_bad_tree_inputs_raise_clear_errors():
+    cell = HAMCell(**SMALL)
+    with pytest.raises(ValueError, match="more than the tree's memory_size=4"):
+        cell.initial_state_from(_items(length=5))
+    with pytest.raises(ValueError, match="rank 3"):
+        cell.initial_state_from(np.zeros((2, 3), "float32"))
+    rnn = HAMRNN(HAMCell(**SMALL))
+    steps = np.zeros((2, 3, 1), "float32")
+    with pytest.raises(ValueError, match="not both"):
+        rnn(steps, tree_inputs=_items(length=3), initial_state=cell.get_initial_state(2))
+    with pytest.raises(ValueError, match="HAMCell"):
+        HAMRNN(keras.layers.LSTMCell(3))
+    # EMBED is built for one item width.
+    cell.initial_state_from(_items(length=3))
+    with pytest.raises(ValueError, match="width"):
+        cell.initial_state_from(np.zeros((2, 3, ITEM + 1), "float32"))
