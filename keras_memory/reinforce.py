@@ -1,0 +1,243 @@
+"""REINFORCE training of hard-attention HAM models with `model.fit`.
+
+`HAMModel` is a functional `keras.Model` whose outputs are a dict
+`{"logits", "baseline", "log_prob", "inverse_entropy"}` (what
+`build_ham_model` makes from a `HAMCell`). Its `compute_loss` adds to the
+output log-likelihood the REINFORCE surrogate of Andrychowicz & Kurach
+(2016, section 3.3), so the hard, sampled descent trains with plain
+`model.fit`:
+
+- reward `r_t`: the share of output bits whose correct value gets
+  probability above 1/2 (section 3.3, "a different reward function"; the
+  paper counts bits, here divided by the bits per output so that rewards lie
+  in `[0, 1]` per output step);
+- returns `R_t = sum_{i >= t} gamma^(i - t) r_i` (discounted, section 3.3),
+  credited to every decision taken at step `t`;
+- a baseline `b_t`, a linear map of the controller state trained by mean
+  squared error on `R_t`;
+- the policy term `-stop_gradient(R_t - b_t) log pi_t`;
+- the exploration term `alpha / H(p)` summed over the step's decisions, with
+  `alpha = alpha_0 * alpha_decay ** (step / alpha_decay_steps)` decaying
+  exponentially (section 3.3).
+
+Every term is averaged over the decision steps that precede the end of the
+answer (the last scored step of `sample_weight`). In soft attention
+(`HAMCell(attention="soft")`) the decision terms are zero and the model is
+trained by backpropagation alone.
+
+Reference:
+    - [Andrychowicz & Kurach, 2016](https://arxiv.org/abs/1602.03218),
+      sections 3.3 and 4.1.
+"""
+
+import keras
+from keras import ops
+
+from keras_memory.cells.ham import HAMCell, HAMRNN
+from keras_memory.tasks import get as get_task
+from keras_memory.tasks.ham_tasks import DataStructureTask, TreeTask
+
+
+def discounted_returns(rewards, gamma):
+    """`R_t = sum_{i >= t} gamma^(i - t) r_i` along axis 1 of `(B, T)` rewards."""
+    steps = ops.shape(rewards)[1]
+    index = ops.arange(steps, dtype="float32")
+    lag = index[:, None] - index[None, :]  # (i, t): i - t
+    weights = ops.where(lag >= 0, ops.power(gamma, ops.maximum(lag, 0.0)), 0.0)
+    return ops.einsum("bi,it->bt", rewards, weights)
+
+
+def decision_steps(sample_weight):
+    """1 on every step up to and including the last scored one, per sequence."""
+    scored = ops.cast(sample_weight > 0, "float32")
+    reversed_running = ops.flip(ops.cumsum(ops.flip(scored, axis=1), axis=1), axis=1)
+    return ops.cast(reversed_running > 0, "float32")
+
+
+@keras.saving.register_keras_serializable(package="keras_memory")
+class HAMModel(keras.Model):
+    """A functional model trained with the HAM paper's REINFORCE surrogate.
+
+    Build it like a functional model, with the dict outputs `"logits"`
+    `(B, T, bits)`, `"baseline"` `(B, T, 1)`, `"log_prob"` `(B, T)` and
+    `"inverse_entropy"` `(B, T)` (see `build_ham_model`), and compile it with
+    only an optimizer and metrics: the loss is built in. Metrics see the
+    logits.
+
+    Args:
+        inputs, outputs: As for a functional `keras.Model`.
+        gamma: Discount of the returns. Defaults to `0.9`.
+        alpha: Initial weight of the `1 / H(p)` exploration term.
+            Defaults to `1e-3`.
+        alpha_decay: Factor applied to `alpha` every `alpha_decay_steps`
+            optimizer steps (continuously). Defaults to `0.9`.
+        alpha_decay_steps: Defaults to `1000` (the paper's epoch).
+        baseline_weight: Weight of the baseline's squared error.
+            Defaults to `1.0`.
+    """
+
+    def __init__(self, *args, gamma=0.9, alpha=1e-3, alpha_decay=0.9,
+                 alpha_decay_steps=1000, baseline_weight=1.0, **kwargs):
+        # `*args, **kwargs` keeps Keras' functional serialisation (it checks
+        # for a functional-like constructor).
+        super().__init__(*args, **kwargs)
+        for name, value in (("gamma", gamma), ("alpha", alpha), ("alpha_decay", alpha_decay),
+                            ("baseline_weight", baseline_weight)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(
+                    f"HAMModel: `{name}` must be a non-negative number. Received: {name}={value!r}"
+                )
+        if not 0.0 <= gamma <= 1.0:
+            raise ValueError(f"HAMModel: `gamma` must be in [0, 1]. Received: gamma={gamma!r}")
+        if isinstance(alpha_decay_steps, bool) or not isinstance(alpha_decay_steps, int) or (
+            alpha_decay_steps < 1
+        ):
+            raise ValueError(
+                "HAMModel: `alpha_decay_steps` must be a positive integer. "
+                f"Received: alpha_decay_steps={alpha_decay_steps!r}"
+            )
+        self.gamma = float(gamma)
+        self.alpha = float(alpha)
+        self.alpha_decay = float(alpha_decay)
+        self.alpha_decay_steps = alpha_decay_steps
+        self.baseline_weight = float(baseline_weight)
+
+    def current_alpha(self):
+        """The exploration weight at the optimizer's current step."""
+        step = ops.cast(self.optimizer.iterations, "float32") if self.optimizer else 0.0
+        return self.alpha * ops.power(self.alpha_decay, step / self.alpha_decay_steps)
+
+    def surrogate_terms(self, y, y_pred, sample_weight):
+        """The loss terms as a dict of scalars (for inspection and tests)."""
+        logits = ops.cast(y_pred["logits"], "float32")
+        y = ops.cast(y, "float32")
+        if sample_weight is None:
+            sample_weight = ops.ones(ops.shape(y)[:2], "float32")
+        weight = ops.cast(sample_weight > 0, "float32")
+        scored = ops.maximum(ops.sum(weight), 1.0)
+        bce = ops.sum(_bce(y, logits), axis=-1)
+        likelihood = ops.sum(bce * weight) / scored
+
+        correct = ops.cast((logits > 0) == (y > 0.5), "float32")
+        rewards = ops.stop_gradient(ops.mean(correct, axis=-1) * weight)
+        returns = discounted_returns(rewards, self.gamma)
+        valid = decision_steps(sample_weight)
+        steps = ops.maximum(ops.sum(valid), 1.0)
+        baseline = ops.cast(y_pred["baseline"][..., 0], "float32")
+        advantage = ops.stop_gradient(returns - baseline)
+        log_prob = ops.cast(y_pred["log_prob"], "float32")
+        policy = -ops.sum(advantage * log_prob * valid) / steps
+        baseline_loss = ops.sum(ops.square(baseline - returns) * valid) / steps
+        exploration = ops.sum(ops.cast(y_pred["inverse_entropy"], "float32") * valid) / steps
+        return {
+            "likelihood": likelihood,
+            "policy": policy,
+            "baseline": baseline_loss,
+            "exploration": exploration,
+            "mean_return": ops.sum(returns * valid) / steps,
+        }
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        terms = self.surrogate_terms(y, y_pred, sample_weight)
+        total = (terms["likelihood"] + terms["policy"]
+                 + self.baseline_weight * terms["baseline"]
+                 + self.current_alpha() * terms["exploration"])
+        losses = self.losses
+        if losses:
+            total = total + ops.sum(ops.stack(losses))
+        return total
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        return super().compute_metrics(x, y, y_pred["logits"], sample_weight)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "gamma": self.gamma, "alpha": self.alpha, "alpha_decay": self.alpha_decay,
+            "alpha_decay_steps": self.alpha_decay_steps, "baseline_weight": self.baseline_weight,
+        })
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        extra = {key: config.pop(key) for key in
+                 ("gamma", "alpha", "alpha_decay", "alpha_decay_steps", "baseline_weight")
+                 if key in config}
+        from keras.src.models.functional import functional_from_config
+
+        model = functional_from_config(cls, config, custom_objects=custom_objects)
+        for key, value in extra.items():
+            setattr(model, key, value)
+        return model
+
+
+def _bce(labels, logits):
+    """Binary cross-entropy on logits, element-wise, numerically stable."""
+    return ops.maximum(logits, 0.0) - logits * labels + ops.log1p(ops.exp(-ops.abs(logits)))
+
+
+def build_ham_model(cell, task, memory_size=None, **model_kwargs):
+    """The paper's model around a `HAMCell` for a HAM task, as a `HAMModel`.
+
+    - `keras_memory.tasks.TreeTask` (LSTM+HAM): inputs `{"sequence",
+      "decoder"}`; `HAMRNN` fills the tree from `sequence` (its last channel
+      is the item mask) and runs over the decoder steps; logits are a
+      linear map of the controller state (section 3.2).
+    - `keras_memory.tasks.DataStructureTask` (raw HAM, `controller=False`):
+      one operation per step; logits are a linear map of the cell's read-out
+      of the attended leaf (section 4.3).
+
+    The baseline is a linear map of the (gradient-stopped) controller state
+    or read-out.
+
+    Args:
+        cell: A `HAMCell`.
+        task: A HAM task or its name.
+        memory_size: Unused unless given: must equal `cell.memory_size`
+            (kept for symmetry with evaluation at other tree sizes; use
+            `with_memory_size`).
+        **model_kwargs: `HAMModel` arguments (`gamma`, `alpha`, ...).
+
+    Returns:
+        A `HAMModel`.
+    """
+    task = get_task(task)
+    if not isinstance(cell, HAMCell):
+        raise ValueError(f"build_ham_model: `cell` must be a HAMCell. Received: {cell!r}")
+    if isinstance(task, TreeTask):
+        sequence = keras.Input((None, task.input_size), name="sequence")
+        decoder = keras.Input((None, 1), name="decoder")
+        rnn = HAMRNN(cell, return_sequences=True, name="ham_rnn")
+        sequences = rnn(decoder, tree_inputs=sequence[..., :-1], tree_mask=sequence[..., -1])
+        inputs = {"sequence": sequence, "decoder": decoder}
+    elif isinstance(task, DataStructureTask):
+        operations = keras.Input((None, task.input_size), name="operations")
+        rnn = HAMRNN(cell, return_sequences=True, name="ham_rnn")
+        sequences = rnn(operations)
+        inputs = operations
+    else:
+        raise ValueError(
+            "build_ham_model: `task` must be a HAM task (a TreeTask or a DataStructureTask). "
+            f"Received: {task!r}"
+        )
+    parts = cell.split_output(sequences)
+    logits = keras.layers.Dense(task.output_size, name="logits", dtype="float32")(parts["output"])
+    baseline = keras.layers.Dense(1, name="baseline", dtype="float32")(
+        keras.ops.stop_gradient(parts["output"]))
+    outputs = {"logits": logits, "baseline": baseline, "log_prob": parts["log_prob"],
+               "inverse_entropy": parts["inverse_entropy"]}
+    return HAMModel(inputs, outputs, name=f"ham_{task.name}", **model_kwargs)
+
+
+def with_memory_size(model, cell, task, memory_size):
+    """A copy of a `build_ham_model` model with a tree of `memory_size` leaves.
+
+    The weights do not depend on the number of leaves (section 3.2), so a
+    model trained at 32 leaves runs at 128 for the generalization test.
+    """
+    config = cell.get_config()
+    config["memory_size"] = memory_size
+    bigger = build_ham_model(type(cell).from_config(config), task,
+                             gamma=model.gamma, alpha=model.alpha)
+    bigger.set_weights(model.get_weights())
+    return bigger

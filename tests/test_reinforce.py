@@ -1,0 +1,142 @@
+"""REINFORCE for hard HAM: returns, the surrogate, unbiasedness, fit, save/load, learning."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_memory import HAMCell, tasks
+from keras_memory.addressing import ham as addressing
+from keras_memory.reinforce import (
+    HAMModel,
+    build_ham_model,
+    decision_steps,
+    discounted_returns,
+    with_memory_size,
+)
+
+
+def test_discounted_returns_match_the_definition():
+    rng = np.random.default_rng(0)
+    rewards = rng.uniform(size=(3, 7)).astype("float32")
+    for gamma in (0.0, 0.5, 0.9, 1.0):
+        expected = np.zeros_like(rewards)
+        for t in range(7):
+            expected[:, t] = sum(gamma ** (i - t) * rewards[:, i] for i in range(t, 7))
+        np.testing.assert_allclose(discounted_returns(rewards, gamma), expected, rtol=1e-5)
+
+
+def test_decisions_count_up_to_the_last_scored_step():
+    w = np.array([[0, 1, 0, 1, 0, 0], [1, 0, 0, 0, 0, 0]], "float32")
+    np.testing.assert_array_equal(decision_steps(w), [[1, 1, 1, 1, 0, 0], [1, 0, 0, 0, 0, 0]])
+
+
+def test_the_score_function_gradient_is_unbiased_against_exact_enumeration():
+    """E[R(leaf) grad log pi(leaf)] equals grad sum_leaf p(leaf) R(leaf) (section 3.3)."""
+    keras.utils.set_random_seed(0)
+    cell = HAMCell(units=4, memory_size=4, hidden_size=3, controller=False, seed=1)
+    batch = 40_000
+    x = np.tile(np.array([[0.3, -0.7]], "float32"), (batch, 1))
+    state = cell.get_initial_state(batch)  # Builds nothing; build the cell first.
+    cell.build((batch, 2))
+    rng = np.random.default_rng(1)
+    tree = np.tile(rng.normal(size=(1, cell.num_nodes * 3)).astype("float32"), (batch, 1))
+    state = [tf.constant(tree)] + list(cell.get_initial_state(batch)[1:])
+    reward = tf.constant([1.0, -2.0, 0.5, 3.0])
+    weights = cell.search.trainable_weights
+    # Larger SEARCH weights so the leaf probabilities are far from uniform.
+    for w in weights:
+        w.assign(rng.normal(size=w.shape).astype("float32") * 2.0)
+
+    with tf.GradientTape() as tape:
+        output, _ = cell(x, state, training=True)
+        parts = cell.split_output(output)
+        leaf = tf.cast(parts["leaf"], tf.int32)
+        surrogate = tf.reduce_mean(tf.gather(reward, leaf) * parts["log_prob"])
+    estimate = tape.gradient(surrogate, weights)
+
+    tree3 = tf.reshape(tf.constant(tree[:1]), (1, cell.num_nodes, 3))
+    with tf.GradientTape() as tape:
+        probabilities = addressing.leaf_probabilities(tree3, cell._search, tf.constant(x[:1]))
+        expected_reward = tf.reduce_sum(probabilities[0] * reward)
+    exact = tape.gradient(expected_reward, weights)
+
+    # The sampled leaves follow the exact distribution...
+    frequencies = np.bincount(leaf.numpy(), minlength=4) / batch
+    np.testing.assert_allclose(frequencies, probabilities.numpy()[0], atol=0.01)
+    # ...and the estimator's mean is the exact gradient (Monte-Carlo error ~1/sqrt(40,000)).
+    for e, g in zip(estimate, exact):
+        scale = np.abs(g.numpy()).max() + 1e-3
+        np.testing.assert_allclose(e.numpy(), g.numpy(), atol=0.06 * scale + 0.02)
+    assert max(np.abs(g.numpy()).max() for g in exact) > 0.05  # Not a trivially zero gradient.
+
+
+def _stack_model(attention="hard", **kwargs):
+    task = tasks.get("ham_stack", num_operations=8)
+    cell = HAMCell(units=20, memory_size=8, hidden_size=20, attention=attention,
+                   controller=False, seed=0)
+    return task, build_ham_model(cell, task, **kwargs), cell
+
+
+def test_surrogate_terms_and_the_loss_fit_with_model_fit():
+    keras.utils.set_random_seed(0)
+    task, model, _ = _stack_model(alpha=1e-2)
+    model.compile(keras.optimizers.Adam(1e-3, global_clipnorm=5.0),
+                  weighted_metrics=task.metrics(), jit_compile=False)
+    x, y, w = task.generate(np.random.default_rng(0), 8)
+    terms = model.surrogate_terms(y, model(x, training=True), w)
+    assert set(terms) == {"likelihood", "policy", "baseline", "exploration", "mean_return"}
+    assert all(np.isfinite(float(v)) for v in terms.values())
+    assert float(terms["exploration"]) > 0  # Hard decisions have entropy terms.
+    history = model.fit(task.dataset(batch_size=8, num_batches=3), epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert "sequence_accuracy" in history.history
+
+
+def test_soft_attention_has_no_decision_terms():
+    task, model, _ = _stack_model(attention="soft")
+    x, y, w = task.generate(np.random.default_rng(0), 4)
+    terms = model.surrogate_terms(y, model(x, training=True), w)
+    assert float(terms["policy"]) == 0.0 and float(terms["exploration"]) == 0.0
+
+
+def test_save_load_and_a_bigger_tree_reuse_the_weights(tmp_path):
+    task, model, cell = _stack_model(gamma=0.5)
+    model.compile(keras.optimizers.Adam(1e-3), weighted_metrics=task.metrics())
+    x, y, w = task.generate(np.random.default_rng(0), 4)
+    path = str(tmp_path / "ham.keras")
+    model.save(path)
+    restored = keras.models.load_model(path)
+    assert isinstance(restored, HAMModel) and restored.gamma == 0.5
+    np.testing.assert_allclose(restored(x)["logits"], model(x)["logits"], atol=1e-6)
+    big_task = tasks.get("ham_stack", num_operations=32)
+    bigger = with_memory_size(model, cell, big_task, 32)
+    xb, _, _ = big_task.generate(np.random.default_rng(1), 2)
+    assert bigger(xb)["logits"].shape == (2, 32, 5)
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError, match="gamma"):
+        _stack_model(gamma=1.5)
+    with pytest.raises(ValueError, match="alpha_decay_steps"):
+        _stack_model(alpha_decay_steps=0)
+    with pytest.raises(ValueError, match="HAM task"):
+        build_ham_model(HAMCell(memory_size=8), tasks.get("copy"))
+
+
+def test_raw_ham_learns_a_stack_with_reinforce():
+    """Raw HAM, stack of 8 operations, hard attention trained by REINFORCE with model.fit.
+
+    Measured: bit accuracy of the POP answers 0.49 untrained, 0.92 after 2,000 steps
+    (greedy decisions); the paper's 0% sequence error takes far longer (see docs).
+    """
+    keras.utils.set_random_seed(0)
+    task, model, _ = _stack_model(alpha=1e-3)
+    model.compile(keras.optimizers.Adam(3e-3, global_clipnorm=5.0),
+                  weighted_metrics=task.metrics(), jit_compile=True)
+    validation = task.dataset(batch_size=50, num_batches=4, split="validation", seed=99)
+    before = model.evaluate(validation, verbose=0, return_dict=True)
+    model.fit(task.dataset(batch_size=50, num_batches=2000, seed=1), epochs=1, verbose=0)
+    after = model.evaluate(validation, verbose=0, return_dict=True)
+    assert before["bit_accuracy"] < 0.6
+    assert after["bit_accuracy"] >= 0.88, after
