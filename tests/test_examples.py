@@ -101,3 +101,14 @@ def test_table1b_script_trains_the_baselines(tmp_path, model):
     assert (results["paper_fine"], results["paper_coarse"]) == (
         (26, 0) if model == "lstm" else (24, 1))
     assert 0.0 <= results["fine"] <= 100.0
+
+
+@pytest.mark.parametrize("task", ["stack", "reverse"])
+def test_ham_tables_script_reports_test_and_generalization_errors(tmp_path, task):
+    script = load_example("ham_tables")
+    results = script.main(["--task", task, "--leaves", "4", "--epochs", "1", "--batches", "3",
+                           "--batch-size", "4", "--test-examples", "8", "--no-jit",
+                           "--run-dir", str(tmp_path / task)])
+    assert (results["paper_test_error"], results["paper_generalization_error"]) == (0.0, 0.0)
+    assert 0.0 <= results["test_error"] <= 100.0 and 0.0 <= results["generalization_error"] <= 100.0
+    assert (tmp_path / task / "model.keras").exists()

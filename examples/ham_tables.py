@@ -1,0 +1,130 @@
+"""Train a HAM on one task of Andrychowicz & Kurach (2016) and print ours next to the paper's.
+
+    # Raw HAM (no controller) as a stack, then a queue (Table 2).
+    python examples/ham_tables.py --task stack --epochs 20
+    python examples/ham_tables.py --task queue --epochs 20
+
+    # LSTM+HAM on Reverse and Sort (Table 1); the soft DHAM for comparison.
+    python examples/ham_tables.py --task reverse --epochs 20
+    python examples/ham_tables.py --task sort --attention soft --epochs 20
+
+The paper's protocol (section 4.1): Adam with an exponentially decaying
+learning rate, gradients clipped to norm 5, epochs of 1,000 batches of 50 on
+fresh data, after each epoch a validation pass, the parameters of the best
+epoch kept; the test error is measured on 2,500 fresh examples with a tree
+of 32 leaves and the generalization error with 128 leaves and 2-4x longer
+inputs, with greedy decisions. The error is the share of output sequences
+with any wrong bit. The paper trains 100 epochs with a curriculum on the
+tree size; this script trains `--epochs` at the final size (no curriculum).
+
+Writes `results.json` and `model.keras` (the best epoch) to `--run-dir`.
+"""
+
+import argparse
+import json
+import os
+import time
+
+import keras
+import numpy as np
+
+from keras_memory import HAMCell, tasks
+from keras_memory.reinforce import build_ham_model, with_memory_size
+
+#: Table 1 (LSTM+HAM) and Table 2 (raw HAM) of the paper: (test, generalization) error in %.
+PAPER = {
+    "reverse": (0.0, 0.0), "search": (0.12, 1.68), "merge": (0.0, 2.48), "sort": (0.04, 0.24),
+    "add": (0.0, 100.0), "stack": (0.0, 0.0), "queue": (0.0, 0.0), "priority_queue": (0.08, 0.2),
+}
+RAW = ("stack", "queue", "priority_queue")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", choices=sorted(PAPER), default="stack")
+    parser.add_argument("--attention", choices=("hard", "soft"), default="hard")
+    parser.add_argument("--leaves", type=int, default=32, help="training tree size (the paper: 32)")
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--batches", type=int, default=1000, help="batches per epoch")
+    parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--lr-decay", type=float, default=0.95, help="per epoch")
+    parser.add_argument("--gamma", type=float, default=0.9)
+    parser.add_argument("--alpha", type=float, default=1e-3)
+    parser.add_argument("--mlp-depth", type=int, default=1)
+    parser.add_argument("--test-examples", type=int, default=2500)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--run-dir", default=None)
+    parser.add_argument("--no-jit", action="store_true")
+    return parser.parse_args(argv)
+
+
+def make_task(name, leaves):
+    if name in RAW:
+        return tasks.get(f"ham_{name}", num_operations=leaves)
+    return tasks.get(f"ham_{name}", num_leaves=leaves)
+
+
+def sequence_error(model, task, split, examples, batch_size, seed):
+    """Percent of sequences with any wrong bit (greedy decisions)."""
+    batches = max(1, examples // batch_size)
+    results = model.evaluate(task.dataset(batch_size=batch_size, num_batches=batches,
+                                          split=split, seed=seed), verbose=0, return_dict=True)
+    return 100.0 * (1.0 - results["sequence_accuracy"])
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    keras.utils.set_random_seed(args.seed)
+    run_dir = args.run_dir or os.path.join("runs", "ham", f"{args.task}_{args.attention}_s{args.seed}")
+    os.makedirs(run_dir, exist_ok=True)
+    task = make_task(args.task, args.leaves)
+    cell = HAMCell(units=20, memory_size=args.leaves, hidden_size=20, attention=args.attention,
+                   controller=args.task not in RAW, mlp_depth=args.mlp_depth, seed=args.seed)
+    model = build_ham_model(cell, task, gamma=args.gamma, alpha=args.alpha,
+                            alpha_decay_steps=args.batches)
+    schedule = keras.optimizers.schedules.ExponentialDecay(args.lr, args.batches, args.lr_decay)
+    model.compile(keras.optimizers.Adam(schedule, global_clipnorm=5.0),
+                  weighted_metrics=task.metrics(), jit_compile=not args.no_jit)
+
+    best, history, start = None, [], time.perf_counter()
+    best_path = os.path.join(run_dir, "model.keras")
+    for epoch in range(args.epochs):
+        model.fit(task.dataset(batch_size=args.batch_size, num_batches=args.batches,
+                               seed=args.seed * 1000 + epoch + 1), epochs=1, verbose=0)
+        error = sequence_error(model, task, "validation", 200 * args.batch_size // 10,
+                               args.batch_size, seed=10_000 + epoch)
+        history.append({"epoch": epoch + 1, "validation_error": error,
+                        "seconds": time.perf_counter() - start})
+        print(f"epoch {epoch + 1}: validation sequence error {error:.2f}% "
+              f"({time.perf_counter() - start:.0f}s)", flush=True)
+        if best is None or error <= best:
+            best = error
+            model.save(best_path)
+    model = keras.models.load_model(best_path)
+    seconds = time.perf_counter() - start
+
+    test = sequence_error(model, task, "validation", args.test_examples, args.batch_size, seed=1)
+    # The same weights on a 4x bigger tree (the weights do not depend on it).
+    leaves = task.operations("generalization") if args.task in RAW else task.leaves("generalization")
+    bigger = with_memory_size(model, model.get_layer("ham_rnn").cell, task, leaves)
+    bigger.compile(weighted_metrics=task.metrics(), jit_compile=not args.no_jit)
+    generalization = sequence_error(bigger, task, "generalization", args.test_examples,
+                                    args.batch_size, seed=2)
+    paper_test, paper_generalization = PAPER[args.task]
+    results = {"task": args.task, "attention": args.attention, "leaves": args.leaves,
+               "epochs": args.epochs, "batches": args.batches, "seconds": seconds,
+               "test_error": test, "generalization_error": generalization,
+               "paper_test_error": paper_test, "paper_generalization_error": paper_generalization,
+               "history": history}
+    with open(os.path.join(run_dir, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    print("\n| task | attention | ours test / generalization error | paper | sequences | time |")
+    print(f"| {args.task} | {args.attention} | {test:.2f}% / {generalization:.2f}% | "
+          f"{paper_test:g}% / {paper_generalization:g}% | "
+          f"{args.epochs * args.batches * args.batch_size:,} | {seconds / 60:.1f} min |")
+    return results
+
+
+if __name__ == "__main__":
+    main()
