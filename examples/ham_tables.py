@@ -17,7 +17,8 @@ inputs, with greedy decisions. The error is the share of output sequences
 with any wrong bit. The paper trains 100 epochs with a curriculum on the
 tree size; this script trains `--epochs` at the final size (no curriculum).
 
-Writes `results.json` and `model.keras` (the best epoch) to `--run-dir`.
+Writes `results.json`, `model.keras` (the best epoch) and `leaves.png` (the
+leaf attended at each step of one test example) to `--run-dir`.
 """
 
 import argparse
@@ -123,6 +124,15 @@ def main(argv=None):
     print(f"| {args.task} | {args.attention} | {test:.2f}% / {generalization:.2f}% | "
           f"{paper_test:g}% / {paper_generalization:g}% | "
           f"{args.epochs * args.batches * args.batch_size:,} | {seconds / 60:.1f} min |")
+    try:
+        from keras_memory import plotting
+
+        x, _, w = task.generate(np.random.default_rng(3), 1)
+        plotting.plot_leaf_visits(plotting.record_leaves(model, x), sample_weight=w,
+                                  path=os.path.join(run_dir, "leaves.png"),
+                                  title=f"HAM on {args.task}: the leaf attended at each step")
+    except ImportError:
+        pass
     return results
 
 

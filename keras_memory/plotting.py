@@ -287,3 +287,66 @@ def plot_head_trajectories(record, example=0, path=None, title=None):
         fig.savefig(path, dpi=100)
         plt.close(fig)
     return fig
+
+
+def record_leaves(model, inputs, layer_name="ham_rnn"):
+    """The leaf a trained HAM attends at every step (greedy decisions).
+
+    Args:
+        model: A model from `keras_memory.reinforce.build_ham_model` (its
+            outputs include `"log_prob"`; the leaf is read from the HAM layer).
+        inputs: The model's input batch (a dict for tree tasks).
+        layer_name: Name of the `HAMRNN` layer. Defaults to `"ham_rnn"`.
+
+    Returns:
+        A dict with `"leaf"` `(batch, time)` ints, `"inputs"` and the
+        model's `"logits"`.
+    """
+    rnn = model.get_layer(layer_name)
+    probe = keras.Model(model.inputs, rnn.output)
+    parts = rnn.cell.split_output(probe.predict_on_batch(inputs))
+    return {
+        "leaf": np.asarray(parts["leaf"]).astype(int),
+        "inputs": inputs,
+        "logits": np.asarray(model.predict_on_batch(inputs)["logits"]),
+    }
+
+
+def plot_leaf_visits(record, example=0, sample_weight=None, path=None, title=None):
+    """The leaves a HAM visits, step by step (like the paper's sorting analysis).
+
+    Args:
+        record: The dict returned by `record_leaves`.
+        example: Index of the example of the batch.
+        sample_weight: Optional `(batch, time)` weights; only steps up to the
+            last weighted one are drawn, and weighted steps are marked.
+        path: If given, the figure is saved there.
+        title: Optional title.
+
+    Returns:
+        The matplotlib `Figure`.
+    """
+    import matplotlib
+
+    if path is not None:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    leaves = record["leaf"][example]
+    steps = len(leaves)
+    scored = None
+    if sample_weight is not None:
+        scored = np.asarray(sample_weight[example]) > 0
+        steps = int(np.nonzero(scored)[0].max()) + 1 if scored.any() else steps
+    fig, ax = plt.subplots(figsize=(max(5.0, steps / 4), 4))
+    ax.plot(np.arange(steps), leaves[:steps], color="0.6", linewidth=0.8)
+    colours = "tab:blue" if scored is None else np.where(scored[:steps], "tab:red", "tab:blue")
+    ax.scatter(np.arange(steps), leaves[:steps], c=colours, s=20, zorder=3)
+    ax.set_xlabel("step (red: output steps)" if scored is not None else "step")
+    ax.set_ylabel("leaf attended")
+    ax.set_title(title or "leaves visited", fontsize=9)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+    return fig

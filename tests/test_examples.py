@@ -112,3 +112,4 @@ def test_ham_tables_script_reports_test_and_generalization_errors(tmp_path, task
     assert (results["paper_test_error"], results["paper_generalization_error"]) == (0.0, 0.0)
     assert 0.0 <= results["test_error"] <= 100.0 and 0.0 <= results["generalization_error"] <= 100.0
     assert (tmp_path / task / "model.keras").exists()
+    assert (tmp_path / task / "leaves.png").exists()

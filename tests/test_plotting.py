@@ -1,4 +1,4 @@
-"""Plotting helpers: where NTM and SAM heads read and wrote."""
+"""Plotting helpers: where NTM and SAM heads read and wrote, and the leaves HAM visits."""
 
 import keras
 import numpy as np
@@ -44,3 +44,18 @@ def test_record_access_ntm_returns_every_slot():
     access = plotting.record_access(model, x)
     assert access["read_weightings"].shape[-1] == 10
     np.testing.assert_array_equal(access["rows"], np.arange(10))
+
+
+def test_ham_leaf_visits_are_recorded_and_drawn(tmp_path):
+    from keras_memory import HAMCell, tasks
+    from keras_memory.reinforce import build_ham_model
+
+    task = tasks.get("ham_reverse", num_leaves=8)
+    model = build_ham_model(HAMCell(units=6, memory_size=8, hidden_size=5, seed=0), task)
+    x, _, w = task.generate(np.random.default_rng(0), 2)
+    record = plotting.record_leaves(model, x)
+    assert record["leaf"].shape == w.shape
+    assert record["leaf"].min() >= 0 and record["leaf"].max() < 8
+    path = tmp_path / "leaves.png"
+    plotting.plot_leaf_visits(record, sample_weight=w, path=str(path))
+    assert path.stat().st_size > 5_000
