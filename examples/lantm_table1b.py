@@ -255,7 +255,9 @@ def main(argv=None):
     checkpoint = RunCheckpoint(model_path, state_path, extra_state=lambda: {
         "checks": validation.history, "seconds": elapsed + time.perf_counter() - start})
     model.fit(batches, epochs=epochs, initial_epoch=initial_epoch, verbose=args.verbose,
-              callbacks=[_EpochSync(batches), validation, checkpoint])
+              # A NaN loss stops the run, as in the authors' `train.lua`.
+              callbacks=[_EpochSync(batches), keras.callbacks.TerminateOnNaN(), validation,
+                         checkpoint])
     seconds = elapsed + time.perf_counter() - start
 
     paper_fine, paper_coarse = papers.table_1b(args.model, args.task, args.regime)
