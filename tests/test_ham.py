@@ -67,6 +67,7 @@ class TestHAMCellHardContract(_SeedStateMasking, CellContract):
         return HAMCell(**{**SMALL, "feed_inputs": True, **overrides})
 
 
+@pytest.mark.slow  # The hard variant's contract runs by default; soft steps are tested below.
 class TestHAMCellSoftContract(CellContract):
     """LSTM+HAM with soft attention (DHAM), the paper's wiring (`feed_inputs=False`)."""
 
@@ -92,6 +93,7 @@ class TestHAMCellSoftContract(CellContract):
         assert model.evaluate(x, y, verbose=0) < 0.7 * first
 
 
+@pytest.mark.slow  # The hard variant's contract runs by default; raw steps are tested below.
 class TestRawHAMCellContract(_SeedStateMasking, CellContract):
     """Raw HAM (section 4.3): no LSTM, the step input is the query, hard attention."""
 

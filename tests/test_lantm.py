@@ -24,6 +24,7 @@ class TestLANTMCellContract(CellContract):
         return LANTMCell(**{**SMALL, **overrides})
 
 
+@pytest.mark.slow  # The Keras plumbing is LANTM's; the sphere's step is tested below.
 class TestSLANTMCellContract(CellContract):
     input_dim = 3
     # As LANTM with an embedding; the sphere has axes, angles and angle bounds
@@ -36,6 +37,7 @@ class TestSLANTMCellContract(CellContract):
         return LANTMCell(**{**config, **overrides})
 
 
+@pytest.mark.slow  # Same base class as LANTM; RAM's step is in test_lantm_reference.py.
 class TestRAMTapeCellContract(CellContract):
     input_dim = 3
     # LSTM (3), head dense (2), initial controller, read, memory (3), tape keys.
