@@ -45,6 +45,7 @@ import keras_memory
 from keras_memory import papers, tasks
 from keras_memory.training import (
     BestOfValidation,
+    CyclingBatches,
     RunCheckpoint,
     lie_access_optimizer,
     resume_state,
@@ -140,36 +141,6 @@ def build(args, task):
     return keras.Model(inputs, logits, name=f"{args.model}_{args.task}")
 
 
-class Batches(keras.utils.PyDataset):
-    """Epochs of (at most) 500 steps over a fixed set of training batches.
-
-    Global step `s` uses batch `s mod len(data)`: the small regime cycles
-    through its 500 batches (16,000 examples), the large one walks once
-    through `steps` batches.
-    """
-
-    def __init__(self, data, steps_per_epoch=STEPS_PER_EPOCH, **kwargs):
-        super().__init__(**kwargs)
-        self.data = data
-        self.steps_per_epoch = steps_per_epoch
-        self.epoch = 0
-
-    def __len__(self):
-        return self.steps_per_epoch
-
-    def __getitem__(self, index):
-        return self.data[(self.epoch * self.steps_per_epoch + index) % len(self.data)]
-
-
-class _EpochSync(keras.callbacks.Callback):
-    def __init__(self, batches):
-        super().__init__()
-        self.batches = batches
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.batches.epoch = epoch
-
-
 def trajectories_figure(model, task, path, seed=0):
     """Head trajectories of the trained LANTM / SLANTM on one 2x test example."""
     from keras_memory import plotting
@@ -223,7 +194,7 @@ def main(argv=None):
     num_batches = SMALL_REGIME_BATCHES if args.regime == "small" else args.steps
     data = task.dataset(batch_size=args.batch_size, num_batches=num_batches, seed=args.seed)
     steps_per_epoch = min(STEPS_PER_EPOCH, args.steps)
-    batches = Batches(data, steps_per_epoch)
+    batches = CyclingBatches(data, steps_per_epoch)
     epochs = max(1, args.steps // steps_per_epoch)
     every = max(1, args.steps // 20)
     validation = BestOfValidation(test_task, every=every, start=args.steps // 2,
@@ -256,7 +227,7 @@ def main(argv=None):
         "checks": validation.history, "seconds": elapsed + time.perf_counter() - start})
     model.fit(batches, epochs=epochs, initial_epoch=initial_epoch, verbose=args.verbose,
               # A NaN loss stops the run, as in the authors' `train.lua`.
-              callbacks=[_EpochSync(batches), keras.callbacks.TerminateOnNaN(), validation,
+              callbacks=[batches.epoch_callback(), keras.callbacks.TerminateOnNaN(), validation,
                          checkpoint])
     seconds = elapsed + time.perf_counter() - start
 

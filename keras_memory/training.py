@@ -257,6 +257,43 @@ class TrainingStream(keras.utils.PyDataset):
         return _EpochSync()
 
 
+class CyclingBatches(keras.utils.PyDataset):
+    """Epochs of `steps_per_epoch` steps over a fixed set of batches, cycled.
+
+    Global step `s` uses batch `s mod len(data)`: the Lie-access paper's small
+    regime cycles through 500 fixed batches (16,000 examples), its large one
+    walks once through `steps` batches. Pass `batches.epoch_callback()` to
+    `fit` so the dataset knows the epoch (and a resumed run continues at the
+    right batch).
+
+    Args:
+        data: A sequence of batches (e.g. a `TaskDataset`).
+        steps_per_epoch: Batches per epoch.
+    """
+
+    def __init__(self, data, steps_per_epoch, **kwargs):
+        super().__init__(**kwargs)
+        self.data = data
+        self.steps_per_epoch = steps_per_epoch
+        self.epoch = 0
+
+    def __len__(self):
+        return self.steps_per_epoch
+
+    def __getitem__(self, index):
+        return self.data[(self.epoch * self.steps_per_epoch + index) % len(self.data)]
+
+    def epoch_callback(self):
+        """A callback that tells this dataset which epoch `fit` is in."""
+        batches = self
+
+        class _EpochSync(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                batches.epoch = epoch
+
+        return _EpochSync()
+
+
 class TimeLimit(keras.callbacks.Callback):
     """Stops training after `seconds` of wall time (checked every batch).
 

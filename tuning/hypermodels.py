@@ -47,6 +47,7 @@ import keras_memory
 from keras_memory import papers, tasks
 from keras_memory.training import (
     BestOfValidation,
+    CyclingBatches,
     TaskEvaluation,
     TrainingStream,
     default_optimizer,
@@ -284,35 +285,6 @@ def scaled_decay_delay(decay_delay, steps):
     return int(round(decay_delay * steps / PAPER_STEPS / 2)) * 2
 
 
-class _Batches(keras.utils.PyDataset):
-    """Epochs over a fixed list of batches: global step `s` uses batch `s mod len(data)`.
-
-    The small regime cycles through its 500 batches, the large one walks once
-    through `steps` batches (`examples/lantm_table1b.py`'s `Batches`).
-    """
-
-    def __init__(self, data, steps_per_epoch, **kwargs):
-        super().__init__(**kwargs)
-        self.data = data
-        self.steps_per_epoch = steps_per_epoch
-        self.epoch = 0
-
-    def __len__(self):
-        return self.steps_per_epoch
-
-    def __getitem__(self, index):
-        return self.data[(self.epoch * self.steps_per_epoch + index) % len(self.data)]
-
-
-class _EpochSync(keras.callbacks.Callback):
-    def __init__(self, batches):
-        super().__init__()
-        self.batches = batches
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.batches.epoch = epoch
-
-
 class _ReportObjective(keras.callbacks.Callback):
     """Puts the running best fine / coarse / objective into the epoch logs.
 
@@ -479,13 +451,13 @@ class LieAccessHyperModel(kt.HyperModel):
         total_steps = steps_per_epoch * epochs
         num_batches = SMALL_REGIME_BATCHES if self.regime == "small" else total_steps
         data = self.task.dataset(batch_size=self.batch_size, num_batches=num_batches, seed=seed)
-        batches = _Batches(data, steps_per_epoch)
+        batches = CyclingBatches(data, steps_per_epoch)
         validation = BestOfValidation(self.test_task, every=max(1, self.steps // 20),
                                       start=self.steps // 2, num_batches=self.test_batches,
                                       batch_size=self.batch_size, verbose=self.verbose > 0)
         start = time.perf_counter()
         model.fit(batches, epochs=epochs, verbose=self.verbose,
-                  callbacks=[_EpochSync(batches), validation, _ReportObjective(validation),
+                  callbacks=[batches.epoch_callback(), validation, _ReportObjective(validation),
                              keras.callbacks.TerminateOnNaN()] + list(callbacks or []))
         if not validation.history:  # Fewer steps than checks: check once at the end.
             validation.check()
