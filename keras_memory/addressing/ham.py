@@ -229,8 +229,9 @@ def update_path(tree, leaf, new_leaf, join):
     The leaf gets `new_leaf`; then, from its parent up to the root, each
     ancestor `e` gets `JOIN(h_l(e), h_r(e))` (the off-path child read from
     `tree`). Only these `log n + 1` nodes change; they are written with one
-    `tf.tensor_scatter_nd_update` on `[batch, node]` pairs, every other node
-    is passed through untouched.
+    `tf.tensor_scatter_nd_add` of `new - old` on `[batch, node]` pairs, every
+    other node is passed through untouched, so under XLA a training step
+    (forward and backward) costs O(log n), not O(n).
 
     Args:
         tree: `(B, 2n - 1, d)`.
@@ -256,7 +257,13 @@ def update_path(tree, leaf, new_leaf, join):
         nodes.append(node)
         values.append(current)
     indices = batch_node_indices(tf.stack(nodes, axis=1))  # (B, D + 1, 2)
-    return tf.tensor_scatter_nd_update(tree, indices, tf.stack(values, axis=1))
+    # Written as `tree + scatter(new - old)`, not `tensor_scatter_nd_update`:
+    # the same values (a path holds distinct nodes), but the gradient of an
+    # add is the identity plus gathers, which XLA runs in place, while the
+    # gradient of an update both reads and overwrites the incoming gradient,
+    # which costs a copy of the whole tree every step (O(n), not O(log n)).
+    old = tf.gather_nd(tree, indices)
+    return tf.tensor_scatter_nd_add(tree, indices, tf.stack(values, axis=1) - old)
 
 
 def soft_write(tree, probabilities, write):
