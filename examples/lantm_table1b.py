@@ -82,7 +82,8 @@ def parse_args(argv=None):
                         help="RAM and RAM/Tape key size (default 20; 2 for repeat_copy)")
     parser.add_argument("--sharpen", action="store_true", help="RAM weight sharpening")
     parser.add_argument("--bound-action", choices=("auto", "yes", "no"), default="auto",
-                        help="LANTM translation / SLANTM angle bound")
+                        help="LANTM translation / SLANTM angle bound (auto: as in the authors' "
+                             "grid-selected configuration of the model and task)")
     parser.add_argument("--test-batches", type=int, default=100,
                         help="batches of 32 in the 2x test set (the paper: 100)")
     parser.add_argument("--task-arg", action="append", default=[], metavar="NAME=VALUE",
@@ -131,14 +132,37 @@ def build(args, task):
             cell = keras_memory.RAMCell(key_size=key_size, tape=args.model == "tape",
                                         sharpen=args.sharpen, **common)
         else:
-            bound = {"auto": None, "yes": True, "no": False}[args.bound_action]
             cell = keras_memory.LANTMCell(
                 key_space="sphere" if args.model.startswith("slantm") else "plane",
                 weighting="softmax" if args.model.endswith("-s") else "inverse_square",
-                bound_action=bound, **common)
+                bound_action=bound_action_of(args), **common)
         sequence = keras_memory.MemoryRNN(cell, return_sequences=True, name="memory_rnn")(inputs)
     logits = keras.layers.Dense(task.output_size, name="readout", dtype="float32")(sequence)
     return keras.Model(inputs, logits, name=f"{args.model}_{args.task}")
+
+
+#: (task, regime) pairs whose grid-selected SLANTM bounds its rotation angle in
+#: the authors' code (research: lantm_ntm.md, "Grid-selected configs").
+SLANTM_BOUNDED = {("reverse", "small"), ("reverse", "large"), ("double", "small"),
+                  ("double", "large"), ("odd_first", "small"), ("odd_first", "large"),
+                  ("bigram_flip", "small"), ("interleaved_add", "large")}
+
+
+def authors_bound_action(model, task, regime):
+    """`bound_action` of the authors' grid-selected configuration: the LANTMs bound
+    the translation everywhere; SLANTM bounds its angle only on some tasks;
+    elsewhere (SLANTM-s) the cell's default."""
+    if model in ("lantm", "lantm-s"):
+        return True
+    if model == "slantm":
+        return (task, regime) in SLANTM_BOUNDED
+    return None
+
+
+def bound_action_of(args):
+    if args.bound_action == "auto":
+        return authors_bound_action(args.model, args.task, args.regime)
+    return args.bound_action == "yes"
 
 
 def trajectories_figure(model, task, path, seed=0):
@@ -237,7 +261,7 @@ def main(argv=None):
     results = {
         "model": args.model, "task": args.task, "regime": args.regime, "seed": args.seed,
         "steps": args.steps, "learning_rate": lr, "decay_delay": delay,
-        "init_magnitude": args.init_magnitude, "bound_action": args.bound_action,
+        "init_magnitude": args.init_magnitude, "bound_action": bound_action_of(args),
         "sharpen": args.sharpen, "key_size": args.key_size,
         "parameters": model.count_params(), "seconds": seconds,
         "fine": ours_fine, "coarse": ours_coarse,
