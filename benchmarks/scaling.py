@@ -947,7 +947,9 @@ def parse_args(argv, defaults=SUITE):
     p.add_argument("--threads", type=int, default=0, help="TF intra/inter-op threads (0: default)")
     p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                  "results", defaults["name"] + ".json"),
-                   help="JSON path; the plot goes next to it as .png")
+                   help="JSON path; the plot (.png) and the Markdown table (.md) go next to it")
+    p.add_argument("--figure", default=None,
+                   help="also copy the plot here (the docs use docs/figures/<name>.png)")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
@@ -1001,10 +1003,19 @@ def main(argv=None, defaults=SUITE):
             if args.audit:
                 runner.run_audit(m, n)
     text, table, exponents = report(runner, args)
-    png = plot(runner, args, os.path.splitext(args.out)[0] + ".png")
+    base = os.path.splitext(args.out)[0]
+    png = plot(runner, args, base + ".png")
+    with open(base + ".md", "w") as f:  # the table the docs include (docs/performance.md)
+        f.write(text.strip() + "\n")
+    if png and args.figure:
+        import shutil
+
+        os.makedirs(os.path.dirname(os.path.abspath(args.figure)), exist_ok=True)
+        shutil.copyfile(png, args.figure)
     runner.save({"table": table, "exponents": exponents, "report": text, "plot": png,
                  "total_wall_s": time.perf_counter() - started})
-    print(f"\nWrote {args.out}" + (f" and {png}" if png else ""))
+    print(f"\nWrote {args.out}, {base}.md" + (f" and {png}" if png else "")
+          + (f"; copied the plot to {args.figure}" if png and args.figure else ""))
     return runner
 
 

@@ -65,7 +65,7 @@ class HAMModel(keras.Model):
     logits.
 
     Args:
-        inputs, outputs: As for a functional `keras.Model`.
+        *args: `inputs, outputs`, as for a functional `keras.Model`.
         gamma: Discount of the returns. Defaults to `0.9`.
         alpha: Initial weight of the `1 / H(p)` exploration term.
             Defaults to `1e-3`.

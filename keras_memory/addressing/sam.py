@@ -411,10 +411,12 @@ def ring_touch(nxt, prev, head, tail, rows, active):
     recently accessed row is reading the head (Suppl. A.3).
 
     Args:
-        nxt, prev: `(B, N)` row indices, int32 or float32 (exact below 2**24;
+        nxt: `(B, N)` row indices, int32 or float32 (exact below 2**24;
             the cell keeps them as float32 states, and casting them whole
-            each step would cost O(N)).
-        head, tail: int32 `(B,)`.
+            each step would cost O(N)): the next row of each row.
+        prev: `(B, N)`, the same for the previous row.
+        head: int32 `(B,)`, the least recently accessed row.
+        tail: int32 `(B,)`, the most recently accessed row.
         rows: int32 `(B,)`.
         active: bool `(B,)`; where False nothing moves.
 

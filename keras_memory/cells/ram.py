@@ -55,8 +55,13 @@ class RAMCell(AppendedMemoryCell):
         sharpen: Boolean, the learned weight sharpening. Defaults to `False`.
         memory_capacity: Positive integer, number of preallocated slots
             including the initial ones. Defaults to `128`.
-        embedding_size, write_flag_input, usage_threshold, return_weightings,
-        kernel_initializer, forget_bias, seed: As in `LANTMCell`.
+        embedding_size: As in `LANTMCell`.
+        write_flag_input: As in `LANTMCell`.
+        usage_threshold: As in `LANTMCell`.
+        return_weightings: As in `LANTMCell`.
+        kernel_initializer: As in `LANTMCell`.
+        forget_bias: As in `LANTMCell`.
+        seed: As in `LANTMCell`.
         **kwargs: Other keyword arguments of `keras.layers.Layer`.
 
     Attributes:

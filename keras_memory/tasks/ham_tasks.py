@@ -74,7 +74,8 @@ class TreeTask(AlgorithmicTask):
 
     Args:
         num_leaves: Leaves `n` of the training tree, a power of two.
-        min_length, max_length: Training input lengths (default `1` and `n`).
+        min_length: Shortest training input (default `1`).
+        max_length: Longest training input (default `n`).
         generalization_num_leaves: Default `4 * num_leaves`.
         eta: Steps per output (the paper: 1, and 2 for Search).
     """

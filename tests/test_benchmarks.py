@@ -1,0 +1,59 @@
+"""The benchmark suite runs end to end (tiny sizes; timings are not checked)."""
+
+import json
+import os
+import sys
+
+import pytest
+
+BENCHMARKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "benchmarks")
+sys.path.insert(0, BENCHMARKS)
+
+import sam_scaling  # noqa: E402
+import scaling  # noqa: E402
+
+
+def test_scaling_measures_writes_json_markdown_and_fits_the_growth(tmp_path):
+    out = tmp_path / "scaling.json"
+    figure = tmp_path / "figures" / "scaling.png"
+    scaling.main(["--models", "ham", "--sizes", "4,8,16", "--timesteps", "2,3", "--repeats", "1",
+                  "--warmup", "0", "--memory-jit", "none", "--units", "4", "--word-size", "3",
+                  "--max-seconds", "240", "--out", str(out), "--figure", str(figure)])
+    result = json.loads(out.read_text())
+    assert [r["n"] for r in result["time"]] == [4, 8, 16]
+    assert all(r["status"] == "ok" for r in result["time"]), result["time"]
+    assert all(r["model"] == "ham" and r["jit"] for r in result["time"])
+    assert result["memory"] == []
+    exponents = result["exponents"]["ham"]
+    assert exponents["time_points"] == 3
+    assert exponents["time"] is not None or any(r["per_step_ms"] <= 0 for r in result["time"])
+    assert exponents["time_log2_r2"] is not None
+    table = (tmp_path / "scaling.md").read_text()
+    assert "| N | HAM ms/step |" in table and "| 16 |" in table
+    assert "MiB/100 steps" not in table  # no memory runs asked for
+    assert figure.exists() and (tmp_path / "scaling.png").exists()
+
+
+def test_fit_log2_recovers_a_logarithmic_cost():
+    points = [(2**k, 0.5 + 0.25 * k) for k in range(4, 21, 2)]
+    slope, intercept, r2 = scaling.fit_log2(points)
+    assert slope == pytest.approx(0.25) and intercept == pytest.approx(0.5)
+    assert r2 == pytest.approx(1.0)
+    assert scaling.fit([(x, y) for x, y in points])[0] < 0.2  # far from linear
+
+
+def test_the_sam_preset_keeps_the_papers_setting():
+    args = scaling.parse_args([], sam_scaling.SAM)
+    assert args.models == ["sam", "sam_lsh", "ntm"]
+    assert args.sizes == [1000, 10000, 65536, 262144, 1000000]
+    assert args.memory_jits == [True, False] and args.audit
+    assert args.out.endswith("sam_scaling.json")
+    suite = scaling.parse_args([])
+    assert suite.models == list(scaling.MODELS) and suite.memory_jits == [True]
+    assert suite.sizes[0] == 16 and suite.sizes[-1] == 2**20
+
+
+def test_unknown_models_are_rejected():
+    with pytest.raises(SystemExit):
+        scaling.parse_args(["--models", "ham,lstm"])
