@@ -15,7 +15,11 @@ epoch kept; the test error is measured on 2,500 fresh examples with a tree
 of 32 leaves and the generalization error with 128 leaves and 2-4x longer
 inputs, with greedy decisions. The error is the share of output sequences
 with any wrong bit. The paper trains 100 epochs with a curriculum on the
-tree size; this script trains `--epochs` at the final size (no curriculum).
+tree size; `--curriculum N` does that (`keras_memory.reinforce.TreeCurriculum`:
+start with N leaves, double the tree whenever the validation error falls below
+`--curriculum-threshold`), otherwise every epoch trains at the final size.
+
+    python examples/ham_tables.py --task reverse --curriculum 2 --epochs 30
 
 Writes `results.json`, `model.keras` (the best epoch) and `leaves.png` (the
 leaf attended at each step of one test example) to `--run-dir`.
@@ -30,7 +34,7 @@ import keras
 import numpy as np
 
 from keras_memory import HAMCell, tasks
-from keras_memory.reinforce import build_ham_model, with_memory_size
+from keras_memory.reinforce import TreeCurriculum, build_ham_model, with_memory_size
 
 #: Table 1 (LSTM+HAM) and Table 2 (raw HAM) of the paper: (test, generalization) error in %.
 PAPER = {
@@ -53,6 +57,10 @@ def parse_args(argv=None):
     parser.add_argument("--gamma", type=float, default=0.9)
     parser.add_argument("--alpha", type=float, default=1e-3)
     parser.add_argument("--mlp-depth", type=int, default=1)
+    parser.add_argument("--curriculum", type=int, default=0, metavar="N",
+                        help="start the tree at N leaves and double it (0: no curriculum)")
+    parser.add_argument("--curriculum-threshold", type=float, default=0.05,
+                        help="validation sequence error (fraction) that doubles the tree")
     parser.add_argument("--test-examples", type=int, default=2500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--run-dir", default=None)
@@ -88,20 +96,36 @@ def main(argv=None):
     model.compile(keras.optimizers.Adam(schedule, global_clipnorm=5.0),
                   weighted_metrics=task.metrics(), jit_compile=not args.no_jit)
 
+    curriculum = None
+    if args.curriculum:
+        curriculum = TreeCurriculum(cell, task, start_leaves=args.curriculum,
+                                    threshold=args.curriculum_threshold,
+                                    batch_size=args.batch_size, seed=args.seed)
     best, history, start = None, [], time.perf_counter()
     best_path = os.path.join(run_dir, "model.keras")
     for epoch in range(args.epochs):
-        model.fit(task.dataset(batch_size=args.batch_size, num_batches=args.batches,
-                               seed=args.seed * 1000 + epoch + 1), epochs=1, verbose=0)
+        if curriculum is None:
+            data = task.dataset(batch_size=args.batch_size, num_batches=args.batches,
+                                seed=args.seed * 1000 + epoch + 1)
+        else:
+            data = curriculum.dataset(batch_size=args.batch_size, num_batches=args.batches,
+                                      seed=args.seed * 1000 + epoch + 1)
+        model.fit(data, epochs=1, verbose=0, callbacks=[curriculum] if curriculum else None)
         error = sequence_error(model, task, "validation", 200 * args.batch_size // 10,
                                args.batch_size, seed=10_000 + epoch)
+        stage = {} if curriculum is None else {"curriculum_leaves": curriculum.leaves}
         history.append({"epoch": epoch + 1, "validation_error": error,
-                        "seconds": time.perf_counter() - start})
+                        "seconds": time.perf_counter() - start, **stage})
         print(f"epoch {epoch + 1}: validation sequence error {error:.2f}% "
-              f"({time.perf_counter() - start:.0f}s)", flush=True)
+              + (f"(curriculum at {curriculum.leaves} leaves) " if curriculum else "")
+              + f"({time.perf_counter() - start:.0f}s)", flush=True)
+        if curriculum is not None and curriculum.leaves < cell.memory_size:
+            continue  # the best epoch is chosen at the full size
         if best is None or error <= best:
             best = error
             model.save(best_path)
+    if best is None:  # the curriculum never reached the full size: the last epoch
+        model.save(best_path)
     model = keras.models.load_model(best_path)
     seconds = time.perf_counter() - start
 
@@ -114,6 +138,7 @@ def main(argv=None):
                                     args.batch_size, seed=2)
     paper_test, paper_generalization = PAPER[args.task]
     results = {"task": args.task, "attention": args.attention, "leaves": args.leaves,
+               "curriculum": args.curriculum or None,
                "epochs": args.epochs, "batches": args.batches, "seconds": seconds,
                "test_error": test, "generalization_error": generalization,
                "paper_test_error": paper_test, "paper_generalization_error": paper_generalization,

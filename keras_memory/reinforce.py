@@ -31,6 +31,7 @@ Reference:
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_memory.cells.ham import HAMCell, HAMRNN
@@ -241,3 +242,162 @@ def with_memory_size(model, cell, task, memory_size):
                              gamma=model.gamma, alpha=model.alpha)
     bigger.set_weights(model.get_weights())
     return bigger
+
+
+class TreeCurriculum(keras.callbacks.Callback):
+    """The paper's curriculum: double the tree when the error falls below a threshold.
+
+    Andrychowicz & Kurach (2016), section 4.2: training starts on a tree of
+    `start_leaves` leaves with inputs of lengths `U[1, n]`; whenever the
+    validation error (the share of output sequences with any wrong bit)
+    falls below `threshold`, the tree doubles, up to the cell's
+    `memory_size` (the paper: 32). The paper gives neither the start nor
+    the threshold; the defaults are the dossier's suggestion.
+
+    The model is built once, at the full size: the callback calls
+    `cell.set_active_leaves(n)` (the decisions above the leftmost subtree of
+    `n` leaves go left and count in no REINFORCE term, so the cell computes
+    what a cell of `n` leaves would) and sets the task's sizes:
+    `max_length` to the longest input that fits in `n` leaves for a
+    `TreeTask`, `num_operations = n` for a raw-HAM `DataStructureTask`.
+    Train on `curriculum.dataset(...)`: its batches follow the task's sizes
+    and their shapes may change between stages (a `keras.utils.PyDataset`
+    fixes its shapes from its first batches). At the end of every epoch below the full size it measures the
+    error on `validation_batches` fresh validation batches with greedy
+    decisions, and adds `curriculum_leaves` and `curriculum_error` (in
+    percent) to the epoch's logs. At the end of training the cell and the
+    task are left at the full size, ready for the paper's test.
+
+    The stage is an attribute (`leaves`): set it before `fit` to resume.
+
+    Args:
+        cell: The model's `HAMCell`.
+        task: The `TreeTask` or `DataStructureTask` the training data comes
+            from.
+        start_leaves: Leaves of the first stage, a power of two. Defaults
+            to `2`.
+        threshold: Validation sequence error (a fraction) below which the
+            tree doubles. Defaults to `0.05`.
+        validation_batches: Batches of the validation error. Defaults to
+            `10`.
+        batch_size: Validation batch size. Defaults to `50` (the paper's).
+        seed: Seed of the validation batches (one fresh draw per epoch).
+        verbose: `1` prints every change of stage.
+
+    Example:
+
+    ```python
+    task = keras_memory.tasks.get("ham_reverse", num_leaves=32)
+    cell = keras_memory.HAMCell(units=20, memory_size=32, seed=1)
+    model = keras_memory.reinforce.build_ham_model(cell, task)
+    model.compile(keras.optimizers.Adam(1e-3, global_clipnorm=5.0),
+                  weighted_metrics=task.metrics())
+    curriculum = keras_memory.reinforce.TreeCurriculum(cell, task, start_leaves=4)
+    model.fit(curriculum.dataset(batch_size=50, num_batches=1000), epochs=100,
+              callbacks=[curriculum])
+    ```
+    """
+
+    def __init__(self, cell, task, start_leaves=2, threshold=0.05, validation_batches=10,
+                 batch_size=50, seed=0, verbose=1):
+        super().__init__()
+        if not isinstance(cell, HAMCell):
+            raise ValueError(f"TreeCurriculum: `cell` must be a HAMCell. Received: {cell!r}")
+        task = get_task(task)
+        if not isinstance(task, (TreeTask, DataStructureTask)):
+            raise ValueError("TreeCurriculum: `task` must be a TreeTask or a DataStructureTask. "
+                             f"Received: {task!r}")
+        if not 0.0 <= float(threshold) <= 1.0:
+            raise ValueError("TreeCurriculum: `threshold` is a fraction of sequences, in "
+                             f"[0, 1]. Received: threshold={threshold!r}")
+        self.cell, self.task = cell, task
+        self.threshold = float(threshold)
+        self.validation_batches = int(validation_batches)
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+        self.verbose = verbose
+        self._full = {"max_length": getattr(task, "max_length", None),
+                      "min_length": getattr(task, "min_length", None),
+                      "num_operations": getattr(task, "num_operations", None)}
+        self._check_leaves(start_leaves)
+        self.leaves = int(start_leaves)
+        self.history = []
+
+    def _check_leaves(self, leaves):
+        n = self.cell.memory_size
+        if isinstance(leaves, bool) or not isinstance(leaves, int) or not (
+                1 <= leaves <= n and leaves & (leaves - 1) == 0):
+            raise ValueError("TreeCurriculum: `start_leaves` must be a power of two <= the "
+                             f"cell's memory_size={n}. Received: {leaves!r}")
+
+    def _apply(self, leaves):
+        self.cell.set_active_leaves(leaves)
+        task, full = self.task, self._full
+        if isinstance(task, DataStructureTask):
+            task.num_operations = min(leaves, full["num_operations"])
+            return
+        longest = full["max_length"]
+        while longest > task.shortest and task.leaves_needed(longest) > leaves:
+            longest -= 1
+        task.max_length = longest
+        task.min_length = min(full["min_length"], longest)
+
+    def dataset(self, batch_size=50, num_batches=1000, seed=0):
+        """Training batches of the task at the current stage, as a `tf.data.Dataset`.
+
+        Every epoch (every new iteration) draws `num_batches` fresh batches
+        of `batch_size` from `np.random.default_rng([seed, epoch])`, with the
+        sizes the task has when each batch is drawn. Every axis but the last
+        has an unknown length, so the shapes can change with the stage.
+        """
+        import tensorflow as tf
+
+        task = self.task
+        sample = task.generate(np.random.default_rng(0), 1)
+        signature = keras.tree.map_structure(
+            lambda a: tf.TensorSpec((None,) * (a.ndim - 1) + (a.shape[-1],) if a.ndim > 2
+                                    else (None,) * a.ndim, tf.float32), sample)
+        epochs = [0]
+
+        def batches():
+            rng = np.random.default_rng([seed, epochs[0]])
+            epochs[0] += 1
+            for _ in range(num_batches):
+                yield task.generate(rng, batch_size)
+
+        return tf.data.Dataset.from_generator(batches, output_signature=signature)
+
+    def validation_error(self):
+        """Percent of validation sequences with any wrong bit at the current stage."""
+        rng = np.random.default_rng(self.seed * 100_003 + len(self.history))
+        wrong = total = 0
+        for _ in range(self.validation_batches):
+            x, y, w = self.task.generate(rng, self.batch_size, split="validation")
+            logits = self.model.predict_on_batch(x)
+            if isinstance(logits, dict):
+                logits = logits["logits"]
+            bad = ((np.asarray(logits) > 0) != (y > 0.5)).any(axis=-1) & (w > 0)
+            wrong += int(bad.any(axis=1).sum())
+            total += len(y)
+        return 100.0 * wrong / max(total, 1)
+
+    def on_train_begin(self, logs=None):
+        self._apply(self.leaves)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.leaves >= self.cell.memory_size:
+            return
+        error = self.validation_error()
+        self.history.append({"epoch": epoch + 1, "leaves": self.leaves, "error": error})
+        if logs is not None:
+            logs["curriculum_leaves"] = self.leaves
+            logs["curriculum_error"] = error
+        if error < 100.0 * self.threshold:
+            self.leaves *= 2
+            self._apply(self.leaves)
+            if self.verbose:
+                print(f"\nTreeCurriculum: validation error {error:.2f}% < "
+                      f"{100 * self.threshold:g}%: the tree grows to {self.leaves} leaves")
+
+    def on_train_end(self, logs=None):
+        self._apply(self.cell.memory_size)

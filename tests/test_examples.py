@@ -113,3 +113,15 @@ def test_ham_tables_script_reports_test_and_generalization_errors(tmp_path, task
     assert 0.0 <= results["test_error"] <= 100.0 and 0.0 <= results["generalization_error"] <= 100.0
     assert (tmp_path / task / "model.keras").exists()
     assert (tmp_path / task / "leaves.png").exists()
+
+
+def test_ham_tables_script_runs_the_curriculum(tmp_path):
+    script = load_example("ham_tables")
+    results = script.main(["--task", "reverse", "--leaves", "8", "--epochs", "2", "--batches", "2",
+                           "--batch-size", "4", "--test-examples", "8", "--no-jit",
+                           "--curriculum", "2", "--curriculum-threshold", "1.0",
+                           "--run-dir", str(tmp_path / "reverse")])
+    assert results["curriculum"] == 2
+    stages = [h["curriculum_leaves"] for h in results["history"]]
+    assert stages[0] in (2, 4) and stages == sorted(stages)
+    assert (tmp_path / "reverse" / "model.keras").exists()

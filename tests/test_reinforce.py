@@ -7,8 +7,10 @@ import tensorflow as tf
 
 from keras_memory import HAMCell, tasks
 from keras_memory.addressing import ham as addressing
+from keras_memory import HAMRNN
 from keras_memory.reinforce import (
     HAMModel,
+    TreeCurriculum,
     build_ham_model,
     decision_steps,
     discounted_returns,
@@ -122,6 +124,119 @@ def test_bad_arguments_raise():
         _stack_model(alpha_decay_steps=0)
     with pytest.raises(ValueError, match="HAM task"):
         build_ham_model(HAMCell(memory_size=8), tasks.get("copy"))
+
+
+# ------------------------------------------------------------- curriculum
+@pytest.mark.parametrize("attention", ["hard", "soft"])
+def test_active_leaves_compute_what_a_smaller_tree_computes(attention):
+    """A 32-leaf cell using its leftmost 8 leaves equals an 8-leaf cell with
+    the same weights (greedy decisions), eagerly and inside a compiled
+    function, which reads the setting at run time."""
+    rng = np.random.default_rng(0)
+    sequence = rng.normal(size=(3, 8, 4)).astype("float32")
+    steps = rng.normal(size=(3, 5, 2)).astype("float32")
+    small = HAMCell(units=6, memory_size=8, hidden_size=5, attention=attention,
+                    feed_inputs=True, seed=1)
+    small_rnn = HAMRNN(small, return_sequences=True)
+    expected = small_rnn(steps, tree_inputs=sequence).numpy()
+    big = HAMCell(units=6, memory_size=32, hidden_size=5, attention=attention,
+                  feed_inputs=True, seed=2)
+    big_rnn = HAMRNN(big, return_sequences=True)
+    whole = big_rnn(steps, tree_inputs=sequence).numpy()
+    big_rnn.set_weights(small_rnn.get_weights())
+    big.set_active_leaves(8)
+    assert big.active_leaves == 8
+    np.testing.assert_allclose(big_rnn(steps, tree_inputs=sequence), expected, atol=1e-5)
+    compiled = tf.function(lambda s, q: big_rnn(s, tree_inputs=q), jit_compile=True)
+    np.testing.assert_allclose(compiled(steps, sequence), expected, atol=1e-5)
+    big.set_active_leaves(32)
+    again = compiled(steps, sequence).numpy()
+    assert np.abs(again - expected).max() > 1e-3  # the whole tree again, no retrace needed
+    assert np.abs(whole - expected).max() > 1e-3
+
+
+def test_forced_decisions_are_not_sampled_and_carry_no_reinforce_terms():
+    cell = HAMCell(units=4, memory_size=16, hidden_size=3, seed=0)
+    rnn = keras.layers.RNN(cell, return_sequences=True)
+    x = np.random.default_rng(0).normal(size=(64, 6, 2)).astype("float32")
+    cell.set_active_leaves(4)
+    parts = cell.split_output(rnn(x, training=True))
+    leaves = parts["leaf"].numpy()
+    assert leaves.max() <= 3 and len(np.unique(leaves)) > 1  # sampled within the subtree
+    # Two decisions remain: entropy at most 2 log 2, and some are uncertain.
+    assert 0 < parts["entropy"].numpy().max() <= 2 * np.log(2) + 1e-6
+    cell.set_active_leaves(1)
+    parts = cell.split_output(rnn(x, training=True))
+    for name in ("log_prob", "entropy", "inverse_entropy", "leaf"):
+        assert np.all(parts[name].numpy() == 0.0), name
+
+
+def test_active_leaves_are_not_weights_and_not_saved(tmp_path):
+    task, model, cell = _stack_model()
+    n_weights = len(model.weights)
+    cell.set_active_leaves(2)
+    assert len(model.weights) == n_weights and "active_leaves" not in cell.get_config()
+    path = str(tmp_path / "ham.keras")
+    model.save(path)
+    restored = keras.models.load_model(path)
+    assert restored.get_layer("ham_rnn").cell.active_leaves == cell.memory_size
+
+
+@pytest.mark.parametrize("leaves", [0, 3, 16, 2.0, True])
+def test_set_active_leaves_rejects_what_is_not_a_power_of_two_in_the_tree(leaves):
+    with pytest.raises(ValueError, match="power of two between 1 and memory_size=8"):
+        HAMCell(memory_size=8).set_active_leaves(leaves)
+
+
+class _ScriptedCurriculum(TreeCurriculum):
+    """Validation errors from a script instead of the model."""
+
+    def __init__(self, errors, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.errors = list(errors)
+        self.sizes_seen = []
+
+    def validation_error(self):
+        self.sizes_seen.append((self.cell.active_leaves, self.task.max_length))
+        return self.errors.pop(0)
+
+
+def test_the_curriculum_doubles_the_tree_below_the_threshold_and_ends_at_full_size():
+    task = tasks.get("ham_reverse", num_leaves=16)
+    cell = HAMCell(units=4, memory_size=16, hidden_size=3, seed=0)
+    model = build_ham_model(cell, task)
+    model.compile(keras.optimizers.Adam(1e-3), weighted_metrics=task.metrics())
+    lengths = []
+
+    class Lengths(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            lengths.append(task.max_length)
+
+    curriculum = _ScriptedCurriculum([3.0, 40.0, 1.0, 0.0], cell, task, start_leaves=2,
+                                     threshold=0.05, verbose=0)
+    history = model.fit(curriculum.dataset(batch_size=4, num_batches=2), epochs=5,
+                        callbacks=[curriculum, Lengths()], verbose=0)
+    # 2 -> 4 (3% < 5%), stays (40%), 4 -> 8 (1%), 8 -> 16 (0%); none measured at 16.
+    assert curriculum.sizes_seen == [(2, 2), (4, 4), (4, 4), (8, 8)]
+    assert history.history["curriculum_leaves"] == [2, 4, 4, 8]
+    assert lengths[:2] == [2, 2] and lengths[-1] == 16
+    assert cell.active_leaves == 16 and task.max_length == 16  # left at full size
+
+
+def test_the_curriculum_grows_raw_ham_operations_and_measures_real_errors():
+    task, model, cell = _stack_model()
+    model.compile(keras.optimizers.Adam(1e-3), weighted_metrics=task.metrics())
+    curriculum = TreeCurriculum(cell, task, start_leaves=2, threshold=0.0,
+                                validation_batches=2, batch_size=8, verbose=0)
+    model.fit(curriculum.dataset(batch_size=8, num_batches=2), epochs=2,
+              callbacks=[curriculum], verbose=0)
+    assert [h["leaves"] for h in curriculum.history] == [2, 2]  # threshold 0: never grows
+    assert all(0.0 <= h["error"] <= 100.0 for h in curriculum.history)
+    assert task.num_operations == cell.memory_size
+    with pytest.raises(ValueError, match="start_leaves"):
+        TreeCurriculum(cell, task, start_leaves=3)
+    with pytest.raises(ValueError, match="threshold"):
+        TreeCurriculum(cell, task, threshold=5)
 
 
 def test_raw_ham_learns_a_stack_with_reinforce():

@@ -189,7 +189,7 @@ def descend_hard(tree, search, query, decisions_fn):
     )
 
 
-def leaf_probabilities(tree, search, query):
+def leaf_probabilities(tree, search, query, forced_levels=0):
     """DHAM: the probability that the stochastic descent reaches each leaf (Appendix A).
 
     `p(root) = 1`, `p(r(c)) = p(c) SEARCH(h_c, q)`,
@@ -201,6 +201,10 @@ def leaf_probabilities(tree, search, query):
         tree: `(B, 2n - 1, d)`.
         search: SEARCH logits, `search(nodes (B, K, d), queries (B, K, q)) -> (B, K)`.
         query: `(B, q)`.
+        forced_levels: int (or int32 scalar tensor): the levels above this
+            depth go left with probability 1, so that only the leftmost
+            subtree of `n / 2**forced_levels` leaves can be reached (the
+            curriculum of `HAMCell.set_active_leaves`). Defaults to `0`.
 
     Returns:
         `(B, n)` leaf probabilities, left to right.
@@ -213,6 +217,8 @@ def leaf_probabilities(tree, search, query):
         # `tf.while_loop` has a gradient that XLA cannot compile.
         queries = tf.tile(query[:, None, :], [1, 2**k, 1])
         right = tf.sigmoid(search(nodes, queries))  # (B, 2^k)
+        if not (isinstance(forced_levels, int) and forced_levels == 0):
+            right = tf.where(k < forced_levels, tf.zeros_like(right), right)
         children = tf.stack([probabilities * (1.0 - right), probabilities * right], axis=-1)
         probabilities = tf.reshape(children, (-1, 2 ** (k + 1)))
     return probabilities

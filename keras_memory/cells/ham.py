@@ -1,6 +1,7 @@
 """The Hierarchical Attentive Memory cell (Andrychowicz & Kurach, 2016)."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -64,7 +65,10 @@ class _MLP(keras.layers.Layer):
         for layer in self.dense_layers:
             x = layer(x)
         if len(shape) > 2:
-            x = ops.reshape(x, (-1,) + shape[1:-1] + (x.shape[-1],))
+            if None in shape[1:-1]:  # e.g. a sequence of unknown length
+                x = tf.reshape(x, tf.concat([tf.shape(inputs)[:-1], [x.shape[-1]]], 0))
+            else:
+                x = ops.reshape(x, (-1,) + shape[1:-1] + (x.shape[-1],))
         return x
 
 
@@ -168,6 +172,18 @@ class HAMCell(keras.layers.Layer):
 
     The number of weights does not depend on `memory_size`: a cell built
     with 32 leaves takes the weights of one built with 8 (section 3.2).
+
+    **Curriculum.** `set_active_leaves(m)` makes the cell use only the
+    leftmost subtree of `m` leaves (a power of two `<= memory_size`): the
+    decisions above that subtree's root always go left and count in none of
+    the REINFORCE terms (soft: their branch probabilities are 0), so the
+    cell computes exactly what a cell of `m` leaves with the same weights
+    computes, on items that fit in `m` leaves. This is the paper's
+    curriculum (section 4.2: the tree doubles whenever the error falls below
+    a threshold, up to 32 leaves) without rebuilding the model;
+    `keras_memory.reinforce.TreeCurriculum` drives it from `model.fit`. The
+    setting lives in a variable outside the weights, so it is not saved: a
+    loaded or new cell uses all its leaves.
 
     Args:
         units: Positive integer, size `l` of the LSTM controller, and of the
@@ -297,6 +313,14 @@ class HAMCell(keras.layers.Layer):
         )
         self.depth = addressing.depth(self.memory_size)
         self.num_nodes = 2 * self.memory_size - 1
+        # The curriculum's forced-left levels: read inside the compiled step,
+        # set between steps, and kept out of the weights (object.__setattr__
+        # bypasses Keras' tracking), so weights move between tree sizes.
+        object.__setattr__(
+            self,
+            "_forced_levels",
+            keras.Variable(0, dtype="int32", trainable=False, name="forced_levels"),
+        )
 
         # Half-precision policies: the LSTM follows the policy, the tree and
         # the modules stay in float32.
@@ -330,6 +354,32 @@ class HAMCell(keras.layers.Layer):
             self.state_size = [self.num_nodes * d, 1, 1]
         self.output_size = self.units + 4
         self._embed_input_size = None
+
+    # -------------------------------------------------------------- curriculum
+    @property
+    def active_leaves(self):
+        """The number of leaves in use (see `set_active_leaves`)."""
+        return self.memory_size // 2 ** int(keras.ops.convert_to_numpy(self._forced_levels))
+
+    def set_active_leaves(self, leaves):
+        """Use only the leftmost `leaves` leaves (a power of two `<= memory_size`).
+
+        Takes effect at the next step, also inside an already compiled
+        training function. `set_active_leaves(cell.memory_size)` restores the
+        whole tree.
+        """
+        if (
+            isinstance(leaves, bool)
+            or not isinstance(leaves, (int, np.integer))
+            or leaves < 1
+            or leaves > self.memory_size
+            or leaves & (leaves - 1)
+        ):
+            raise ValueError(
+                "HAMCell.set_active_leaves: `leaves` must be a power of two between 1 "
+                f"and memory_size={self.memory_size}. Received: leaves={leaves!r}"
+            )
+        self._forced_levels.assign(self.depth - int(leaves).bit_length() + 1)
 
     # ----------------------------------------------------------------- helpers
     def _initializer(self, offset):
@@ -495,16 +545,21 @@ class HAMCell(keras.layers.Layer):
         return self._states_from_tree(tree, ops.shape(sequence)[0])
 
     # -------------------------------------------------------------------- call
-    def _decide(self, training, seed, step):
+    def _decide(self, training, seed, step, forced):
         if not training:
-            return lambda logits, level: addressing.hard_decisions(logits)
-        base = ops.cast(seed[0, 0], "int32")
-        counter = ops.cast(step[0, 0], "int32") * self.depth
+            decide = lambda logits, level: addressing.hard_decisions(logits)  # noqa: E731
+        else:
+            base = ops.cast(seed[0, 0], "int32")
+            counter = ops.cast(step[0, 0], "int32") * self.depth
 
-        def sample(logits, level):
-            return _bernoulli_sample(logits, tf.stack([base, counter + level]))
+            def decide(logits, level):
+                return _bernoulli_sample(logits, tf.stack([base, counter + level]))
 
-        return sample
+        def decide_below_the_active_root(logits, level):
+            # Above the active subtree (curriculum) every decision is "left".
+            return tf.where(level < forced, tf.zeros_like(logits), decide(logits, level))
+
+        return decide_below_the_active_root
 
     def call(self, inputs, states, training=False):
         d, n = self.hidden_size, self.memory_size
@@ -517,27 +572,33 @@ class HAMCell(keras.layers.Layer):
         else:
             query = inputs
         zeros = ops.zeros_like(tree[:, 0, :1])
+        forced = ops.convert_to_tensor(self._forced_levels)
 
         # 1. Attention phase (Fig. 3; Appendix A for the soft variant).
         if self.attention == "hard":
             descent = addressing.descend_hard(
-                tree, self._search, query, self._decide(training, seed, step)
+                tree, self._search, query, self._decide(training, seed, step, forced)
             )
             attended = addressing.gather_nodes(tree, descent.leaf)
+            # Forced decisions (curriculum) are no decisions: no REINFORCE terms.
+            active = ops.cast(ops.arange(self.depth) >= forced, "float32")
             log_prob = ops.sum(
-                addressing.decision_log_probabilities(descent.logits, descent.decisions),
+                active
+                * addressing.decision_log_probabilities(descent.logits, descent.decisions),
                 axis=-1,
                 keepdims=True,
             )
             entropy = ops.sum(
-                addressing.decision_entropies(descent.logits), axis=-1, keepdims=True
+                active * addressing.decision_entropies(descent.logits), axis=-1, keepdims=True
             )
             inverse_entropy = ops.sum(
-                addressing.inverse_entropies(descent.logits), axis=-1, keepdims=True
+                active * addressing.inverse_entropies(descent.logits), axis=-1, keepdims=True
             )
             leaf = ops.cast(descent.leaf - (n - 1), "float32")[:, None]
         else:
-            probabilities = addressing.leaf_probabilities(tree, self._search, query)
+            probabilities = addressing.leaf_probabilities(
+                tree, self._search, query, forced_levels=forced
+            )
             attended = addressing.soft_read(tree, probabilities)
             log_prob = entropy = inverse_entropy = zeros
             leaf = ops.cast(ops.argmax(probabilities, axis=-1), "float32")[:, None]
@@ -558,8 +619,8 @@ class HAMCell(keras.layers.Layer):
         else:
             # Raw HAM (section 4.3): the output reads the leaf before the write.
             output, write_query = self.read_out(attended), inputs
-        if self.write_query == "root":
-            write_query = tree[:, 0]
+        if self.write_query == "root":  # The root of the active subtree.
+            write_query = tf.gather(tree, 2**forced - 1, axis=1)
 
         # 3. Update phase (Fig. 5; Appendix A for the soft variant).
         if self.attention == "hard":
