@@ -33,15 +33,12 @@ import time
 import keras
 import numpy as np
 
-from keras_memory import HAMCell, tasks
+from keras_memory import HAMCell, papers, tasks
 from keras_memory.reinforce import TreeCurriculum, build_ham_model, with_memory_size
 
 #: Table 1 (LSTM+HAM) and Table 2 (raw HAM) of the paper: (test, generalization) error in %.
-PAPER = {
-    "reverse": (0.0, 0.0), "search": (0.12, 1.68), "merge": (0.0, 2.48), "sort": (0.04, 0.24),
-    "add": (0.0, 100.0), "stack": (0.0, 0.0), "queue": (0.0, 0.0), "priority_queue": (0.08, 0.2),
-}
-RAW = ("stack", "queue", "priority_queue")
+PAPER = papers.HAM_TABLES
+RAW = papers.HAM_RAW_TASKS
 
 
 def parse_args(argv=None):

@@ -5,7 +5,22 @@ Machines": fine / coarse accuracy (%) on 3,200 examples of twice the training
 length, best of the validation checks, in the small (16K examples x 20
 passes) and large (320K examples, one pass) regimes, without action
 interpolation. A star in the paper (exactly 100) is 100 here.
+
+`HAM_TABLES` is Tables 1 (LSTM+HAM) and 2 (raw HAM) of Andrychowicz & Kurach
+(2016), "Learning Efficient Algorithms with Hierarchical Attentive Memory":
+the share (%) of output sequences with any wrong bit, on the test (tree of 32
+leaves, lengths U[1, 32]; raw HAM: 32 operations) and generalization (128
+leaves, lengths U[65, 128]; raw HAM: 128 operations) sets.
 """
+
+#: `task -> (test error, generalization error)` in percent (the `keras_memory.tasks`
+#: names without `ham_`).
+HAM_TABLES = {
+    "reverse": (0.0, 0.0), "search": (0.12, 1.68), "merge": (0.0, 2.48), "sort": (0.04, 0.24),
+    "add": (0.0, 100.0), "stack": (0.0, 0.0), "queue": (0.0, 0.0), "priority_queue": (0.08, 0.2),
+}
+#: The raw-HAM tasks of `HAM_TABLES` (Table 2); the others are LSTM+HAM (Table 1).
+HAM_RAW_TASKS = ("stack", "queue", "priority_queue")
 
 #: Model names of `TABLE_1B`, as in the paper: LSTM, RAM, RAM/Tape, LANTM,
 #: LANTM-s, SLANTM, SLANTM-s.

@@ -244,6 +244,39 @@ def with_memory_size(model, cell, task, memory_size):
     return bigger
 
 
+def sequence_error(model, task, split="validation", num_batches=10, batch_size=50, seed=0):
+    """The paper's metric: percent of sequences with any wrong output bit.
+
+    Greedy decisions (inference mode) on `num_batches` fresh batches of
+    `split` (section 2.7 of the research notes; Andrychowicz & Kurach,
+    2016, section 4.1). Only scored steps (`sample_weight > 0`) count.
+
+    Args:
+        model: A `build_ham_model` model (or any model whose output, or its
+            `"logits"` entry, holds bit logits).
+        task: The HAM task.
+        split: `"train"`, `"validation"` or `"generalization"`.
+        num_batches: Batches to draw.
+        batch_size: Sequences per batch.
+        seed: Seed of the batches.
+
+    Returns:
+        The error in percent, a float.
+    """
+    task = get_task(task)
+    rng = np.random.default_rng(seed)
+    wrong = total = 0
+    for _ in range(int(num_batches)):
+        x, y, w = task.generate(rng, batch_size, split=split)
+        logits = model.predict_on_batch(x)
+        if isinstance(logits, dict):
+            logits = logits["logits"]
+        bad = ((np.asarray(logits) > 0) != (y > 0.5)).any(axis=-1) & (w > 0)
+        wrong += int(bad.any(axis=1).sum())
+        total += len(y)
+    return 100.0 * wrong / max(total, 1)
+
+
 class TreeCurriculum(keras.callbacks.Callback):
     """The paper's curriculum: double the tree when the error falls below a threshold.
 
@@ -369,17 +402,8 @@ class TreeCurriculum(keras.callbacks.Callback):
 
     def validation_error(self):
         """Percent of validation sequences with any wrong bit at the current stage."""
-        rng = np.random.default_rng(self.seed * 100_003 + len(self.history))
-        wrong = total = 0
-        for _ in range(self.validation_batches):
-            x, y, w = self.task.generate(rng, self.batch_size, split="validation")
-            logits = self.model.predict_on_batch(x)
-            if isinstance(logits, dict):
-                logits = logits["logits"]
-            bad = ((np.asarray(logits) > 0) != (y > 0.5)).any(axis=-1) & (w > 0)
-            wrong += int(bad.any(axis=1).sum())
-            total += len(y)
-        return 100.0 * wrong / max(total, 1)
+        return sequence_error(self.model, self.task, "validation", self.validation_batches,
+                              self.batch_size, seed=self.seed * 100_003 + len(self.history))
 
     def on_train_begin(self, logs=None):
         self._apply(self.leaves)

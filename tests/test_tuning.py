@@ -122,6 +122,12 @@ def test_every_hypermodel_builds(tmp_path):
             cell, "copy", steps=4, task_args={"num_bits": 4, "max_length": 3},
             space=hypermodels.quick_memory_space(cell), jit_compile=False)
         assert hypermodel.build(kt.HyperParameters()).count_params() > 0
+    for model in hypermodels.HAM_MODELS:
+        for task in ("reverse", "queue"):
+            hypermodel = hypermodels.HAMHyperModel(
+                model, task, leaves=4, space=hypermodels.quick_ham_space(model, task),
+                jit_compile=False)
+            assert hypermodel.build(kt.HyperParameters()).count_params() > 0
 
 
 class _Space(kt.HyperModel):
@@ -223,6 +229,50 @@ def test_random_search_of_a_memory_cell_reports_bit_errors(tmp_path):
     with open(tmp_path / "ntm_copy_quick" / "results.csv") as f:
         row = next(csv.DictReader(f))
     assert float(row["objective"]) >= 0 and row["memory_size"] == "16"
+
+
+def test_ham_space_follows_the_paper_and_the_research_notes():
+    space = hypermodels.ham_space("ham", "reverse")
+    assert space["mlp_depth"] == [1, 2] and space["eta"] == [1, 2]  # the paper's
+    assert min(space["learning_rate"]) == 1e-4 and max(space["learning_rate"]) == 1e-2
+    assert list(space)[-1] == "seed" and space["seed"] == [1, 2, 3]
+    raw = hypermodels.ham_space("ham", "stack")
+    assert "eta" not in raw and "gamma" in raw  # raw HAM: one operation per step
+    soft = hypermodels.ham_space("dham", "sort")
+    assert not {"gamma", "alpha", "alpha_decay"} & set(soft)  # DHAM: no REINFORCE
+    quick = hypermodels.quick_ham_space("ham", "reverse")
+    assert hypermodels.grid_size(quick) == 2 and quick["seed"] == [1]
+    with pytest.raises(ValueError, match="ham, dham|'ham', 'dham'"):
+        hypermodels.ham_space("ntm", "reverse")
+
+
+@pytest.mark.parametrize("model, task", [("ham", "stack"), ("dham", "reverse")])
+def test_random_search_of_ham_reports_the_papers_metric(tmp_path, model, task):
+    ranked = search.main(["--model", model, "--task", task, "--quick", "--directory",
+                          str(tmp_path), "--verbose", "0"])
+    assert len(ranked) == 2 and all(t["status"] == "COMPLETED" for t in ranked)
+    for trial in ranked:
+        error = trial["metrics"]["objective"]
+        assert 0.0 <= error <= 100.0
+        assert trial["metrics"]["full_size_epochs"] == 2  # no curriculum in --quick
+    markdown = (tmp_path / f"{model}_{task}_quick" / "results.md").read_text()
+    assert "The paper (best of its random search): 0% test error" in markdown
+
+
+def test_a_ham_trial_with_the_curriculum_scores_only_the_full_tree(tmp_path):
+    hypermodel = hypermodels.HAMHyperModel(
+        "ham", "reverse", epochs=2, batches=2, batch_size=4, leaves=4, curriculum_start=2,
+        validation_batches=1, space=hypermodels.restrict_space(
+            hypermodels.quick_ham_space("ham", "reverse"), {"curriculum_threshold": [1.0],
+                                                             "learning_rate": [1e-3]}),
+        jit_compile=False)
+    hp = kt.HyperParameters()
+    model = hypermodel.build(hp)
+    results = hypermodel.fit(hp, model)
+    # Threshold 100%: the first epoch (2 leaves) moves to 4 leaves unless every
+    # sequence was wrong; only epochs at 4 leaves are scored.
+    assert results["full_size_epochs"] in (0.0, 1.0)
+    assert results["objective"] == 100.0 or results["full_size_epochs"] == 1.0
 
 
 # ---------------------------------------------------------------------------

@@ -9,9 +9,10 @@
 - `MemoryHyperModel`: `NTMCell` and `SAMCell` on any task, with a random
   search space (`memory_space`) and the generalization bit errors per
   sequence as the objective.
-
-The HAM cell does not exist in the package yet, so there is no HAM
-hypermodel.
+- `HAMHyperModel`: `HAMCell` (hard, trained by REINFORCE, or the soft DHAM)
+  on the tasks of Andrychowicz & Kurach (2016), for a random search as the
+  paper's (section 4.1; `ham_space`), trained with the paper's protocol and
+  curriculum, scored by the validation sequence error at the full tree.
 
 Every hyperparameter is an `hp.Choice` (or an `hp.Fixed` when a dimension has
 a single value), so `keras_tuner.GridSearch` walks the exact grid. The seed
@@ -61,7 +62,11 @@ LIE_ACCESS_MODELS = papers.TABLE_1B_MODELS
 LIE_ACCESS_TASKS = papers.TABLE_1B_TASKS
 #: The cells searched at random (no published grid).
 MEMORY_CELLS = ("ntm", "sam")
-ALL_MODELS = LIE_ACCESS_MODELS + MEMORY_CELLS
+#: HAM with hard attention (REINFORCE) and the soft DHAM: random search (the paper's).
+HAM_MODELS = ("ham", "dham")
+#: The HAM tasks (the `keras_memory.tasks` names without `ham_`).
+HAM_TASKS = tuple(papers.HAM_TABLES)
+ALL_MODELS = LIE_ACCESS_MODELS + MEMORY_CELLS + HAM_MODELS
 
 #: Name of the objective every hypermodel's `fit` returns.
 OBJECTIVE = "objective"
@@ -206,6 +211,44 @@ def quick_memory_space(cell):
     return space
 
 
+def ham_space(model, task):
+    """The random-search space of HAM (Andrychowicz & Kurach, 2016, section 4.1).
+
+    The paper searches at random and publishes only that the MLP depth is 1
+    or 2 and `eta` (steps per output) 1 or 2, with `l = d = 20`. The other
+    ranges are the research notes' suggestion (research: ham.md 2.6):
+    learning rate log-spaced in [1e-4, 1e-2] with a per-epoch decay in
+    [0.9, 1]; REINFORCE's discount `gamma` and the exploration weight
+    `alpha` (decaying per epoch); the curriculum threshold 1-5%. Discrete
+    values, so that `--fix` and the reports work as for the grids.
+    """
+    if model not in HAM_MODELS:
+        raise ValueError(f"Unknown model {model!r}; allowed: {HAM_MODELS}")
+    space = collections.OrderedDict()
+    space["learning_rate"] = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
+    space["learning_rate_decay"] = [0.9, 0.95, 0.98, 1.0]
+    space["mlp_depth"] = [1, 2]
+    if task not in papers.HAM_RAW_TASKS:
+        space["eta"] = [1, 2]
+    if model == "ham":
+        space["gamma"] = [0.5, 0.8, 0.9, 0.95, 1.0]
+        space["alpha"] = [1e-4, 1e-3, 1e-2, 1e-1]
+        space["alpha_decay"] = [0.9, 0.95, 0.99]
+    space["curriculum_threshold"] = [0.01, 0.02, 0.05]
+    space["seed"] = [1, 2, 3]
+    return space
+
+
+def quick_ham_space(model, task):
+    """A tiny space for `--quick`: two learning rates, one value of the rest, seed 1."""
+    space = collections.OrderedDict(
+        (name, values[2:4] if name == "learning_rate" else values[-1:] if name == "seed"
+         else values[:1])
+        for name, values in ham_space(model, task).items())
+    space["seed"] = [1]
+    return space
+
+
 def grid_size(space):
     """Number of points of a grid `name -> values`."""
     return math.prod(len(values) for values in space.values())
@@ -266,7 +309,7 @@ def lie_access_objective(fine, coarse):
 def task_args_for(model, task, quick=False, task_args=None):
     """Task constructor arguments: the quick ones (with `quick`), then `task_args`."""
     kwargs = {}
-    if quick:
+    if quick and model not in HAM_MODELS:  # HAM: the quick tree size does it
         key = task if model in LIE_ACCESS_MODELS else f"ntm:{task}"
         kwargs.update(QUICK_TASK_ARGS.get(key, {}))
     kwargs.update(task_args or {})
@@ -587,4 +630,171 @@ class MemoryHyperModel(kt.HyperModel):
             "parameters": float(model.count_params()),
         }
         _log_fit(self.fit_log, "end", hp, **{OBJECTIVE: results[OBJECTIVE]})
+        return results
+
+
+# ---------------------------------------------------------------------------
+# HAM (Andrychowicz & Kurach, 2016).
+
+#: Name of the HAM objective: validation sequence error (%) at the full tree, best epoch.
+HAM_OBJECTIVE = "validation_sequence_error"
+
+
+class _HAMValidation(keras.callbacks.Callback):
+    """After each epoch at the full tree: the validation sequence error, and the best so far.
+
+    Puts `objective` (the best error so far) into the epoch logs, so the
+    tuner's `SaveBestEpoch` keeps the best epoch's weights (the paper keeps
+    the parameters of the epoch with the lowest validation error). Epochs of
+    smaller curriculum stages are not scored. Must come before the tuner's
+    callbacks and after the curriculum.
+    """
+
+    def __init__(self, task, cell, num_batches, batch_size, seed):
+        super().__init__()
+        self.task, self.cell = task, cell
+        self.num_batches, self.batch_size, self.seed = num_batches, batch_size, seed
+        self.history = []
+        self.best = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        from keras_memory.reinforce import sequence_error
+
+        if self.cell.active_leaves < self.cell.memory_size:
+            return
+        error = sequence_error(self.model, self.task, "validation", self.num_batches,
+                               self.batch_size, seed=self.seed * 1_000 + epoch)
+        self.history.append({"epoch": epoch + 1, "error": error})
+        self.best = error if self.best is None else min(self.best, error)
+        if logs is not None:
+            logs.update({HAM_OBJECTIVE: error, OBJECTIVE: self.best})
+
+
+class HAMHyperModel(kt.HyperModel):
+    """`HAMCell` on a task of Andrychowicz & Kurach (2016), for a random search.
+
+    `build(hp)` makes `keras_memory.reinforce.build_ham_model` around
+    `HAMCell(units=20, memory_size=leaves, hidden_size=20)` (raw HAM,
+    `controller=False`, for the data-structure tasks; `attention="soft"`
+    for `"dham"`) with the trial's `mlp_depth`, `gamma`, `alpha` (decaying
+    by `alpha_decay` per epoch) and `eta`, compiled with Adam whose learning
+    rate decays by `learning_rate_decay` per epoch, gradients clipped to norm
+    5 (section 4.1). `fit` trains `epochs` epochs of `batches` batches of
+    `batch_size` fresh examples with the curriculum
+    (`keras_memory.reinforce.TreeCurriculum` from `curriculum_start` leaves,
+    threshold `curriculum_threshold`; `curriculum_start=0` trains at the
+    full size) and measures, after each epoch at the full tree, the share of
+    `validation_batches` fresh validation batches with any wrong bit
+    (greedy decisions). It returns `{"objective", "validation_sequence_error",
+    ...}`: the lowest such error (%), to minimise; 100 when the curriculum
+    never reached the full tree.
+
+    Args:
+        model: `"ham"` or `"dham"`.
+        task: A HAM task name without `ham_` (`"reverse"`, ..., `"stack"`).
+        epochs: Epochs per trial (the paper: 100).
+        batches: Batches per epoch (the paper: 1,000).
+        batch_size: The paper's 50.
+        leaves: The full tree (the paper: 32).
+        curriculum_start: Leaves of the first curriculum stage (0: none).
+        validation_batches: Batches of each validation measurement.
+        space: Optional space replacing `ham_space(model, task)`.
+        task_args: Optional dict of task constructor arguments.
+        jit_compile, verbose, fit_log, name: As in `LieAccessHyperModel`.
+    """
+
+    def __init__(self, model="ham", task="reverse", epochs=100, batches=1000, batch_size=50,
+                 leaves=32, curriculum_start=2, validation_batches=20, space=None,
+                 task_args=None, jit_compile=True, verbose=0, fit_log=None, name=None):
+        if model not in HAM_MODELS:
+            raise ValueError(f"Unknown model {model!r}; allowed: {HAM_MODELS}")
+        if task not in HAM_TASKS:
+            raise ValueError(f"Unknown HAM task {task!r}; allowed: {HAM_TASKS}")
+        super().__init__(name=name or f"{model}_{task}", tunable=True)
+        self.model_name, self.task_name = model, task
+        self.raw = task in papers.HAM_RAW_TASKS
+        self.epochs, self.batches, self.batch_size = int(epochs), int(batches), int(batch_size)
+        self.leaves = int(leaves)
+        self.curriculum_start = int(curriculum_start)
+        self.validation_batches = int(validation_batches)
+        self.space = collections.OrderedDict(space or ham_space(model, task))
+        self.task_args = dict(task_args or {})
+        self.jit_compile, self.verbose, self.fit_log = jit_compile, verbose, fit_log
+        self._built = None
+
+    def declare_hyperparameters(self, hp):
+        declare_space(hp, self.space)
+
+    def make_task(self, values):
+        kwargs = dict(self.task_args)
+        if self.raw:
+            kwargs.setdefault("num_operations", self.leaves)
+        else:
+            kwargs.setdefault("num_leaves", self.leaves)
+            if "eta" in values:
+                kwargs.setdefault("eta", int(values["eta"]))
+        return tasks.get(f"ham_{self.task_name}", **kwargs)
+
+    def build(self, hp):
+        from keras_memory.reinforce import build_ham_model
+
+        values = declare_space(hp, self.space)
+        seed = int(values["seed"])
+        keras.utils.set_random_seed(seed)
+        task = self.make_task(values)
+        cell = keras_memory.HAMCell(units=20, memory_size=self.leaves, hidden_size=20,
+                                    attention="soft" if self.model_name == "dham" else "hard",
+                                    controller=not self.raw, mlp_depth=int(values["mlp_depth"]),
+                                    seed=seed)
+        reinforce = {}
+        if self.model_name == "ham":
+            reinforce = dict(gamma=float(values["gamma"]), alpha=float(values["alpha"]),
+                             alpha_decay=float(values["alpha_decay"]),
+                             alpha_decay_steps=self.batches)
+        model = build_ham_model(cell, task, **reinforce)
+        schedule = keras.optimizers.schedules.ExponentialDecay(
+            float(values["learning_rate"]), self.batches, float(values["learning_rate_decay"]))
+        model.compile(keras.optimizers.Adam(schedule, global_clipnorm=5.0),
+                      weighted_metrics=task.metrics(), jit_compile=self.jit_compile)
+        self._built = (model, cell, task)
+        return model
+
+    def fit(self, hp, model, *args, callbacks=None, **kwargs):
+        from keras_memory.reinforce import TreeCurriculum
+
+        _log_fit(self.fit_log, "start", hp)
+        built_model, cell, task = self._built
+        if built_model is not model:
+            raise RuntimeError("HAMHyperModel.fit: the model is not the one build() made")
+        seed = int(hp.get("seed"))
+        own = []
+        curriculum = None
+        if 0 < self.curriculum_start < self.leaves:
+            curriculum = TreeCurriculum(cell, task, start_leaves=self.curriculum_start,
+                                        threshold=float(hp.get("curriculum_threshold")),
+                                        validation_batches=self.validation_batches,
+                                        batch_size=self.batch_size, seed=seed, verbose=0)
+            data = curriculum.dataset(self.batch_size, self.batches, seed=seed)
+            own.append(curriculum)
+        else:
+            data = task.dataset(batch_size=self.batch_size, num_batches=self.batches, seed=seed)
+        validation = _HAMValidation(task, cell, self.validation_batches, self.batch_size, seed)
+        own.append(validation)
+        start = time.perf_counter()
+        model.fit(data, epochs=self.epochs, verbose=self.verbose,
+                  callbacks=own + list(callbacks or []))
+        seconds = time.perf_counter() - start
+        best = 100.0 if validation.best is None else float(validation.best)
+        results = {
+            OBJECTIVE: best,
+            HAM_OBJECTIVE: best,
+            "final_validation_error": (validation.history[-1]["error"] if validation.history
+                                       else 100.0),
+            "full_size_epochs": float(len(validation.history)),
+            "curriculum_final_leaves": float(curriculum.leaves if curriculum else self.leaves),
+            "seconds": seconds,
+            "steps": float(self.epochs * self.batches),
+            "parameters": float(model.count_params()),
+        }
+        _log_fit(self.fit_log, "end", hp, **{OBJECTIVE: best})
         return results

@@ -12,6 +12,10 @@
     # NTM / SAM: a random search (20 trials) on the NTM copy task.
     python tuning/search.py --model ntm --task copy --steps 5000 --max-trials 20
 
+    # HAM: the paper's random search, with its curriculum up to 32 leaves.
+    python tuning/search.py --model ham --task reverse --epochs 100 --max-trials 20
+    python tuning/search.py --model ham --task stack --quick
+
 Re-running the same command resumes the search: finished trials are kept
 and not run again; a trial that was interrupted is run again. A re-run walks
 the grid of its own command line, so `--fix seed=1` and then the same command
@@ -38,6 +42,11 @@ if HERE not in sys.path:
 
 from hypermodels import (  # noqa: E402
     ALL_MODELS,
+    HAM_MODELS,
+    HAM_OBJECTIVE,
+    HAM_TASKS,
+    ham_space,
+    quick_ham_space,
     LIE_ACCESS_MODELS,
     LIE_ACCESS_TASKS,
     MEMORY_OBJECTIVE,
@@ -52,6 +61,9 @@ from hypermodels import (  # noqa: E402
 )
 
 QUICK_STEPS = 30
+#: HAM `--quick`: a tree of 4 leaves from 2, 2 epochs of 3 batches of 8.
+QUICK_HAM = {"leaves": 4, "epochs": 2, "batches": 3, "batch_size": 8, "validation_batches": 2,
+             "curriculum_start": 0}
 QUICK_TEST_BATCHES = 2
 QUICK_RANDOM_TRIALS = 2
 RANDOM_TRIALS = 20
@@ -105,7 +117,16 @@ def parser():
     p.add_argument("--eval-every", type=int, default=None, help="ntm / sam: steps between checks")
     p.add_argument("--eval-batches", type=int, default=None,
                    help="ntm / sam: batches per check and split (default 10)")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=None, help="default 32 (HAM: 50)")
+    p.add_argument("--epochs", type=int, default=None, help="HAM: epochs per trial (default 100)")
+    p.add_argument("--batches", type=int, default=None,
+                   help="HAM: batches per epoch (default 1,000)")
+    p.add_argument("--leaves", type=int, default=None, help="HAM: the full tree (default 32)")
+    p.add_argument("--curriculum-start", type=int, default=None,
+                   help="HAM: leaves of the first curriculum stage (0: no curriculum; default 2, "
+                        "--quick 0)")
+    p.add_argument("--validation-batches", type=int, default=None,
+                   help="HAM: batches of each validation measurement (default 20)")
     p.add_argument("--jit", dest="jit_compile", action="store_true", default=None,
                    help="compile with XLA (the default, except with --quick)")
     p.add_argument("--no-jit", dest="jit_compile", action="store_false")
@@ -126,6 +147,8 @@ def search_space(args):
     """The search space of `args`: Table A.1 (or the quick grid) with `--fix` applied."""
     if args.model in LIE_ACCESS_MODELS:
         space = quick_lie_access_space(args.model) if args.quick else table_a1_space(args.model)
+    elif args.model in HAM_MODELS:
+        space = (quick_ham_space if args.quick else ham_space)(args.model, args.task)
     else:
         space = quick_memory_space(args.model) if args.quick else memory_space(args.model)
     return restrict_space(space, parse_pairs(args.fix, "--fix"))
@@ -136,6 +159,18 @@ def settings(args):
     lie_access = args.model in LIE_ACCESS_MODELS
     if lie_access and args.task not in LIE_ACCESS_TASKS:
         raise SystemExit(f"--task must be one of {', '.join(LIE_ACCESS_TASKS)} for {args.model}")
+    if args.model in HAM_MODELS:
+        if args.task not in HAM_TASKS:
+            raise SystemExit(f"--task must be one of {', '.join(HAM_TASKS)} for {args.model}")
+        defaults = QUICK_HAM if args.quick else {"leaves": 32, "epochs": 100, "batches": 1000,
+                                                 "batch_size": 50, "validation_batches": 20,
+                                                 "curriculum_start": 2}
+        for name, value in defaults.items():
+            if getattr(args, name) is None:
+                setattr(args, name, value)
+        args.steps = args.epochs * args.batches
+    if args.batch_size is None:
+        args.batch_size = 32
     if args.steps is None:
         args.steps = QUICK_STEPS if args.quick else 10_000
     if args.test_batches is None:
@@ -155,9 +190,16 @@ def settings(args):
 
 
 def make_hypermodel(args, space):
-    from hypermodels import LieAccessHyperModel, MemoryHyperModel
+    from hypermodels import HAMHyperModel, LieAccessHyperModel, MemoryHyperModel
 
     verbose = 2 if args.verbose >= 2 else 0
+    if args.model in HAM_MODELS:
+        return HAMHyperModel(args.model, args.task, epochs=args.epochs, batches=args.batches,
+                             batch_size=args.batch_size, leaves=args.leaves,
+                             curriculum_start=args.curriculum_start,
+                             validation_batches=args.validation_batches, space=space,
+                             task_args=args.task_kwargs, jit_compile=args.jit_compile,
+                             verbose=verbose, fit_log=args.fit_log)
     if args.model in LIE_ACCESS_MODELS:
         return LieAccessHyperModel(args.model, args.task, args.regime, steps=args.steps,
                                    space=space, task_args=args.task_kwargs,
@@ -185,9 +227,12 @@ def make_tuner(args, hypermodel):
 
 
 def paper_result(args):
+    from keras_memory import papers
+
+    if args.model in HAM_MODELS:
+        return papers.HAM_TABLES[args.task]
     if args.model not in LIE_ACCESS_MODELS:
         return None
-    from keras_memory import papers
 
     return papers.table_1b(args.model, args.task, args.regime)
 
@@ -196,7 +241,8 @@ def meta_of(args, space):
     return {"model": args.model, "task": args.task, "regime": args.regime, "steps": args.steps,
             "quick": args.quick, "task_args": args.task_kwargs, "test_batches": args.test_batches,
             "batch_size": args.batch_size, "space": space, "grid_size": grid_size(space),
-            "objective": OBJECTIVE if args.model in LIE_ACCESS_MODELS else MEMORY_OBJECTIVE,
+            "objective": (OBJECTIVE if args.model in LIE_ACCESS_MODELS
+                          else HAM_OBJECTIVE if args.model in HAM_MODELS else MEMORY_OBJECTIVE),
             "paper": paper_result(args)}
 
 
@@ -212,6 +258,12 @@ def report(args, space):
         fine, coarse = paper_result(args)
         print(f"Best trial {best['trial_id']}: fine/coarse {best['metrics']['fine']:.1f}/"
               f"{best['metrics']['coarse']:.1f} (paper, Table 1(b): {fine:g}/{coarse:g}); "
+              f"{best['values']}")
+    elif done and args.model in HAM_MODELS:
+        best = done[0]
+        test, generalization = paper_result(args)
+        print(f"Best trial {best['trial_id']}: {best['metrics'][OBJECTIVE]:.2f}% validation "
+              f"sequence error (paper: {test:g}% test, {generalization:g}% generalization); "
               f"{best['values']}")
     elif done:
         best = done[0]
@@ -237,6 +289,7 @@ def main(argv=None):
     tuner = make_tuner(args, hypermodel)
     project_dir = os.path.join(args.directory, args.project_name)
     if not is_worker():
+        os.makedirs(project_dir, exist_ok=True)  # --overwrite removed it
         with open(os.path.join(project_dir, "search.json"), "w") as f:
             json.dump(meta_of(args, space), f, indent=1)
     kind = "grid" if args.model in LIE_ACCESS_MODELS else "random search"

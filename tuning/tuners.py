@@ -38,7 +38,7 @@ import time
 import keras_tuner as kt
 from keras_tuner.src.engine import trial as trial_module
 
-from hypermodels import LIE_ACCESS_MODELS, OBJECTIVE
+from hypermodels import HAM_MODELS, LIE_ACCESS_MODELS, OBJECTIVE
 
 #: Keras Tuner's environment variables for distributed tuning.
 TUNER_ID = "KERASTUNER_TUNER_ID"
@@ -294,11 +294,16 @@ def write_reports(project_dir, meta, space_names):
         `(csv_path, markdown_path, ranked_trials)`.
     """
     lie_access = meta["model"] in LIE_ACCESS_MODELS
+    ham = meta["model"] in HAM_MODELS
     trials = collect_trials(project_dir)
     if lie_access:
         ranked = rank_trials(trials, "max", keys=["coarse", "fine"])
         metric_columns = ["fine", "coarse", OBJECTIVE, "seconds", "steps", "last_fine",
                           "last_coarse", "decay_delay_used", "checks", "parameters"]
+    elif ham:
+        ranked = rank_trials(trials, "min", keys=[OBJECTIVE])
+        metric_columns = [OBJECTIVE, "final_validation_error", "full_size_epochs",
+                          "curriculum_final_leaves", "seconds", "steps", "parameters"]
     else:
         ranked = rank_trials(trials, "min", keys=[OBJECTIVE])
         metric_columns = [OBJECTIVE, "validation_bit_errors", "final_generalization_bit_errors",
@@ -337,14 +342,29 @@ def write_reports(project_dir, meta, space_names):
         if meta.get("paper") is not None:
             fine, coarse = meta["paper"]
             lines.append(f"| paper, Table 1(b) | {fine:g} | {coarse:g} | | best of the Table A.1 grid |")
+    elif ham:
+        lines.append("Validation error (%): the share of sequences with any wrong bit, greedy "
+                     "decisions, tree of the full size, best epoch (Andrychowicz & Kurach, 2016, "
+                     "section 4.1); ranked lowest first.")
+        lines.append("")
+        if done:
+            best = done[0]
+            lines.append(f"Best trial {best['trial_id']}: {best['metrics'][OBJECTIVE]:.2f}% "
+                         "validation error; "
+                         + ", ".join(f"{n}={_fmt(best['values'].get(n))}" for n in names) + ".")
+        if meta.get("paper") is not None:
+            test, generalization = meta["paper"]
+            lines.append(f"The paper (best of its random search): {test:g}% test error, "
+                         f"{generalization:g}% generalization error.")
     elif done:
         best = done[0]
         lines.append(f"Best trial {best['trial_id']}: {best['metrics'][OBJECTIVE]:.4g} generalization "
                      "bit errors per sequence (at the check with the fewest validation errors); "
                      + ", ".join(f"{n}={_fmt(best['values'].get(n))}" for n in names) + ".")
     lines += ["", "## All trials", ""]
-    shown = ["fine", "coarse", "seconds"] if lie_access else [OBJECTIVE, "validation_bit_errors",
-                                                              "seconds"]
+    shown = (["fine", "coarse", "seconds"] if lie_access
+             else [OBJECTIVE, "curriculum_final_leaves", "seconds"] if ham
+             else [OBJECTIVE, "validation_bit_errors", "seconds"])
     lines.append("| rank | trial | status | " + " | ".join(names + shown) + " |")
     lines.append("|" + "---|" * (3 + len(names) + len(shown)))
     for t in ranked:
