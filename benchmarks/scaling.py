@@ -48,7 +48,7 @@ line of time against log2 N: milliseconds per doubling of the memory, and the
 share of the variance it explains (R^2).
 
     python benchmarks/scaling.py --quick            # every cell, N = 16, 256: ~10 minutes
-    python benchmarks/scaling.py                    # every cell, N = 2^4 .. 2^20
+    python benchmarks/scaling.py                    # every cell, N = 2^4, 2^10, 2^16, 2^20
     python benchmarks/scaling.py --models ham,dham,ntm --memory-jit none \\
         --sizes 16,64,256,1024,4096,16384,65536,262144,1048576
     python benchmarks/sam_scaling.py                # SAM vs NTM as in Rae et al. (2016)
@@ -911,7 +911,7 @@ def plot(runner, args, path):
 # ------------------------------------------------------------------ main
 #: The defaults of `python benchmarks/scaling.py` (every cell).
 SUITE = {"description": "Every memory cell: time and training memory against the memory size N.",
-         "name": "scaling", "sizes": "16,256,4096,65536,1048576", "quick_sizes": "16,256",
+         "name": "scaling", "sizes": "16,1024,65536,1048576", "quick_sizes": "16,256",
          "models": ",".join(MODELS), "memory_jit": "true", "audit": False}
 
 

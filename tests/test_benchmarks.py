@@ -51,7 +51,7 @@ def test_the_sam_preset_keeps_the_papers_setting():
     assert args.out.endswith("sam_scaling.json")
     suite = scaling.parse_args([])
     assert suite.models == list(scaling.MODELS) and suite.memory_jits == [True]
-    assert suite.sizes[0] == 16 and suite.sizes[-1] == 2**20
+    assert suite.sizes == [16, 1024, 65536, 2**20]
 
 
 def test_unknown_models_are_rejected():
