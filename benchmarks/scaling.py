@@ -98,17 +98,17 @@ PAPER = {
 #: state_bytes being one copy of the batch's N-sized states, BASE the process with its
 #: XLA compilation. Fitted to peaks measured on this benchmark (XLA, batch 8, N=1e3 and
 #: 1e4, T=2 and 40: NTM 17 + 5.4 T copies, SAM 5.7 copies flat in T) and research:
-#: sam.md 9.2 (SAM at N=1M, batch 8: 9 GiB), rounded up; the cells that read every slot
-#: (DHAM, LANTM, RAM) are given the NTM's; hard HAM (log N nodes a step) 5 copies of the
-#: tree (3.7 measured at 2^18 leaves).
+#: sam.md 9.2 (SAM at N=1M, batch 8: 9 GiB), rounded up; DHAM is given the NTM's; LANTM
+#: and RAM one copy per step (0.85 measured at N=65,536, batch 1); hard HAM (log N nodes a
+#: step) 5 copies of the tree (3.7 measured at 2^18 leaves).
 #: A watchdog stops the rest.
 RAM_MODEL = {  # model: (BASE bytes, FIXED copies, copies PER_STEP)
     "sam": (1.5 * GIB, 9.0, 0.1),
     "sam_lsh": (2.5 * GIB, 9.0, 0.1),
     "ntm": (1.5 * GIB, 17.0, 5.4),
-    "lantm": (1.5 * GIB, 17.0, 5.4),
-    "ram": (1.5 * GIB, 17.0, 5.4),
-    "ham": (1.5 * GIB, 5.0, 0.1),
+    "lantm": (1.5 * GIB, 17.0, 1.0),
+    "ram": (1.5 * GIB, 17.0, 1.0),
+    "ham": (1.5 * GIB, 5.0, 0.02),
     "dham": (1.5 * GIB, 17.0, 5.4),
 }
 
@@ -505,6 +505,7 @@ class Runner:
         self.args, self.argv_common = args, argv_common
         self.time, self.memory, self.audits = [], [], []
         self.failed = {}  # (kind, model[, jit]) -> N at which a budget was exceeded
+        self.reusable = {}  # (kind, model, n[, jit]) -> a result of an earlier run (--resume)
 
     def log(self, text):
         print(text, flush=True)
@@ -515,6 +516,8 @@ class Runner:
 
     def run_time(self, model, n):
         args, key = self.args, ("time", model)
+        if ("time", model, n) in self.reusable:
+            return self._record(self.time, self.reusable[("time", model, n)])
         base = {"kind": "time", "model": model, "n": n, "batch": args.batch_size, "jit": True,
                 "budget_s": args.max_seconds}
         if key in self.failed:
@@ -541,6 +544,8 @@ class Runner:
 
     def run_memory(self, model, n, jit):
         args, key = self.args, ("memory", model, jit)
+        if ("memory", model, n, jit) in self.reusable:
+            return self._record(self.memory, self.reusable[("memory", model, n, jit)])
         base = {"kind": "memory", "model": model, "n": n, "batch": 1, "jit": jit}
         t1, t2 = args.memory_timesteps
         if key in self.failed:
@@ -957,6 +962,10 @@ def parse_args(argv, defaults=SUITE):
     p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                  "results", defaults["name"] + ".json"),
                    help="JSON path; the plot (.png) and the Markdown table (.md) go next to it")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the measurements of --out from an earlier run with the same "
+                        "settings and measure only the rest (a time whose marginal came out "
+                        "zero or negative, i.e. below the noise, is measured again)")
     p.add_argument("--figure", default=None,
                    help="also copy the plot here (the docs use docs/figures/<name>.png)")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -1002,6 +1011,16 @@ def main(argv=None, defaults=SUITE):
               "--word-size", str(args.word_size), "--heads", str(args.heads),
               "--k", str(args.k)]
     runner = Runner(args, common)
+    if args.resume and os.path.exists(args.out):
+        with open(args.out) as f:
+            earlier = json.load(f)
+        for r in earlier.get("time", []):
+            if r.get("status") == "ok" and r.get("per_step_ms", 0) > 0:
+                runner.reusable[("time", r["model"], r["n"])] = r
+        for r in earlier.get("memory", []):
+            if r.get("status") == "ok":
+                runner.reusable[("memory", r["model"], r["n"], r["jit"])] = r
+        print(f"Resuming {args.out}: {len(runner.reusable)} measurements kept", flush=True)
     started = time.perf_counter()
     for n in sorted(args.sizes):
         print(f"N = {n:,}", flush=True)
