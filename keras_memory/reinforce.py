@@ -13,8 +13,11 @@ output log-likelihood the REINFORCE surrogate of Andrychowicz & Kurach
   in `[0, 1]` per output step);
 - returns `R_t = sum_{i >= t} gamma^(i - t) r_i` (discounted, section 3.3),
   credited to every decision taken at step `t`;
-- a baseline `b_t`, a linear map of the controller state trained by mean
-  squared error on `R_t`;
+- a baseline `b_t`, a linear map of the controller state the step's
+  decisions were taken from (`h_{t-1}`, their query; raw HAM: the input
+  `x_t`) trained by mean squared error on `R_t`. It must not see the
+  decisions it judges: a baseline on `h_t`, which has read the chosen leaf,
+  predicts the decision's reward and cancels its learning signal;
 - the policy term `-stop_gradient(R_t - b_t) log pi_t`;
 - the exploration term `alpha / H(p)` summed over the step's decisions, with
   `alpha = alpha_0 * alpha_decay ** (step / alpha_decay_steps)` decaying
@@ -188,8 +191,11 @@ def build_ham_model(cell, task, memory_size=None, **model_kwargs):
       one operation per step; logits are a linear map of the cell's read-out
       of the attended leaf (section 4.3).
 
-    The baseline is a linear map of the (gradient-stopped) controller state
-    or read-out.
+    The baseline is a linear map of what the step's decisions were taken
+    from: the gradient-stopped controller state of the previous step
+    (`h_{t-1}`, zero at the first step) for LSTM+HAM, the operation `x_t`
+    for raw HAM (section 3.3: "case and timestep dependent"; a baseline on
+    `h_t` would see the leaf the decisions chose).
 
     Args:
         cell: A `HAMCell`.
@@ -223,8 +229,12 @@ def build_ham_model(cell, task, memory_size=None, **model_kwargs):
         )
     parts = cell.split_output(sequences)
     logits = keras.layers.Dense(task.output_size, name="logits", dtype="float32")(parts["output"])
-    baseline = keras.layers.Dense(1, name="baseline", dtype="float32")(
-        keras.ops.stop_gradient(parts["output"]))
+    if isinstance(task, TreeTask):  # h_{t-1}: the query of step t's decisions
+        state = keras.ops.stop_gradient(parts["output"])
+        before = keras.ops.pad(state, ((0, 0), (1, 0), (0, 0)))[:, :-1]
+    else:  # raw HAM: the operation x_t is the query
+        before = operations
+    baseline = keras.layers.Dense(1, name="baseline", dtype="float32")(before)
     outputs = {"logits": logits, "baseline": baseline, "log_prob": parts["log_prob"],
                "inverse_entropy": parts["inverse_entropy"]}
     return HAMModel(inputs, outputs, name=f"ham_{task.name}", **model_kwargs)
