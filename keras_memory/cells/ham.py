@@ -146,7 +146,10 @@ class HAMCell(keras.layers.Layer):
     EMBED, JOIN and WRITE), the sum of their entropies and
     `sum 1 / max(H(p), 1e-6)`, the paper's exploration term without its
     `alpha` (section 3.3). The output layer and the baseline are ordinary
-    `keras.layers.Dense` layers on `h` outside the RNN. A surrogate loss to
+    `keras.layers.Dense` layers outside the RNN, the output on `h_t`, the
+    baseline on `h_{t-1}`, the state step `t`'s decisions were taken from (a
+    baseline on `h_t`, which has read the chosen leaf, predicts the
+    decision's reward and cancels its learning signal). A surrogate loss to
     minimise is `-sum_t log p(y_t) - sum_t stop_gradient(R_t - b_t) log pi_t
     + (b_t - stop_gradient(R_t))^2 + alpha sum_t inverse_entropy_t`. On steps
     masked by a Keras mask the RNN repeats the last output: multiply the
@@ -245,7 +248,8 @@ class HAMCell(keras.layers.Layer):
     parts = cell.split_output(rnn(decoder, tree_inputs=sequence, tree_mask=sequence[..., -1]))
     logits = keras.layers.Dense(task.output_size, name="logits")(parts["output"])
     h = keras.ops.stop_gradient(parts["output"])  # The baseline does not train h.
-    baseline = keras.layers.Dense(1, name="baseline")(h)
+    h_before = keras.ops.pad(h, ((0, 0), (1, 0), (0, 0)))[:, :-1]  # h_{t-1}
+    baseline = keras.layers.Dense(1, name="baseline")(h_before)
     model = keras.Model(
         {"sequence": sequence, "decoder": decoder},
         {"logits": logits, "baseline": baseline, "log_prob": parts["log_prob"],
