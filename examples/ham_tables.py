@@ -52,7 +52,9 @@ def parse_args(argv=None):
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--lr-decay", type=float, default=0.95, help="per epoch")
     parser.add_argument("--gamma", type=float, default=0.9)
-    parser.add_argument("--alpha", type=float, default=1e-3)
+    parser.add_argument("--alpha", type=float, default=1e-3,
+                        help="initial weight of the alpha / H(p) exploration term")
+    parser.add_argument("--alpha-decay", type=float, default=0.9, help="per epoch")
     parser.add_argument("--mlp-depth", type=int, default=1)
     parser.add_argument("--curriculum", type=int, default=0, metavar="N",
                         help="start the tree at N leaves and double it (0: no curriculum)")
@@ -88,7 +90,7 @@ def main(argv=None):
     cell = HAMCell(units=20, memory_size=args.leaves, hidden_size=20, attention=args.attention,
                    controller=args.task not in RAW, mlp_depth=args.mlp_depth, seed=args.seed)
     model = build_ham_model(cell, task, gamma=args.gamma, alpha=args.alpha,
-                            alpha_decay_steps=args.batches)
+                            alpha_decay=args.alpha_decay, alpha_decay_steps=args.batches)
     schedule = keras.optimizers.schedules.ExponentialDecay(args.lr, args.batches, args.lr_decay)
     model.compile(keras.optimizers.Adam(schedule, global_clipnorm=5.0),
                   weighted_metrics=task.metrics(), jit_compile=not args.no_jit)
