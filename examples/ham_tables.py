@@ -56,6 +56,8 @@ def parse_args(argv=None):
                         help="initial weight of the alpha / H(p) exploration term")
     parser.add_argument("--alpha-decay", type=float, default=0.9, help="per epoch")
     parser.add_argument("--mlp-depth", type=int, default=1)
+    parser.add_argument("--hidden-size", type=int, default=20,
+                        help="d, the size of every tree node (the paper: 20)")
     parser.add_argument("--curriculum", type=int, default=0, metavar="N",
                         help="start the tree at N leaves and double it (0: no curriculum)")
     parser.add_argument("--curriculum-threshold", type=float, default=0.05,
@@ -87,8 +89,9 @@ def main(argv=None):
     run_dir = args.run_dir or os.path.join("runs", "ham", f"{args.task}_{args.attention}_s{args.seed}")
     os.makedirs(run_dir, exist_ok=True)
     task = make_task(args.task, args.leaves)
-    cell = HAMCell(units=20, memory_size=args.leaves, hidden_size=20, attention=args.attention,
-                   controller=args.task not in RAW, mlp_depth=args.mlp_depth, seed=args.seed)
+    cell = HAMCell(units=20, memory_size=args.leaves, hidden_size=args.hidden_size,
+                   attention=args.attention, controller=args.task not in RAW,
+                   mlp_depth=args.mlp_depth, seed=args.seed)
     model = build_ham_model(cell, task, gamma=args.gamma, alpha=args.alpha,
                             alpha_decay=args.alpha_decay, alpha_decay_steps=args.batches)
     schedule = keras.optimizers.schedules.ExponentialDecay(args.lr, args.batches, args.lr_decay)
