@@ -83,6 +83,22 @@ def sequence_error(model, task, split, examples, batch_size, seed):
     return 100.0 * (1.0 - results["sequence_accuracy"])
 
 
+def distinct_leaves(model, task, examples, seed):
+    """Mean number of different leaves a test sequence visits (greedy decisions).
+
+    Up to the last scored step of each sequence. A stack or queue that keeps
+    its items in one leaf (WRITE's highway makes a leaf a recurrent state)
+    visits 1 leaf per sequence, and stops working once sequences outgrow what
+    one leaf can hold; a model that uses the tree visits several.
+    """
+    from keras_memory import plotting
+
+    x, _, w = task.generate(np.random.default_rng(seed), examples)
+    leaf = plotting.record_leaves(model, x)["leaf"]
+    last = np.asarray(w).shape[1] - np.argmax(np.asarray(w)[:, ::-1] > 0, axis=1)
+    return float(np.mean([len(set(row[:end])) for row, end in zip(leaf, last)]))
+
+
 def main(argv=None):
     args = parse_args(argv)
     keras.utils.set_random_seed(args.seed)
@@ -138,8 +154,9 @@ def main(argv=None):
     bigger.compile(weighted_metrics=task.metrics(), jit_compile=not args.no_jit)
     generalization = sequence_error(bigger, task, "generalization", args.test_examples,
                                     args.batch_size, seed=2)
+    usage = distinct_leaves(model, task, examples=200, seed=4)
     paper_test, paper_generalization = PAPER[args.task]
-    results = {"task": args.task, "attention": args.attention, "leaves": args.leaves,
+    results = {"args": vars(args), "distinct_leaves": usage, "task": args.task, "attention": args.attention, "leaves": args.leaves,
                "curriculum": args.curriculum or None,
                "epochs": args.epochs, "batches": args.batches, "seconds": seconds,
                "test_error": test, "generalization_error": generalization,
@@ -151,6 +168,8 @@ def main(argv=None):
     print(f"| {args.task} | {args.attention} | {test:.2f}% / {generalization:.2f}% | "
           f"{paper_test:g}% / {paper_generalization:g}% | "
           f"{args.epochs * args.batches * args.batch_size:,} | {seconds / 60:.1f} min |")
+    print(f"distinct leaves visited per test sequence: {usage:.2f} "
+          "(1.0: the model keeps everything in one leaf, a recurrent state, not the tree)")
     try:
         from keras_memory import plotting
 
