@@ -62,6 +62,9 @@ def parse_args(argv=None):
                         help="start the tree at N leaves and double it (0: no curriculum)")
     parser.add_argument("--curriculum-threshold", type=float, default=0.05,
                         help="validation sequence error (fraction) that doubles the tree")
+    parser.add_argument("--init-from", default=None, metavar="WEIGHTS",
+                        help="start from these weights (a .keras or .weights.h5 file of the "
+                             "same cell at any tree size), e.g. to go on training a run")
     parser.add_argument("--test-examples", type=int, default=2500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--run-dir", default=None)
@@ -110,6 +113,8 @@ def main(argv=None):
                    mlp_depth=args.mlp_depth, seed=args.seed)
     model = build_ham_model(cell, task, gamma=args.gamma, alpha=args.alpha,
                             alpha_decay=args.alpha_decay, alpha_decay_steps=args.batches)
+    if args.init_from:  # The weights do not depend on the tree size.
+        model.load_weights(args.init_from)
     schedule = keras.optimizers.schedules.ExponentialDecay(args.lr, args.batches, args.lr_decay)
     model.compile(keras.optimizers.Adam(schedule, global_clipnorm=5.0),
                   weighted_metrics=task.metrics(), jit_compile=not args.no_jit)
@@ -174,9 +179,15 @@ def main(argv=None):
         from keras_memory import plotting
 
         x, _, w = task.generate(np.random.default_rng(3), 1)
+        keys = None
+        if args.task == "sort":  # Label each visit with its item's key (section 4.4).
+            items = np.asarray(x["sequence"][0])
+            keys = [int("".join(str(int(b)) for b in item[:5]), 2) if item[-1] > 0 else None
+                    for item in items]
         plotting.plot_leaf_visits(plotting.record_leaves(model, x), sample_weight=w,
-                                  path=os.path.join(run_dir, "leaves.png"),
-                                  title=f"HAM on {args.task}: the leaf attended at each step")
+                                  path=os.path.join(run_dir, "leaves.png"), leaf_values=keys,
+                                  title=f"HAM on {args.task}: the leaf attended at each step"
+                                  + (" (labels: the item's key)" if keys else ""))
     except ImportError:
         pass
     return results

@@ -312,7 +312,8 @@ def record_leaves(model, inputs, layer_name="ham_rnn"):
     }
 
 
-def plot_leaf_visits(record, example=0, sample_weight=None, path=None, title=None):
+def plot_leaf_visits(record, example=0, sample_weight=None, path=None, title=None,
+                     leaf_values=None):
     """The leaves a HAM visits, step by step (like the paper's sorting analysis).
 
     Args:
@@ -322,6 +323,10 @@ def plot_leaf_visits(record, example=0, sample_weight=None, path=None, title=Non
             last weighted one are drawn, and weighted steps are marked.
         path: If given, the figure is saved there.
         title: Optional title.
+        leaf_values: Optional sequence, one value per leaf of this example
+            (e.g. the sort keys the tree was filled with; `None` for an
+            empty leaf). Each visit is labelled with the value of its leaf,
+            so a model that sorts reads the labels in ascending order.
 
     Returns:
         The matplotlib `Figure`.
@@ -342,6 +347,11 @@ def plot_leaf_visits(record, example=0, sample_weight=None, path=None, title=Non
     ax.plot(np.arange(steps), leaves[:steps], color="0.6", linewidth=0.8)
     colours = "tab:blue" if scored is None else np.where(scored[:steps], "tab:red", "tab:blue")
     ax.scatter(np.arange(steps), leaves[:steps], c=colours, s=20, zorder=3)
+    if leaf_values is not None:
+        for step, leaf in enumerate(leaves[:steps]):
+            if 0 <= leaf < len(leaf_values) and leaf_values[leaf] is not None:
+                ax.annotate(str(leaf_values[leaf]), (step, leaf), textcoords="offset points",
+                            xytext=(0, 6), ha="center", fontsize=7)
     ax.set_xlabel("step (red: output steps)" if scored is not None else "step")
     ax.set_ylabel("leaf attended")
     ax.set_title(title or "leaves visited", fontsize=9)

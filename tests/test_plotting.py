@@ -59,3 +59,11 @@ def test_ham_leaf_visits_are_recorded_and_drawn(tmp_path):
     path = tmp_path / "leaves.png"
     plotting.plot_leaf_visits(record, sample_weight=w, path=str(path))
     assert path.stat().st_size > 5_000
+
+
+def test_leaf_visits_are_labelled_with_the_values_of_the_leaves(tmp_path):
+    record = {"leaf": np.array([[2, 0, 3, 1]])}
+    fig = plotting.plot_leaf_visits(record, leaf_values=[5, None, 7, 9])
+    labels = [text.get_text() for text in fig.axes[0].texts]
+    assert labels == ["7", "5", "9"]  # leaf 1 is empty: no label
+    fig.clf()
