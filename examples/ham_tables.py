@@ -133,14 +133,19 @@ def main(argv=None):
         else:
             data = curriculum.dataset(batch_size=args.batch_size, num_batches=args.batches,
                                       seed=args.seed * 1000 + epoch + 1)
+        measured = len(curriculum.history) if curriculum else 0
         model.fit(data, epochs=1, verbose=0, callbacks=[curriculum] if curriculum else None)
         error = sequence_error(model, task, "validation", 200 * args.batch_size // 10,
                                args.batch_size, seed=10_000 + epoch)
         stage = {} if curriculum is None else {"curriculum_leaves": curriculum.leaves}
+        if curriculum is not None and len(curriculum.history) > measured:
+            stage["curriculum_error"] = curriculum.history[-1]["error"]  # before any doubling
         history.append({"epoch": epoch + 1, "validation_error": error,
                         "seconds": time.perf_counter() - start, **stage})
         print(f"epoch {epoch + 1}: validation sequence error {error:.2f}% "
               + (f"(curriculum at {curriculum.leaves} leaves) " if curriculum else "")
+              + (f"(error at the stage {stage['curriculum_error']:.2f}%) "
+                 if "curriculum_error" in stage else "")
               + f"({time.perf_counter() - start:.0f}s)", flush=True)
         if curriculum is not None and curriculum.leaves < cell.memory_size:
             continue  # the best epoch is chosen at the full size
