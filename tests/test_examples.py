@@ -125,3 +125,19 @@ def test_ham_tables_script_runs_the_curriculum(tmp_path):
     stages = [h["curriculum_leaves"] for h in results["history"]]
     assert stages[0] in (2, 4) and stages == sorted(stages)
     assert (tmp_path / "reverse" / "model.keras").exists()
+
+
+def test_ham_tables_script_goes_on_from_saved_weights_at_another_tree_size(tmp_path):
+    script = load_example("ham_tables")
+    tiny = ["--task", "stack", "--batches", "2", "--batch-size", "4", "--test-examples", "8",
+            "--no-jit"]
+    first = script.main([*tiny, "--leaves", "4", "--epochs", "1", "--run-dir", str(tmp_path / "a")])
+    again = script.main([*tiny, "--leaves", "8", "--epochs", "0", "--init-from",
+                         str(tmp_path / "a" / "model.keras"), "--run-dir", str(tmp_path / "b")])
+    assert first["args"]["leaves"] == 4 and again["args"]["leaves"] == 8
+    assert 1.0 <= again["distinct_leaves"] <= 8.0
+    saved = keras.models.load_model(tmp_path / "a" / "model.keras").get_weights()
+    loaded = keras.models.load_model(tmp_path / "b" / "model.keras").get_weights()
+    assert len(saved) == len(loaded)
+    for a, b in zip(saved, loaded):
+        np.testing.assert_array_equal(a, b)
