@@ -35,6 +35,7 @@ import numpy as np
 
 from keras_memory import HAMCell, papers, tasks
 from keras_memory.reinforce import TreeCurriculum, build_ham_model, with_memory_size
+from keras_memory.tasks.ham_tasks import _to_int
 
 #: Table 1 (LSTM+HAM) and Table 2 (raw HAM) of the paper: (test, generalization) error in %.
 PAPER = papers.HAM_TABLES
@@ -166,7 +167,8 @@ def main(argv=None):
                                     args.batch_size, seed=2)
     usage = distinct_leaves(model, task, examples=200, seed=4)
     paper_test, paper_generalization = PAPER[args.task]
-    results = {"args": vars(args), "distinct_leaves": usage, "task": args.task, "attention": args.attention, "leaves": args.leaves,
+    results = {"args": vars(args), "distinct_leaves": usage,
+               "task": args.task, "attention": args.attention, "leaves": args.leaves,
                "curriculum": args.curriculum or None,
                "epochs": args.epochs, "batches": args.batches, "seconds": seconds,
                "test_error": test, "generalization_error": generalization,
@@ -187,8 +189,8 @@ def main(argv=None):
         keys = None
         if args.task == "sort":  # Label each visit with its item's key (section 4.4).
             items = np.asarray(x["sequence"][0])
-            keys = [int("".join(str(int(b)) for b in item[:5]), 2) if item[-1] > 0 else None
-                    for item in items]
+            keys = [int(key) if item[-1] > 0 else None
+                    for key, item in zip(_to_int(items[:, :5] > 0.5), items)]
         plotting.plot_leaf_visits(plotting.record_leaves(model, x), sample_weight=w,
                                   path=os.path.join(run_dir, "leaves.png"), leaf_values=keys,
                                   title=f"HAM on {args.task}: the leaf attended at each step"
