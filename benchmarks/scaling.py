@@ -149,11 +149,43 @@ def build_model(name, n, batch, args):
     return keras.Model(inputs, keras.layers.Dense(OUTPUTS)(rnn(inputs)))
 
 
-def make_train_step(model, jit_compile, learning_rate=1e-3):
-    """One training step: loss, gradients of every trainable weight, SGD update."""
+def make_train_step(model, jit_compile, learning_rate=1e-3, accumulate=1):
+    """One training step: loss, gradients of every trainable weight, SGD update.
+
+    With `accumulate > 1` the batch given to the step is split into
+    `accumulate` micro-batches of the model's batch size: each is one compiled
+    forward+backward, their mean gradient is applied once (gradient
+    accumulation: the same update as the whole batch, in the memory of one
+    micro-batch).
+    """
     import tensorflow as tf
 
     variables = model.trainable_variables
+    if accumulate > 1:
+        @tf.function(jit_compile=jit_compile)
+        def grad_step(x, y):
+            with tf.GradientTape() as tape:
+                logits = model(x, training=True)
+                loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(y, logits))
+            grads = tape.gradient(loss, variables)
+            return loss, [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g)
+                          for v, g in zip(variables, grads)]
+
+        @tf.function(jit_compile=jit_compile)
+        def apply(grads):
+            for v, g in zip(variables, grads):
+                v.assign_sub(learning_rate * g / accumulate)
+
+        def accumulated_step(x, y):
+            total_loss, total = 0.0, None
+            for xs, ys in zip(tf.split(x, accumulate), tf.split(y, accumulate)):
+                loss, grads = grad_step(xs, ys)
+                total = grads if total is None else [a + b for a, b in zip(total, grads)]
+                total_loss += loss
+            apply(total)
+            return total_loss / accumulate
+
+        return accumulated_step
 
     @tf.function(jit_compile=jit_compile)
     def step(x, y):
@@ -279,8 +311,9 @@ def child_time(spec, args):
     """Median time of a training step at T1 and T2, batch `spec['batch']`."""
     started = time.perf_counter()
     _setup_tf(args.threads)
-    model = build_model(spec["model"], spec["n"], spec["batch"], args)
-    step = make_train_step(model, spec["jit"])
+    micro = spec.get("micro_batch") or spec["batch"]
+    model = build_model(spec["model"], spec["n"], micro, args)
+    step = make_train_step(model, spec["jit"], accumulate=spec["batch"] // micro)
     t1, t2 = spec["timesteps"]
     data = {t: make_data(spec["batch"], t) for t in (t1, t2)}
 
@@ -526,8 +559,18 @@ class Runner:
         prev = next((r for r in reversed(self.time)
                      if r["model"] == model and r["status"] == "ok"), None)
         pairs = [args.timesteps] + [p for p in args.fallback_timesteps if p[1] < args.timesteps[1]]
+        micro = args.micro_batch if 0 < args.micro_batch < args.batch_size else 0
+        if micro and args.micro_batch_always:
+            base["micro_batch"] = micro
         while pairs:
-            pair, reasons = plan_pair("time", model, n, args.batch_size, pairs, prev, args)
+            pair, reasons = plan_pair("time", model, n, base.get("micro_batch", args.batch_size),
+                                      pairs, prev, args)
+            if pair is None and micro and "micro_batch" not in base:
+                # Over the RAM budget at every T: gradient accumulation over micro-batches.
+                base["micro_batch"] = micro
+                pair, more = plan_pair("time", model, n, micro, pairs, None, args)
+                reasons = ([f"batch {args.batch_size}: {r}" for r in reasons]
+                           + [f"micro-batch {micro}: {r}" for r in more])
             if pair is None:
                 self.failed[key] = n
                 return self._record(self.time, {**base, "status": "skipped",
@@ -742,6 +785,7 @@ def report(runner, args):
             value, text = extrapolate(model, "time", n)
             return value, text, True
         mark = "" if tuple(r["timesteps"]) == tuple(args.timesteps) else "†"
+        mark += "‡" if r.get("micro_batch") else ""
         return r["per_step_ms"], fmt(r["per_step_ms"], 3) + mark, False
 
     def mem_of(model, n, jit):
@@ -796,6 +840,10 @@ def report(runner, args):
     marks = []
     if any("†" in line for line in lines[2:]):
         marks.append("† measured at a smaller T (`--fallback-timesteps`; the JSON has which)")
+    if any("‡" in line for line in lines[2:]):
+        marks.append(f"‡ batch {args.batch_size} timed as gradient accumulation over "
+                     f"micro-batches of {args.micro_batch} (`--micro-batch`): the batch "
+                     f"does not fit in --max-ram-gib at once")
     if any("~" in line for line in lines[2:]):
         marks.append("~ from a shorter T (`--memory-fallback-timesteps`), linear in T")
     if any("(≈" in line for line in lines[2:]):
@@ -935,6 +983,14 @@ def parse_args(argv, defaults=SUITE):
                    help="smaller T1,T2 pairs (';'-separated) tried in order when T would "
                         "pass a budget (the NTM at large N); keep T1 >= 2, as XLA compiles a "
                         "one-step loop into a different program")
+    p.add_argument("--micro-batch", type=int, default=0,
+                   help="when a timing run at --batch-size passes --max-ram-gib at every T, "
+                        "time the batch as gradient accumulation over micro-batches of this "
+                        "size (the same update, one compiled forward+backward per "
+                        "micro-batch; marked ‡); 0: skip it instead")
+    p.add_argument("--micro-batch-always", action="store_true",
+                   help="time every size with --micro-batch (to compare it with the direct "
+                        "measurement where both fit)")
     p.add_argument("--repeats", type=int, default=5, help="timed calls per T (median)")
     p.add_argument("--warmup", type=int, default=1, help="untimed calls per T after compiling")
     p.add_argument("--memory-timesteps", default="2,100",

@@ -69,7 +69,17 @@ def parse_args(argv=None):
     parser.add_argument("--regime", choices=("small", "large"), default="small")
     parser.add_argument("--steps", type=int, default=10_000,
                         help="optimizer steps of 32 examples (the paper: 10,000)")
-    parser.add_argument("--seed", type=int, default=1, help="the paper's grid: 1, 2, 3")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="the paper's grid: 1, 2, 3 (default 1; --authors-config: theirs)")
+    parser.add_argument("--authors-config", action="store_true",
+                        help="take every setting not given here (lr, decay delay, init, seed, "
+                             "angle bound, LSTM layers, RAM key size and sharpening) from the "
+                             "authors' grid-selected run of this model, task and regime "
+                             "(`keras_memory.papers.TABLE_1B_CONFIGS`)")
+    parser.add_argument("--dtype", choices=("auto", "float32", "float64"), default="auto",
+                        help="the model's dtype; auto: float64 with --init-magnitude (the authors "
+                             "ran on the CPU in double precision, and weights uniform in (-1, 1) "
+                             "overflow float32 gradients), else float32")
     parser.add_argument("--lr", type=float, default=None,
                         help="initial learning rate (default 0.01; LSTM 0.002)")
     parser.add_argument("--decay-delay", type=int, default=None,
@@ -95,7 +105,36 @@ def parse_args(argv=None):
     parser.add_argument("--verbose", type=int, default=2, help="Keras fit verbosity")
     parser.add_argument("--summary", metavar="DIR", default=None,
                         help="print the table of the results.json files under DIR and exit")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    given = {a.split("=")[0] for a in (argv if argv is not None else __import__("sys").argv[1:])}
+    apply_authors_config(args, given)
+    return args
+
+
+def apply_authors_config(args, given):
+    """Fills what the command line left open from the authors' configuration."""
+    config = (papers.table_1b_config(args.model, args.task, args.regime)
+              if args.authors_config and not args.summary else {})
+    if args.seed is None:
+        args.seed = config.get("seed", 1)
+    if config:
+        if args.lr is None:
+            args.lr = config["learning_rate"]
+        if args.decay_delay is None:
+            args.decay_delay = config["decay_delay"]
+        if "--init-magnitude" not in given:
+            args.init_magnitude = bool(config.get("init_magnitude", False))
+        if args.bound_action == "auto" and "bound_act" in config:
+            args.bound_action = "yes" if config["bound_act"] else "no"
+        if args.key_size is None and "key_dim" in config:
+            args.key_size = config["key_dim"]
+        if "--sharpen" not in given:
+            args.sharpen = bool(config.get("wt_sharpening", args.sharpen))
+        args.lstm_layers = config.get("num_lstm_layers")
+    else:
+        args.lstm_layers = None
+    if args.dtype == "auto":
+        args.dtype = "float64" if args.init_magnitude else "float32"
 
 
 def make_task(name, pad_multiple=8, task_args=()):
@@ -113,7 +152,7 @@ def build(args, task):
     forget_bias = 2.0 if args.init_magnitude else None
     inputs = keras.Input((None, task.input_size), name="inputs")
     if args.model == "lstm":
-        layers = LSTM_LAYERS[args.task][0 if args.regime == "small" else 1]
+        layers = args.lstm_layers or LSTM_LAYERS[args.task][0 if args.regime == "small" else 1]
         symbols = inputs[..., :-1]  # The write flag is for memory models only.
         embedded = keras.layers.Dense(128, use_bias=False, name="embedding",
                                       kernel_initializer=keras.initializers.RandomNormal(seed=seed))(symbols)
@@ -137,7 +176,8 @@ def build(args, task):
                 weighting="softmax" if args.model.endswith("-s") else "inverse_square",
                 bound_action=bound_action_of(args), **common)
         sequence = keras_memory.MemoryRNN(cell, return_sequences=True, name="memory_rnn")(inputs)
-    logits = keras.layers.Dense(task.output_size, name="readout", dtype="float32")(sequence)
+    logits = keras.layers.Dense(task.output_size, name="readout",
+                                dtype="float64" if args.dtype == "float64" else "float32")(sequence)
     return keras.Model(inputs, logits, name=f"{args.model}_{args.task}")
 
 
@@ -203,6 +243,15 @@ def main(argv=None):
         table = summary(args.summary)
         print(table)
         return table
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(args.dtype)
+    try:
+        return train(args)
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def train(args):
     keras.utils.set_random_seed(args.seed)
     lr = args.lr if args.lr is not None else (0.002 if args.model == "lstm" else 0.01)
     delay = args.decay_delay if args.decay_delay is not None else (700 if args.model == "lstm" else 300)
@@ -262,6 +311,7 @@ def main(argv=None):
         "model": args.model, "task": args.task, "regime": args.regime, "seed": args.seed,
         "steps": args.steps, "learning_rate": lr, "decay_delay": delay,
         "init_magnitude": args.init_magnitude, "bound_action": bound_action_of(args),
+        "authors_config": args.authors_config, "dtype": args.dtype,
         "sharpen": args.sharpen, "key_size": args.key_size,
         "parameters": model.count_params(), "seconds": seconds,
         "fine": ours_fine, "coarse": ours_coarse,

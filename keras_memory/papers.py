@@ -161,3 +161,141 @@ def table_1b(model, task, regime):
             f"Models: {TABLE_1B_MODELS}; tasks: {TABLE_1B_TASKS}; regimes: ('small', 'large')"
         )
     return TABLE_1B[key]
+
+
+#: The authors' grid-selected setting of every Table 1(b) run: `(model, task,
+#: regime) -> {learning_rate, decay_delay, init_magnitude, seed, bound_act
+#: (LANTM and SLANTM), num_lstm_layers (LSTM), key_dim and wt_sharpening (RAM
+#: and RAM/Tape)}`, from `xopts/<task>/<model>_<task>_<regime>train.json` of
+#: harvardnlp/lie-access-memory (commit 12c2024). `init_magnitude` True: every
+#: weight uniform in (-1, 1), run in double precision (`gpuid: -1`, the CPU).
+TABLE_1B_CONFIGS = {
+    ("lantm", "bigram_flip", "large"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "bound_act": True, "seed": 1},
+    ("lantm", "bigram_flip", "small"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": True, "bound_act": True, "seed": 3},
+    ("lantm-s", "bigram_flip", "large"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "bound_act": True, "seed": 2},
+    ("lantm-s", "bigram_flip", "small"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "bound_act": True, "seed": 3},
+    ("lstm", "bigram_flip", "large"): {"learning_rate": 0.002, "decay_delay": 700, "seed": 1, "num_lstm_layers": 2},
+    ("lstm", "bigram_flip", "small"): {"learning_rate": 0.002, "decay_delay": 700, "seed": 3, "num_lstm_layers": 3},
+    ("ram", "bigram_flip", "large"): {"learning_rate": 0.02, "decay_delay": 300, "init_magnitude": False, "seed": 3, "key_dim": 20},
+    ("ram", "bigram_flip", "small"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "seed": 3, "key_dim": 20},
+    ("slantm", "bigram_flip", "large"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "bound_act": False, "seed": 3},
+    ("slantm", "bigram_flip", "small"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": True, "bound_act": True, "seed": 3},
+    ("slantm-s", "bigram_flip", "large"): {"learning_rate": 0.02, "decay_delay": 300, "init_magnitude": False, "bound_act": False, "seed": 1},
+    ("slantm-s", "bigram_flip", "small"): {"learning_rate": 0.02, "decay_delay": 600, "init_magnitude": False, "bound_act": False, "seed": 1},
+    ("tape", "bigram_flip", "large"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": True, "seed": 1, "key_dim": 2, "wt_sharpening": True},
+    ("tape", "bigram_flip", "small"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "seed": 2, "key_dim": 20, "wt_sharpening": False},
+    ("lantm", "copy", "large"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": True, "bound_act": True, "seed": 2},
+    ("lantm", "copy", "small"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "bound_act": True, "seed": 1},
+    ("lantm-s", "copy", "large"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "bound_act": True, "seed": 2},
+    ("lantm-s", "copy", "small"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "bound_act": True, "seed": 3},
+    ("lstm", "copy", "large"): {"learning_rate": 0.002, "decay_delay": 700, "seed": 2, "num_lstm_layers": 2},
+    ("lstm", "copy", "small"): {"learning_rate": 0.002, "decay_delay": 700, "seed": 2, "num_lstm_layers": 2},
+    ("ram", "copy", "large"): {"learning_rate": 0.02, "decay_delay": 300, "init_magnitude": False, "seed": 3, "key_dim": 20},
+    ("ram", "copy", "small"): {"learning_rate": 0.02, "decay_delay": 300, "init_magnitude": False, "seed": 1, "key_dim": 20},
+    ("slantm", "copy", "large"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "bound_act": False, "seed": 2},
+    ("slantm", "copy", "small"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "bound_act": False, "seed": 1},
+    ("slantm-s", "copy", "large"): {"learning_rate": 0.04, "decay_delay": 300, "init_magnitude": False, "bound_act": False, "seed": 3},
+    ("slantm-s", "copy", "small"): {"learning_rate": 0.02, "decay_delay": 300, "init_magnitude": False, "bound_act": False, "seed": 2},
+    ("tape", "copy", "large"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "seed": 2, "key_dim": 2, "wt_sharpening": True},
+    ("tape", "copy", "small"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "seed": 2, "key_dim": 2, "wt_sharpening": True},
+    ("lantm", "double", "large"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": True, "bound_act": True, "seed": 3},
+    ("lantm", "double", "small"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": True, "bound_act": True, "seed": 2},
+    ("lantm-s", "double", "large"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "bound_act": True, "seed": 3},
+    ("lantm-s", "double", "small"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "bound_act": True, "seed": 2},
+    ("lstm", "double", "large"): {"learning_rate": 0.002, "decay_delay": 700, "seed": 3, "num_lstm_layers": 2},
+    ("lstm", "double", "small"): {"learning_rate": 0.002, "decay_delay": 700, "seed": 1, "num_lstm_layers": 2},
+    ("ram", "double", "large"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "seed": 3, "key_dim": 20},
+    ("ram", "double", "small"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "seed": 3, "key_dim": 20},
+    ("slantm", "double", "large"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": True, "bound_act": True, "seed": 1},
+    ("slantm", "double", "small"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "bound_act": True, "seed": 3},
+    ("slantm-s", "double", "large"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": True, "bound_act": True, "seed": 2},
+    ("slantm-s", "double", "small"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": False, "bound_act": True, "seed": 2},
+    ("tape", "double", "large"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "seed": 3, "key_dim": 2, "wt_sharpening": True},
+    ("tape", "double", "small"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "seed": 2, "key_dim": 2, "wt_sharpening": True},
+    ("lantm", "interleaved_add", "large"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "bound_act": True, "seed": 2},
+    ("lantm", "interleaved_add", "small"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": False, "bound_act": True, "seed": 2},
+    ("lantm-s", "interleaved_add", "large"): {"learning_rate": 0.02, "decay_delay": 300, "init_magnitude": False, "bound_act": True, "seed": 2},
+    ("lantm-s", "interleaved_add", "small"): {"learning_rate": 0.02, "decay_delay": 600, "init_magnitude": False, "bound_act": True, "seed": 1},
+    ("lstm", "interleaved_add", "large"): {"learning_rate": 0.002, "decay_delay": 700, "seed": 1, "num_lstm_layers": 3},
+    ("lstm", "interleaved_add", "small"): {"learning_rate": 0.002, "decay_delay": 700, "seed": 2, "num_lstm_layers": 3},
+    ("ram", "interleaved_add", "large"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "seed": 3, "key_dim": 20},
+    ("ram", "interleaved_add", "small"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "seed": 2, "key_dim": 20},
+    ("slantm", "interleaved_add", "large"): {"learning_rate": 0.02, "decay_delay": 600, "init_magnitude": False, "bound_act": True, "seed": 2},
+    ("slantm", "interleaved_add", "small"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": False, "bound_act": False, "seed": 3},
+    ("slantm-s", "interleaved_add", "large"): {"learning_rate": 0.02, "decay_delay": 600, "init_magnitude": False, "bound_act": True, "seed": 3},
+    ("slantm-s", "interleaved_add", "small"): {"learning_rate": 0.02, "decay_delay": 600, "init_magnitude": False, "bound_act": True, "seed": 2},
+    ("tape", "interleaved_add", "large"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "seed": 3, "key_dim": 20, "wt_sharpening": False},
+    ("tape", "interleaved_add", "small"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "seed": 1, "key_dim": 20, "wt_sharpening": True},
+    ("lantm", "odd_first", "large"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": False, "bound_act": True, "seed": 3},
+    ("lantm", "odd_first", "small"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": False, "bound_act": True, "seed": 3},
+    ("lantm-s", "odd_first", "large"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "bound_act": True, "seed": 1},
+    ("lantm-s", "odd_first", "small"): {"learning_rate": 0.02, "decay_delay": 600, "init_magnitude": False, "bound_act": True, "seed": 3},
+    ("lstm", "odd_first", "large"): {"learning_rate": 0.002, "decay_delay": 700, "seed": 1, "num_lstm_layers": 2},
+    ("lstm", "odd_first", "small"): {"learning_rate": 0.002, "decay_delay": 500, "seed": 3, "num_lstm_layers": 2},
+    ("ram", "odd_first", "large"): {"learning_rate": 0.02, "decay_delay": 300, "init_magnitude": False, "seed": 3, "key_dim": 20},
+    ("ram", "odd_first", "small"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": False, "seed": 3, "key_dim": 20},
+    ("slantm", "odd_first", "large"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": False, "bound_act": True, "seed": 1},
+    ("slantm", "odd_first", "small"): {"learning_rate": 0.02, "decay_delay": 300, "init_magnitude": False, "bound_act": True, "seed": 1},
+    ("slantm-s", "odd_first", "large"): {"learning_rate": 0.02, "decay_delay": 600, "init_magnitude": False, "bound_act": True, "seed": 3},
+    ("slantm-s", "odd_first", "small"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": False, "bound_act": True, "seed": 3},
+    ("tape", "odd_first", "large"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": True, "seed": 3, "key_dim": 20, "wt_sharpening": False},
+    ("tape", "odd_first", "small"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "seed": 3, "key_dim": 20, "wt_sharpening": True},
+    ("lantm", "priority_sort", "large"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": False, "bound_act": True, "seed": 2},
+    ("lantm", "priority_sort", "small"): {"learning_rate": 0.02, "decay_delay": 600, "init_magnitude": True, "bound_act": True, "seed": 2},
+    ("lantm-s", "priority_sort", "large"): {"learning_rate": 0.02, "decay_delay": 600, "init_magnitude": False, "bound_act": True, "seed": 2},
+    ("lantm-s", "priority_sort", "small"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": False, "bound_act": True, "seed": 1},
+    ("lstm", "priority_sort", "large"): {"learning_rate": 0.002, "decay_delay": 700, "seed": 2, "num_lstm_layers": 1},
+    ("lstm", "priority_sort", "small"): {"learning_rate": 0.002, "decay_delay": 500, "seed": 3, "num_lstm_layers": 2},
+    ("ram", "priority_sort", "large"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": True, "seed": 3, "key_dim": 20},
+    ("ram", "priority_sort", "small"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "seed": 3, "key_dim": 20},
+    ("slantm", "priority_sort", "large"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": True, "bound_act": False, "seed": 2},
+    ("slantm", "priority_sort", "small"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": True, "bound_act": False, "seed": 2},
+    ("slantm-s", "priority_sort", "large"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": True, "bound_act": True, "seed": 2},
+    ("slantm-s", "priority_sort", "small"): {"learning_rate": 0.02, "decay_delay": 300, "init_magnitude": True, "bound_act": False, "seed": 2},
+    ("tape", "priority_sort", "large"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": True, "seed": 2, "key_dim": 2, "wt_sharpening": False},
+    ("tape", "priority_sort", "small"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": True, "seed": 1, "key_dim": 20, "wt_sharpening": False},
+    ("lantm", "repeat_copy", "large"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": False, "bound_act": True, "seed": 2},
+    ("lantm", "repeat_copy", "small"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "bound_act": True, "seed": 2},
+    ("lantm-s", "repeat_copy", "large"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": False, "bound_act": True, "seed": 2},
+    ("lantm-s", "repeat_copy", "small"): {"learning_rate": 0.02, "decay_delay": 300, "init_magnitude": False, "bound_act": True, "seed": 2},
+    ("lstm", "repeat_copy", "large"): {"learning_rate": 0.002, "decay_delay": 700, "seed": 2, "num_lstm_layers": 3},
+    ("lstm", "repeat_copy", "small"): {"learning_rate": 0.002, "decay_delay": 700, "seed": 3, "num_lstm_layers": 2},
+    ("ram", "repeat_copy", "large"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": True, "seed": 2, "key_dim": 2},
+    ("ram", "repeat_copy", "small"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": True, "seed": 2, "key_dim": 2},
+    ("slantm", "repeat_copy", "large"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": True, "bound_act": False, "seed": 3},
+    ("slantm", "repeat_copy", "small"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": True, "bound_act": False, "seed": 2},
+    ("slantm-s", "repeat_copy", "large"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": True, "bound_act": False, "seed": 3},
+    ("slantm-s", "repeat_copy", "small"): {"learning_rate": 0.04, "decay_delay": 300, "init_magnitude": True, "bound_act": True, "seed": 2},
+    ("tape", "repeat_copy", "large"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": True, "seed": 1, "key_dim": 2, "wt_sharpening": False},
+    ("tape", "repeat_copy", "small"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": True, "seed": 2, "key_dim": 2, "wt_sharpening": True},
+    ("lantm", "reverse", "large"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": True, "bound_act": True, "seed": 3},
+    ("lantm", "reverse", "small"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "bound_act": True, "seed": 1},
+    ("lantm-s", "reverse", "large"): {"learning_rate": 0.02, "decay_delay": 600, "init_magnitude": False, "bound_act": True, "seed": 2},
+    ("lantm-s", "reverse", "small"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": False, "bound_act": True, "seed": 3},
+    ("lstm", "reverse", "large"): {"learning_rate": 0.002, "decay_delay": 700, "seed": 3, "num_lstm_layers": 2},
+    ("lstm", "reverse", "small"): {"learning_rate": 0.002, "decay_delay": 700, "seed": 3, "num_lstm_layers": 2},
+    ("ram", "reverse", "large"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "seed": 2, "key_dim": 20},
+    ("ram", "reverse", "small"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": False, "seed": 2, "key_dim": 20},
+    ("slantm", "reverse", "large"): {"learning_rate": 0.02, "decay_delay": 300, "init_magnitude": True, "bound_act": True, "seed": 1},
+    ("slantm", "reverse", "small"): {"learning_rate": 0.02, "decay_delay": 300, "init_magnitude": True, "bound_act": True, "seed": 2},
+    ("slantm-s", "reverse", "large"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": True, "bound_act": True, "seed": 3},
+    ("slantm-s", "reverse", "small"): {"learning_rate": 0.01, "decay_delay": 600, "init_magnitude": True, "bound_act": True, "seed": 3},
+    ("tape", "reverse", "large"): {"learning_rate": 0.01, "decay_delay": 300, "init_magnitude": False, "seed": 3, "key_dim": 2, "wt_sharpening": True},
+    ("tape", "reverse", "small"): {"learning_rate": 0.02, "decay_delay": 300, "init_magnitude": False, "seed": 3, "key_dim": 20, "wt_sharpening": False},
+}
+
+
+def table_1b_config(model, task, regime):
+    """The authors' settings for one cell of Table 1(b) (see `TABLE_1B_CONFIGS`).
+
+    Raises:
+        ValueError: If the model, task or regime is not in the table.
+    """
+    key = (model, task, regime)
+    if key not in TABLE_1B_CONFIGS:
+        raise ValueError(
+            f"No Table 1(b) configuration for model={model!r}, task={task!r}, "
+            f"regime={regime!r}. Models: {TABLE_1B_MODELS}; tasks: {TABLE_1B_TASKS}; "
+            "regimes: ('small', 'large')"
+        )
+    return dict(TABLE_1B_CONFIGS[key])

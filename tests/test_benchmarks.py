@@ -57,3 +57,41 @@ def test_the_sam_preset_keeps_the_papers_setting():
 def test_unknown_models_are_rejected():
     with pytest.raises(SystemExit):
         scaling.parse_args(["--models", "ham,lstm"])
+
+
+def test_gradient_accumulation_makes_the_same_update_as_the_whole_batch():
+    import numpy as np
+
+    args = scaling.parse_args(["--units", "4", "--word-size", "3", "--heads", "1"])
+    x, y = scaling.make_data(4, 3)
+    whole = scaling.build_model("ntm", 8, 4, args)
+    micro = scaling.build_model("ntm", 8, 1, args)
+    for a, b in zip(whole.get_weights(), micro.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    loss_whole = scaling.make_train_step(whole, False, learning_rate=0.5)(x, y)
+    loss_micro = scaling.make_train_step(micro, False, learning_rate=0.5, accumulate=4)(x, y)
+    np.testing.assert_allclose(float(loss_micro), float(loss_whole), rtol=1e-5)
+    moved = 0.0
+    for a, b in zip(whole.get_weights(), micro.get_weights()):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
+    for w0, w1 in zip(scaling.build_model("ntm", 8, 4, args).get_weights(), whole.get_weights()):
+        moved += float(np.abs(w1 - w0).sum())
+    assert moved > 1e-3  # the step changed the weights, so the comparison means something
+
+
+def test_a_batch_over_the_ram_budget_is_timed_by_gradient_accumulation(tmp_path):
+    out = tmp_path / "scaling.json"
+    # 8 x 64 slots need more than the budget at every T; micro-batches of 1 fit.
+    argv = ["--models", "ntm", "--sizes", "64", "--timesteps", "2,3", "--fallback-timesteps", "",
+            "--repeats", "1", "--warmup", "0", "--memory-jit", "none", "--units", "4",
+            "--word-size", "3", "--heads", "1", "--max-seconds", "240", "--out", str(out)]
+    budget = scaling.estimate_ram("ntm", 64, 4, 3, scaling.parse_args(argv)) / scaling.GIB
+    scaling.main(argv + ["--max-ram-gib", str(budget), "--batch-size", "8"])
+    skipped = json.loads(out.read_text())["time"][0]
+    assert skipped["status"] == "skipped" and "micro_batch" not in skipped
+    scaling.main(argv + ["--max-ram-gib", str(budget), "--batch-size", "8", "--micro-batch", "1"])
+    result = json.loads(out.read_text())
+    timed = result["time"][0]
+    assert timed["status"] == "ok" and timed["micro_batch"] == 1 and timed["batch"] == 8
+    assert "batch 8: T=2,3: estimated RAM" in timed["fallback_reason"]
+    assert "‡" in (tmp_path / "scaling.md").read_text()

@@ -8,6 +8,8 @@ import keras
 import numpy as np
 import pytest
 
+from keras_memory import papers
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -101,6 +103,26 @@ def test_table1b_script_trains_the_baselines(tmp_path, model):
     assert (results["paper_fine"], results["paper_coarse"]) == (
         (26, 0) if model == "lstm" else (24, 1))
     assert 0.0 <= results["fine"] <= 100.0
+
+
+def test_table1b_script_takes_the_authors_configuration_unless_told_otherwise():
+    script = load_example("lantm_table1b")
+    args = script.parse_args(["--model", "slantm", "--task", "reverse", "--authors-config"])
+    # xopts/reverse/slantm_reverse_smalltrain.json
+    assert (args.lr, args.decay_delay, args.seed) == (0.02, 300, 2)
+    assert args.init_magnitude and args.bound_action == "yes" and args.dtype == "float64"
+    args = script.parse_args(["--model", "slantm", "--task", "reverse", "--authors-config",
+                              "--seed", "1", "--lr", "0.01", "--dtype", "float32"])
+    assert (args.lr, args.seed, args.dtype) == (0.01, 1, "float32")
+    args = script.parse_args(["--model", "lstm", "--task", "priority_sort", "--regime", "large",
+                              "--authors-config"])
+    assert (args.lr, args.decay_delay, args.lstm_layers) == (0.002, 700, 1)
+    args = script.parse_args(["--model", "tape", "--task", "repeat_copy", "--authors-config"])
+    assert args.key_size == papers.table_1b_config("tape", "repeat_copy", "small")["key_dim"]
+    plain = script.parse_args(["--model", "slantm", "--task", "reverse"])
+    assert (plain.lr, plain.seed, plain.init_magnitude, plain.dtype) == (None, 1, False, "float32")
+    with pytest.raises(ValueError, match="No Table 1"):
+        papers.table_1b_config("ntm", "copy", "small")
 
 
 @pytest.mark.parametrize("task", ["stack", "reverse"])

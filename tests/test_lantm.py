@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from contract import CellContract
-from keras_memory import LANTMCell, RAMCell
+from keras_memory import HAMCell, LANTMCell, NTMCell, RAMCell
 from keras_memory.addressing import lantm as addressing
 
 SMALL = dict(units=6, memory_width=4, memory_capacity=8)
@@ -305,3 +305,52 @@ def test_bad_arguments_raise_a_clear_value_error(factory, kwargs, match):
 def test_write_flag_input_needs_a_feature_besides_the_flag():
     with pytest.raises(ValueError, match="write flag"):
         keras.layers.RNN(LANTMCell(**SMALL, write_flag_input=True))(np.zeros((2, 3, 1), "float32"))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda init: LANTMCell(units=6, memory_width=4, memory_capacity=5, kernel_initializer=init),
+        lambda init: NTMCell(units=6, memory_size=5, word_size=4, controller_initializer=init,
+                             kernel_initializer=init),
+        lambda init: HAMCell(units=6, memory_size=4, hidden_size=4, kernel_initializer=init),
+    ],
+    ids=["lantm", "ntm", "ham"],
+)
+def test_a_seeded_kernel_initializer_gives_every_weight_its_own_numbers(make):
+    import keras
+
+    init = keras.initializers.RandomUniform(-1.0, 1.0, seed=3)
+    layer = keras.layers.RNN(make(init))
+    layer(np.zeros((2, 3, 6), "float32"))
+    kernels = [w.numpy() for w in layer.weights if w.path.endswith("kernel")]
+    assert len(kernels) >= 2
+    flat = [k.ravel() for k in kernels]
+    for i in range(len(flat)):
+        for j in range(i + 1, len(flat)):
+            n = min(flat[i].size, flat[j].size)
+            assert not np.allclose(flat[i][:n], flat[j][:n]), (kernels[i].shape, kernels[j].shape)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: LANTMCell(units=6, memory_width=4, memory_capacity=5, key_space="sphere",
+                          bound_action=True, dtype="float64"),
+        lambda: LANTMCell(units=6, memory_width=4, memory_capacity=5, dtype="float64"),
+        lambda: RAMCell(units=6, memory_width=4, memory_capacity=5, tape=True, dtype="float64"),
+    ],
+    ids=["slantm", "lantm", "tape"],
+)
+def test_cells_compute_in_float64_when_asked(make):
+    """The authors trained in double precision; the memory follows the cell's dtype."""
+    layer = keras.layers.RNN(make(), return_sequences=True, return_state=True, dtype="float64")
+    x = np.random.default_rng(0).random((2, 4, 6))
+    with tf.GradientTape() as tape:
+        outputs = layer(x)
+        loss = tf.reduce_sum(outputs[0])
+    grads = tape.gradient(loss, layer.trainable_weights)
+    assert all(o.dtype == tf.float64 for o in outputs)
+    grads = [g for g in grads if g is not None]  # (a weight may not reach this loss)
+    assert grads and all(g.dtype == tf.float64 for g in grads)
+    assert all(np.isfinite(g.numpy()).all() for g in grads)

@@ -147,7 +147,7 @@ class AppendedMemoryCell(keras.layers.Layer):
     def _initializer(self, offset):
         if self.kernel_initializer is None:
             return torch_default_initializer(_seeded(self.seed, offset))
-        return clone_initializer(self.kernel_initializer)
+        return clone_initializer(self.kernel_initializer, offset)
 
     def _uniform_weight(self, shape, name, offset):
         """A learned initial state: Torch's `Linear(1 -> n)` bias, uniform in (-1, 1)."""
@@ -217,7 +217,7 @@ class AppendedMemoryCell(keras.layers.Layer):
 
     def get_initial_state(self, batch_size=None):
         def tile(row):
-            row = ops.cast(ops.reshape(row, (1, -1)), "float32")
+            row = ops.cast(ops.reshape(row, (1, -1)), self.compute_dtype)
             return ops.broadcast_to(row, (batch_size, row.shape[-1]))
 
         capacity, slots = self.memory_capacity, self._initial_slots
@@ -231,7 +231,7 @@ class AppendedMemoryCell(keras.layers.Layer):
         strengths = ops.pad(ops.sigmoid(self.initial_memory_strengths - 10.0), [[0, pad]])
         last_used = addressing.initial_last_used(capacity, slots)
         memory = [tile(keys), tile(values), tile(strengths), tile(last_used)]
-        time = ops.zeros((batch_size, 1), "float32")
+        time = ops.zeros((batch_size, 1), self.compute_dtype)
         return [h0, c0, r0] + self._initial_extra_states(tile) + memory + [time]
 
     # -------------------------------------------------------------------- call
@@ -243,7 +243,9 @@ class AppendedMemoryCell(keras.layers.Layer):
         capacity, width, key = self.memory_capacity, self.memory_width, self.key_size
         keys = ops.reshape(keys, (-1, capacity, key))
         values = ops.reshape(values, (-1, capacity, width))
-        inputs = ops.cast(inputs, "float32")
+        # The memory and heads compute in the cell's dtype: float32 under a
+        # half-precision policy (`keep_memory_in_float32`), float64 under float64.
+        inputs = ops.cast(inputs, self.compute_dtype)
         if self.write_flag_input:
             write = inputs[:, -1:]
             inputs = inputs[:, :-1]
@@ -260,8 +262,8 @@ class AppendedMemoryCell(keras.layers.Layer):
             [ops.cast(h, controller_dtype), ops.cast(c, controller_dtype)],
             training=training,
         )
-        h = ops.cast(h, "float32")
-        c = ops.cast(c, "float32")
+        h = ops.cast(h, self.compute_dtype)
+        c = ops.cast(c, self.compute_dtype)
         parts = self._split_heads(self.head_parameters(h))
 
         time = time + 1.0

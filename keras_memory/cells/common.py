@@ -3,9 +3,18 @@
 import keras
 
 
-def clone_initializer(initializer):
-    """A fresh copy of a Keras initializer (so two weights never share one)."""
-    return keras.initializers.deserialize(keras.initializers.serialize(initializer))
+def clone_initializer(initializer, offset=0):
+    """A fresh copy of a Keras initializer (so two weights never share one).
+
+    A seeded Keras initializer draws the same numbers at every call, so a copy
+    of one with an integer seed gets `seed + offset`: give every weight its
+    own `offset`, or two weights of the same shape start out equal.
+    """
+    config = keras.initializers.serialize(initializer)
+    inner = config.get("config") if isinstance(config, dict) else None
+    if offset and isinstance(inner, dict) and isinstance(inner.get("seed"), int):
+        inner["seed"] += offset
+    return keras.initializers.deserialize(config)
 
 
 def keep_memory_in_float32(cell):

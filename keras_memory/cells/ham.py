@@ -347,7 +347,7 @@ class HAMCell(keras.layers.Layer):
                 recurrent_initializer=(
                     keras.initializers.Orthogonal(seed=_seeded(seed, 51))
                     if self.kernel_initializer is None
-                    else clone_initializer(self.kernel_initializer)
+                    else clone_initializer(self.kernel_initializer, 51)
                 ),
                 seed=seed,
                 dtype=self._requested_dtype_policy,
@@ -392,7 +392,7 @@ class HAMCell(keras.layers.Layer):
     def _initializer(self, offset):
         if self.kernel_initializer is None:
             return keras.initializers.GlorotUniform(seed=_seeded(self.seed, offset))
-        return clone_initializer(self.kernel_initializer)
+        return clone_initializer(self.kernel_initializer, offset)
 
     def _mlp(self, name, units, activation, offset):
         initializers = [self._initializer(offset + i) for i in range(self.mlp_depth)]

@@ -239,7 +239,7 @@ class LANTMCell(AppendedMemoryCell):
         """The bound on each head's angle: `pi * sigmoid(b - 5)`, or 1 radian unbounded."""
         if self.bound_action:
             return addressing.angle_bound(self.angle_bound_logits)
-        return ops.ones((2,), "float32")
+        return ops.ones((2,), self.compute_dtype)
 
     def _initial_extra_states(self, tile):
         heads = tile(self._initial_key(self.initial_heads))

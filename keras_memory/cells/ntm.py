@@ -275,7 +275,9 @@ class NTMCell(keras.layers.Layer):
                 for offset in (3, 4)
             )
         else:
-            kernel, recurrent = (clone_initializer(self.controller_initializer) for _ in range(2))
+            kernel, recurrent = (
+                clone_initializer(self.controller_initializer, offset) for offset in (1, 2)
+            )
         self.controller.kernel_initializer = kernel
         self.controller.recurrent_initializer = recurrent
         self.controller.build((batch, controller_inputs))
