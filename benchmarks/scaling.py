@@ -100,16 +100,17 @@ PAPER = {
 #: 1e4, T=2 and 40: NTM 17 + 5.4 T copies, SAM 5.7 copies flat in T) and research:
 #: sam.md 9.2 (SAM at N=1M, batch 8: 9 GiB), rounded up; DHAM is given the NTM's; LANTM
 #: and RAM one copy per step (0.85 measured at N=65,536, batch 1); hard HAM (log N nodes a
-#: step) 5 copies of the tree (3.7 measured at 2^18 leaves).
-#: A watchdog stops the rest.
-RAM_MODEL = {  # model: (BASE bytes, FIXED copies, copies PER_STEP)
-    "sam": (1.5 * GIB, 9.0, 0.1),
-    "sam_lsh": (2.5 * GIB, 9.0, 0.1),
-    "ntm": (1.5 * GIB, 17.0, 5.4),
-    "lantm": (1.5 * GIB, 17.0, 1.0),
-    "ram": (1.5 * GIB, 17.0, 1.0),
-    "ham": (1.5 * GIB, 5.0, 0.02),
-    "dham": (1.5 * GIB, 17.0, 5.4),
+#: step) 5 copies of the tree (3.7 measured at 2^18 leaves). The sparse cells (SAM, hard
+#: HAM) store no N-sized tensor per step: STEP_BYTES per example and step instead (the
+#: audit counts 8-16 KiB for SAM; 1 MiB leaves room). A watchdog stops the rest.
+RAM_MODEL = {  # model: (BASE bytes, FIXED copies, copies PER_STEP, STEP_BYTES per example)
+    "sam": (1.5 * GIB, 9.0, 0.0, MIB),
+    "sam_lsh": (2.5 * GIB, 9.0, 0.0, MIB),
+    "ntm": (1.5 * GIB, 17.0, 5.4, 0),
+    "lantm": (1.5 * GIB, 17.0, 1.0, 0),
+    "ram": (1.5 * GIB, 17.0, 1.0, 0),
+    "ham": (1.5 * GIB, 5.0, 0.0, MIB),
+    "dham": (1.5 * GIB, 17.0, 5.4, 0),
 }
 
 
@@ -225,8 +226,9 @@ def state_bytes(name, n, batch, args):
 
 
 def estimate_ram(name, n, batch, timesteps, args):
-    base, fixed, per_step = RAM_MODEL[name]
-    return base + state_bytes(name, n, batch, args) * (fixed + per_step * timesteps)
+    base, fixed, per_step, step_bytes = RAM_MODEL[name]
+    return (base + state_bytes(name, n, batch, args) * (fixed + per_step * timesteps)
+            + step_bytes * batch * timesteps)
 
 
 # ------------------------------------------------------------------ children
