@@ -162,44 +162,45 @@ def make_train_step(model, jit_compile, learning_rate=1e-3, accumulate=1):
     import tensorflow as tf
 
     variables = model.trainable_variables
-    if accumulate > 1:
-        @tf.function(jit_compile=jit_compile)
-        def grad_step(x, y):
-            with tf.GradientTape() as tape:
-                logits = model(x, training=True)
-                loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(y, logits))
-            grads = tape.gradient(loss, variables)
-            return loss, [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g)
-                          for v, g in zip(variables, grads)]
 
-        @tf.function(jit_compile=jit_compile)
-        def apply(grads):
-            for v, g in zip(variables, grads):
-                v.assign_sub(learning_rate * g / accumulate)
-
-        def accumulated_step(x, y):
-            total_loss, total = 0.0, None
-            for xs, ys in zip(tf.split(x, accumulate), tf.split(y, accumulate)):
-                loss, grads = grad_step(xs, ys)
-                total = grads if total is None else [a + b for a, b in zip(total, grads)]
-                total_loss += loss
-            apply(total)
-            return total_loss / accumulate
-
-        return accumulated_step
-
-    @tf.function(jit_compile=jit_compile)
-    def step(x, y):
+    def loss_and_grads(x, y):
         with tf.GradientTape() as tape:
             logits = model(x, training=True)
             loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(y, logits))
-        grads = tape.gradient(loss, variables)
+        return loss, tape.gradient(loss, variables)
+
+    @tf.function(jit_compile=jit_compile)
+    def step(x, y):
+        loss, grads = loss_and_grads(x, y)
         for v, g in zip(variables, grads):
             if g is not None:
                 v.assign_sub(learning_rate * tf.convert_to_tensor(g))
         return loss
 
-    return step
+    if accumulate == 1:
+        return step
+
+    @tf.function(jit_compile=jit_compile)
+    def micro_step(x, y):
+        loss, grads = loss_and_grads(x, y)
+        return loss, [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g)
+                      for v, g in zip(variables, grads)]
+
+    @tf.function(jit_compile=jit_compile)
+    def apply(grads):
+        for v, g in zip(variables, grads):
+            v.assign_sub(learning_rate * g / accumulate)
+
+    def accumulated_step(x, y):
+        total_loss, total = 0.0, None
+        for xs, ys in zip(tf.split(x, accumulate), tf.split(y, accumulate)):
+            loss, grads = micro_step(xs, ys)
+            total = grads if total is None else [a + b for a, b in zip(total, grads)]
+            total_loss += loss
+        apply(total)
+        return total_loss / accumulate
+
+    return accumulated_step
 
 
 def make_data(batch, timesteps, seed=0):
