@@ -447,10 +447,23 @@ class LieAccessHyperModel(kt.HyperModel):
         return model
 
     def build_model(self, values):
-        """The uncompiled model for hyperparameter values `values` (a dict)."""
+        """The uncompiled model for hyperparameter values `values` (a dict).
+
+        With `init` "1" (every weight uniform in (-1, 1)) the model computes in
+        float64, as the authors' CPU runs did and as the example does: float32
+        gradients overflow from that start.
+        """
+        uniform = values.get("init") == "1"
+        previous = keras.config.dtype_policy()
+        keras.config.set_dtype_policy("float64" if uniform else previous)
+        try:
+            return self._build_model(values, uniform)
+        finally:
+            keras.config.set_dtype_policy(previous)
+
+    def _build_model(self, values, uniform):
         task = self.task
         seed = int(values["seed"])
-        uniform = values.get("init") == "1"
         initializer = keras.initializers.RandomUniform(-1.0, 1.0, seed=seed) if uniform else None
         forget_bias = 2.0 if uniform else None
         inputs = keras.Input((None, task.input_size), name="inputs")
@@ -484,7 +497,8 @@ class LieAccessHyperModel(kt.HyperModel):
                                      f"not {values['key_dim']}")
             sequence = keras_memory.MemoryRNN(cell, return_sequences=True,
                                               name="memory_rnn")(inputs)
-        logits = keras.layers.Dense(task.output_size, name="readout", dtype="float32")(sequence)
+        logits = keras.layers.Dense(task.output_size, name="readout",
+                                    dtype="float64" if uniform else "float32")(sequence)
         return keras.Model(inputs, logits, name=f"{self.model}_{self.task_name}")
 
     def fit(self, hp, model, *args, callbacks=None, **kwargs):
