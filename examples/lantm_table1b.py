@@ -36,6 +36,7 @@ test example (like the paper's Figures 2b and 3b).
 import argparse
 import json
 import os
+import sys
 import time
 
 import keras
@@ -106,7 +107,7 @@ def parse_args(argv=None):
     parser.add_argument("--summary", metavar="DIR", default=None,
                         help="print the table of the results.json files under DIR and exit")
     args = parser.parse_args(argv)
-    given = {a.split("=")[0] for a in (argv if argv is not None else __import__("sys").argv[1:])}
+    given = {a.split("=")[0] for a in (sys.argv[1:] if argv is None else argv)}
     apply_authors_config(args, given)
     return args
 
