@@ -131,9 +131,7 @@ def apply_authors_config(args, given):
             args.key_size = config["key_dim"]
         if "--sharpen" not in given:
             args.sharpen = bool(config.get("wt_sharpening", args.sharpen))
-        args.lstm_layers = config.get("num_lstm_layers")
-    else:
-        args.lstm_layers = None
+    args.lstm_layers = config.get("num_lstm_layers")
     if args.dtype == "auto":
         args.dtype = "float64" if args.init_magnitude else "float32"
 
@@ -184,9 +182,8 @@ def build(args, task):
 
 #: (task, regime) pairs whose grid-selected SLANTM bounds its rotation angle in
 #: the authors' code (research: lantm_ntm.md, "Grid-selected configs").
-SLANTM_BOUNDED = {("reverse", "small"), ("reverse", "large"), ("double", "small"),
-                  ("double", "large"), ("odd_first", "small"), ("odd_first", "large"),
-                  ("bigram_flip", "small"), ("interleaved_add", "large")}
+SLANTM_BOUNDED = {(task, regime) for (model, task, regime), config
+                  in papers.TABLE_1B_CONFIGS.items() if model == "slantm" and config["bound_act"]}
 
 
 def authors_bound_action(model, task, regime):
