@@ -50,6 +50,7 @@ from keras_memory.training import (
     RunCheckpoint,
     lie_access_optimizer,
     resume_state,
+    torch_uniform_init,
 )
 
 MODELS = papers.TABLE_1B_MODELS
@@ -87,8 +88,8 @@ def parse_args(argv=None):
                         help="iters of 10 steps before the decay (default 300; LSTM 700), "
                              "scaled to --steps")
     parser.add_argument("--init-magnitude", action="store_true",
-                        help="every weight uniform in (-1, 1) and forget bias 2 "
-                             "(the authors' init_magnitude=1)")
+                        help="every parameter uniform in (-1, 1), LSTM forget bias 1 + 1 "
+                             "(the authors' init_magnitude=1; training.torch_uniform_init)")
     parser.add_argument("--key-size", type=int, default=None,
                         help="RAM and RAM/Tape key size (default 20; 2 for repeat_copy)")
     parser.add_argument("--sharpen", action="store_true", help="RAM weight sharpening")
@@ -147,8 +148,6 @@ def make_task(name, pad_multiple=8, task_args=()):
 def build(args, task):
     """The model of `--model` for `task`: inputs `(B, T, vocab + 1)` to logits."""
     seed = args.seed
-    initializer = keras.initializers.RandomUniform(-1.0, 1.0, seed=seed) if args.init_magnitude else None
-    forget_bias = 2.0 if args.init_magnitude else None
     inputs = keras.Input((None, task.input_size), name="inputs")
     if args.model == "lstm":
         layers = args.lstm_layers or LSTM_LAYERS[args.task][0 if args.regime == "small" else 1]
@@ -156,15 +155,13 @@ def build(args, task):
         embedded = keras.layers.Dense(128, use_bias=False, name="embedding",
                                       kernel_initializer=keras.initializers.RandomNormal(seed=seed))(symbols)
         cells = [keras.layers.LSTMCell(256, seed=seed,
-                                       kernel_initializer=initializer or "glorot_uniform",
                                        unit_forget_bias=True) for _ in range(layers)]
         sequence = keras.layers.RNN(keras.layers.StackedRNNCells(cells), return_sequences=True,
                                     name="memory_rnn")(embedded)
     else:
         capacity = task.max_write_steps("generalization") + 2
         common = dict(units=50, memory_width=20, memory_capacity=capacity, embedding_size=14,
-                      write_flag_input=True, kernel_initializer=initializer,
-                      forget_bias=forget_bias, seed=seed)
+                      write_flag_input=True, seed=seed)
         if args.model in ("ram", "tape"):
             key_size = args.key_size or (2 if args.task == "repeat_copy" else 20)
             cell = keras_memory.RAMCell(key_size=key_size, tape=args.model == "tape",
@@ -177,7 +174,11 @@ def build(args, task):
         sequence = keras_memory.MemoryRNN(cell, return_sequences=True, name="memory_rnn")(inputs)
     logits = keras.layers.Dense(task.output_size, name="readout",
                                 dtype="float64" if args.dtype == "float64" else "float32")(sequence)
-    return keras.Model(inputs, logits, name=f"{args.model}_{args.task}")
+    model = keras.Model(inputs, logits, name=f"{args.model}_{args.task}")
+    if args.init_magnitude:
+        # The authors' init_magnitude=1: every parameter U(-1, 1), LSTM forget bias 1 + 1.
+        torch_uniform_init(model, 1.0, seed=seed)
+    return model
 
 
 #: (task, regime) pairs whose grid-selected SLANTM bounds its rotation angle in

@@ -125,6 +125,20 @@ def test_table1b_script_takes_the_authors_configuration_unless_told_otherwise():
         papers.table_1b_config("ntm", "copy", "small")
 
 
+def test_table1b_script_initialises_like_the_authors_init_magnitude():
+    """--init-magnitude reinitialises every parameter, the embedding and readout too."""
+    script = load_example("lantm_table1b")
+    args = script.parse_args(["--model", "slantm", "--task", "reverse", "--init-magnitude",
+                              "--dtype", "float32"])
+    model = script.build(args, script.make_task("reverse"))
+    embedding = np.asarray(model.get_layer("memory_rnn").cell.embedding.kernel.numpy())
+    readout_bias = np.asarray(model.get_layer("readout").bias.numpy())
+    assert np.abs(embedding).max() <= 1.0 and embedding.std() > 0.5  # Not N(0, 1).
+    assert readout_bias.std() > 0.5  # Not zeros.
+    cell = model.get_layer("memory_rnn").cell
+    np.testing.assert_array_equal(np.asarray(cell.controller.bias.numpy())[50:100], 2.0)
+
+
 @pytest.mark.parametrize("task", ["stack", "reverse"])
 def test_ham_tables_script_reports_test_and_generalization_errors(tmp_path, task):
     script = load_example("ham_tables")

@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 
 from keras_memory import NTMCell, tasks
 from keras_memory.metrics import evaluate_predictions
@@ -12,6 +13,7 @@ from keras_memory.training import (
     TrainingStream,
     build_model,
     evaluate_task,
+    torch_uniform_init,
 )
 
 
@@ -92,3 +94,43 @@ def test_time_limit_stops_training():
     stream = TrainingStream(task, batch_size=2, steps_per_epoch=5)
     history = model.fit(stream, epochs=50, callbacks=[TimeLimit(0.0)], verbose=0)
     assert len(history.history["loss"]) == 1
+
+
+def test_torch_uniform_init_draws_every_parameter_and_sets_the_lstm_forget_bias():
+    """The Lie-access code's `init_magnitude`: all parameters U(-m, m); each of the
+    two Torch LSTM maps has forget bias 1, so Keras' single bias is 2 there."""
+    import keras_memory
+
+    cell = keras_memory.LANTMCell(units=6, memory_width=3, memory_capacity=8, embedding_size=4,
+                                  key_space="sphere", seed=0)
+    inputs = keras.Input((None, 5))
+    model = keras.Model(inputs, keras.layers.Dense(3)(keras_memory.MemoryRNN(cell)(inputs)))
+    torch_uniform_init(model, 0.5, seed=3)
+    controller_bias = cell.controller.bias
+    for weight in model.trainable_weights:
+        values = np.asarray(weight.numpy())
+        if weight is controller_bias:
+            continue
+        assert np.all(np.abs(values) <= 0.5), weight.path
+        if values.size > 4:  # Not the default initialisers (zeros, N(0, 1), fan-in ranges).
+            assert values.std() > 0.2, weight.path
+    bias = np.asarray(controller_bias.numpy())
+    units = cell.units
+    np.testing.assert_array_equal(bias[units : 2 * units], 2.0)
+    others = np.concatenate([bias[:units], bias[2 * units :]])
+    # The sum of the two maps' uniform biases: within 2m, and wider than m.
+    assert np.all(np.abs(others) <= 1.0) and np.abs(others).max() > 0.5
+    first = [np.asarray(w.numpy()) for w in model.trainable_weights]
+    torch_uniform_init(model, 0.5, seed=3)
+    for a, w in zip(first, model.trainable_weights):
+        np.testing.assert_array_equal(a, np.asarray(w.numpy()))
+
+
+def test_torch_uniform_init_rejects_a_bad_magnitude_and_an_unbuilt_model():
+    model = keras.Sequential([keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="build the model first"):
+        torch_uniform_init(model)
+    model.build((None, 3))
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="Received: magnitude"):
+            torch_uniform_init(model, bad)

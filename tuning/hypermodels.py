@@ -54,6 +54,7 @@ from keras_memory.training import (
     default_optimizer,
     build_model,
     lie_access_optimizer,
+    torch_uniform_init,
 )
 
 #: The models of Table 1(b) (and of Table A.1).
@@ -123,9 +124,10 @@ def table_a1_space(model):
     - LSTM: 256 units, layers {1, 2, 3, 4}, embed 128, decay delay
       {500, 700}, init *, learning rate 2e-{1, 2, 3, 4} (96 points).
 
-    `init`: `"1"` is every weight uniform in [-1, 1] with the forget bias
-    (`kernel_initializer=RandomUniform(-1, 1)`, `forget_bias=2.0`), `"*"` the
-    Torch default (the package default).
+    `init`: `"1"` is the authors' `init_magnitude=1`, every parameter uniform
+    in (-1, 1) and the LSTM forget bias 1 + 1
+    (`keras_memory.training.torch_uniform_init`), `"*"` the Torch default
+    (the package default).
 
     Args:
         model: One of `LIE_ACCESS_MODELS`.
@@ -464,8 +466,6 @@ class LieAccessHyperModel(kt.HyperModel):
     def _build_model(self, values, uniform):
         task = self.task
         seed = int(values["seed"])
-        initializer = keras.initializers.RandomUniform(-1.0, 1.0, seed=seed) if uniform else None
-        forget_bias = 2.0 if uniform else None
         inputs = keras.Input((None, task.input_size), name="inputs")
         if self.model == "lstm":
             symbols = inputs[..., :-1]  # The write flag is for memory models only.
@@ -473,7 +473,6 @@ class LieAccessHyperModel(kt.HyperModel):
                 values["embed"], use_bias=False, name="embedding",
                 kernel_initializer=keras.initializers.RandomNormal(seed=seed))(symbols)
             cells = [keras.layers.LSTMCell(values["units"], seed=seed,
-                                           kernel_initializer=initializer or "glorot_uniform",
                                            unit_forget_bias=True)
                      for _ in range(values["layers"])]
             sequence = keras.layers.RNN(keras.layers.StackedRNNCells(cells), return_sequences=True,
@@ -482,7 +481,7 @@ class LieAccessHyperModel(kt.HyperModel):
             capacity = task.max_write_steps("generalization") + 2
             common = dict(units=values["units"], memory_width=20, memory_capacity=capacity,
                           embedding_size=values["embed"], write_flag_input=True,
-                          kernel_initializer=initializer, forget_bias=forget_bias, seed=seed)
+                          seed=seed)
             if self.model in ("ram", "tape"):
                 cell = keras_memory.RAMCell(key_size=values["key_size"], tape=self.model == "tape",
                                             sharpen=values.get("sharpen", False), **common)
@@ -499,7 +498,10 @@ class LieAccessHyperModel(kt.HyperModel):
                                               name="memory_rnn")(inputs)
         logits = keras.layers.Dense(task.output_size, name="readout",
                                     dtype="float64" if uniform else "float32")(sequence)
-        return keras.Model(inputs, logits, name=f"{self.model}_{self.task_name}")
+        model = keras.Model(inputs, logits, name=f"{self.model}_{self.task_name}")
+        if uniform:
+            torch_uniform_init(model, 1.0, seed=seed)
+        return model
 
     def fit(self, hp, model, *args, callbacks=None, **kwargs):
         seed = int(hp.get("seed"))
