@@ -90,6 +90,10 @@ def parse_args(argv=None):
     parser.add_argument("--init-magnitude", action="store_true",
                         help="every parameter uniform in (-1, 1), LSTM forget bias 1 + 1 "
                              "(the authors' init_magnitude=1; training.torch_uniform_init)")
+    parser.add_argument("--init-scope", choices=("all", "kernels"), default="all",
+                        help="what --init-magnitude draws: all (the authors: every parameter) or "
+                             "kernels (the controller's and heads' kernels, forget bias 2, the "
+                             "other parameters at their defaults)")
     parser.add_argument("--key-size", type=int, default=None,
                         help="RAM and RAM/Tape key size (default 20; 2 for repeat_copy)")
     parser.add_argument("--sharpen", action="store_true", help="RAM weight sharpening")
@@ -137,6 +141,14 @@ def apply_authors_config(args, given):
         args.dtype = "float64" if args.init_magnitude else "float32"
 
 
+def init_label(results):
+    """The summary's note on the initialisation of a run (`results.json`)."""
+    if not results.get("init_magnitude"):
+        return ""
+    # Runs before --init-scope drew the kernels only.
+    return " (init 1)" if results.get("init_scope") == "all" else " (init 1, kernels)"
+
+
 def make_task(name, pad_multiple=8, task_args=()):
     kwargs = {}
     for item in task_args:
@@ -148,6 +160,9 @@ def make_task(name, pad_multiple=8, task_args=()):
 def build(args, task):
     """The model of `--model` for `task`: inputs `(B, T, vocab + 1)` to logits."""
     seed = args.seed
+    kernels_only = args.init_magnitude and args.init_scope == "kernels"
+    initializer = keras.initializers.RandomUniform(-1.0, 1.0, seed=seed) if kernels_only else None
+    forget_bias = 2.0 if kernels_only else None
     inputs = keras.Input((None, task.input_size), name="inputs")
     if args.model == "lstm":
         layers = args.lstm_layers or LSTM_LAYERS[args.task][0 if args.regime == "small" else 1]
@@ -155,13 +170,15 @@ def build(args, task):
         embedded = keras.layers.Dense(128, use_bias=False, name="embedding",
                                       kernel_initializer=keras.initializers.RandomNormal(seed=seed))(symbols)
         cells = [keras.layers.LSTMCell(256, seed=seed,
+                                       kernel_initializer=initializer or "glorot_uniform",
                                        unit_forget_bias=True) for _ in range(layers)]
         sequence = keras.layers.RNN(keras.layers.StackedRNNCells(cells), return_sequences=True,
                                     name="memory_rnn")(embedded)
     else:
         capacity = task.max_write_steps("generalization") + 2
         common = dict(units=50, memory_width=20, memory_capacity=capacity, embedding_size=14,
-                      write_flag_input=True, seed=seed)
+                      write_flag_input=True, kernel_initializer=initializer,
+                      forget_bias=forget_bias, seed=seed)
         if args.model in ("ram", "tape"):
             key_size = args.key_size or (2 if args.task == "repeat_copy" else 20)
             cell = keras_memory.RAMCell(key_size=key_size, tape=args.model == "tape",
@@ -175,7 +192,7 @@ def build(args, task):
     logits = keras.layers.Dense(task.output_size, name="readout",
                                 dtype="float64" if args.dtype == "float64" else "float32")(sequence)
     model = keras.Model(inputs, logits, name=f"{args.model}_{args.task}")
-    if args.init_magnitude:
+    if args.init_magnitude and not kernels_only:
         # The authors' init_magnitude=1: every parameter U(-1, 1), LSTM forget bias 1 + 1.
         torch_uniform_init(model, 1.0, seed=seed)
     return model
@@ -228,7 +245,7 @@ def summary(root):
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(
-            f"| {r['model']}{' (init 1)' if r.get('init_magnitude') else ''}"
+            f"| {r['model']}{init_label(r)}"
             f"{' (sharpen)' if r.get('sharpen') else ''} | {r['task']} | {r['regime']} | {r['seed']} | {r['learning_rate']:g} | "
             f"{r['decay_delay']} | "
             f"{r['fine']:.1f}/{r['coarse']:.1f} | {r['paper_fine']:g}/{r['paper_coarse']:g} | "
@@ -309,7 +326,9 @@ def train(args):
     results = {
         "model": args.model, "task": args.task, "regime": args.regime, "seed": args.seed,
         "steps": args.steps, "learning_rate": lr, "decay_delay": delay,
-        "init_magnitude": args.init_magnitude, "bound_action": bound_action_of(args),
+        "init_magnitude": args.init_magnitude,
+        "init_scope": args.init_scope if args.init_magnitude else None,
+        "bound_action": bound_action_of(args),
         "authors_config": args.authors_config, "dtype": args.dtype,
         "sharpen": args.sharpen, "key_size": args.key_size,
         "parameters": model.count_params(), "seconds": seconds,

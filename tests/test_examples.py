@@ -137,6 +137,13 @@ def test_table1b_script_initialises_like_the_authors_init_magnitude():
     assert readout_bias.std() > 0.5  # Not zeros.
     cell = model.get_layer("memory_rnn").cell
     np.testing.assert_array_equal(np.asarray(cell.controller.bias.numpy())[50:100], 2.0)
+    args = script.parse_args(["--model", "slantm", "--task", "reverse", "--init-magnitude",
+                              "--init-scope", "kernels", "--dtype", "float32"])
+    cell = script.build(args, script.make_task("reverse")).get_layer("memory_rnn").cell
+    assert np.abs(np.asarray(cell.embedding.kernel.numpy())).max() > 1.0  # N(0, 1) kept.
+    kernel = np.asarray(cell.controller.kernel.numpy())
+    assert np.abs(kernel).max() <= 1.0 and kernel.std() > 0.5
+    np.testing.assert_array_equal(np.asarray(cell.controller.bias.numpy())[50:100], 2.0)
 
 
 @pytest.mark.parametrize("task", ["stack", "reverse"])
