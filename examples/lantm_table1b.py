@@ -17,6 +17,10 @@ length next to the paper's:
     # The Markdown table of every finished run under runs/table1b.
     python examples/lantm_table1b.py --summary runs/table1b
 
+    # Where a trained model stops generalizing: accuracy at sizes across the
+    # 2x test range (also written to results.json after every run).
+    python examples/lantm_table1b.py --profile runs/table1b/slantm_reverse_small_s1
+
 Models: `lstm`, `ram`, `tape` (RAM/Tape), `lantm`, `lantm-s` (softmax
 weighting), `slantm`, `slantm-s` (on the sphere). The protocol is the
 authors' code (`train.lua`, `fb.lua`): batches of 32 of one length each;
@@ -48,6 +52,7 @@ from keras_memory.training import (
     BestOfValidation,
     CyclingBatches,
     RunCheckpoint,
+    evaluate_task,
     lie_access_optimizer,
     resume_state,
     torch_uniform_init,
@@ -109,6 +114,9 @@ def parse_args(argv=None):
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--no-jit", action="store_true")
     parser.add_argument("--verbose", type=int, default=2, help="Keras fit verbosity")
+    parser.add_argument("--profile", metavar="RUN_DIR", default=None,
+                        help="score RUN_DIR's trained model at sizes across the 2x test range, "
+                             "add the profile to its results.json and exit")
     parser.add_argument("--summary", metavar="DIR", default=None,
                         help="print the table of the results.json files under DIR and exit")
     args = parser.parse_args(argv)
@@ -120,7 +128,7 @@ def parse_args(argv=None):
 def apply_authors_config(args, given):
     """Fills what the command line left open from the authors' configuration."""
     config = (papers.table_1b_config(args.model, args.task, args.regime)
-              if args.authors_config and not args.summary else {})
+              if args.authors_config and not (args.summary or args.profile) else {})
     if args.seed is None:
         args.seed = config.get("seed", 1)
     if config:
@@ -253,8 +261,54 @@ def summary(root):
     return "\n".join(lines)
 
 
+def size_profile(model, task, num_points=8, batch_size=32, seed=0):
+    """Fine and coarse accuracy (%) of `model` at sizes across the 2x test range.
+
+    One batch of `batch_size` examples per size (a length, or the repeat count
+    of repeat copy), `num_points` sizes from the range's low end to its high
+    end: where a model stops generalizing, rather than one average.
+    """
+    low, high = task.size_range("generalization")
+    sizes = sorted({int(round(v)) for v in np.linspace(low, high, num_points)})
+    rows = []
+    for size in sizes:
+        scores = evaluate_task(model, task, num_batches=1, batch_size=batch_size,
+                               seed=seed + size, size=size)
+        rows.append({"size": size, "fine": 100 * scores["symbol_accuracy"],
+                     "coarse": 100 * scores["sequence_accuracy"]})
+    return rows
+
+
+def profile_table(rows):
+    lines = ["| size | fine | coarse |", "|---|---|---|"]
+    lines += [f"| {r['size']} | {r['fine']:.1f} | {r['coarse']:.1f} |" for r in rows]
+    return "\n".join(lines)
+
+
+def profile_run(run_dir):
+    """`--profile`: the size profile of a finished run's model, added to its results."""
+    results_path = os.path.join(run_dir, "results.json")
+    with open(results_path) as f:
+        results = json.load(f)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(results.get("dtype") or "float32")
+    try:
+        model = keras.models.load_model(os.path.join(run_dir, "model.keras"), compile=False)
+        rows = size_profile(model, make_task(results["task"], pad_multiple=None,
+                                             task_args=results.get("task_args", ())))
+    finally:
+        keras.config.set_dtype_policy(previous)
+    results["by_size"] = rows
+    with open(results_path, "w") as f:
+        json.dump(results, f, indent=1)
+    print(profile_table(rows))
+    return rows
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.profile:
+        return profile_run(args.profile)
     if args.summary:
         table = summary(args.summary)
         print(table)
@@ -335,9 +389,13 @@ def train(args):
         "fine": ours_fine, "coarse": ours_coarse,
         "paper_fine": paper_fine, "paper_coarse": paper_coarse,
         "checks": validation.history,
+        "task_args": list(args.task_arg),
+        # The final model (not the best check) at sizes across the test range.
+        "by_size": size_profile(model, test_task),
     }
     with open(os.path.join(run_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
+    print("\nThe final model by test size:\n" + profile_table(results["by_size"]))
     print(f"\n| model | task | regime | ours fine/coarse | paper fine/coarse | steps | wall |")
     print(f"| {args.model} | {args.task} | {args.regime} | {ours_fine:.1f}/{ours_coarse:.1f} | "
           f"{paper_fine:g}/{paper_coarse:g} | {args.steps:,} | {seconds / 60:.1f} min |")
