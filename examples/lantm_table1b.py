@@ -30,7 +30,8 @@ the answer; no writes while answering; fine and coarse accuracy checked 10
 times in the second half of training (every `steps / 20` steps) and the best
 of each reported.
 
-The run directory (`--run-dir`, default `runs/table1b/<model>_<task>_<regime>_s<seed>`)
+The run directory (`--run-dir`, default `runs/table1b/<model>_<task>_<regime>_s<seed>`,
+with `_authors` and `_kernels` appended for those options)
 gets `model.keras` and `state.json` after every 500 steps (so `--resume`
 continues a stopped run), `results.json`, and for LANTM and SLANTM
 `trajectories.png`: where the read and write heads went in key space on one
@@ -147,6 +148,17 @@ def apply_authors_config(args, given):
     args.lstm_layers = config.get("num_lstm_layers")
     if args.dtype == "auto":
         args.dtype = "float64" if args.init_magnitude else "float32"
+
+
+def default_run_name(args):
+    """`<model>_<task>_<regime>_s<seed>`, then `_authors` (`--authors-config`) and
+    `_kernels` (`--init-magnitude --init-scope kernels`), so variants do not share a directory."""
+    name = f"{args.model}_{args.task}_{args.regime}_s{args.seed}"
+    if args.authors_config:
+        name += "_authors"
+    if args.init_magnitude and args.init_scope == "kernels":
+        name += "_kernels"
+    return name
 
 
 def init_label(results):
@@ -328,8 +340,7 @@ def train(args):
     scale = args.steps / 10_000
     if args.decay_delay is None:
         delay = int(round(delay * scale / 2)) * 2  # Same share of the run, kept even.
-    run_dir = args.run_dir or os.path.join(
-        "runs", "table1b", f"{args.model}_{args.task}_{args.regime}_s{args.seed}")
+    run_dir = args.run_dir or os.path.join("runs", "table1b", default_run_name(args))
     os.makedirs(run_dir, exist_ok=True)
     task = make_task(args.task, task_args=args.task_arg)
     test_task = make_task(args.task, pad_multiple=None, task_args=args.task_arg)

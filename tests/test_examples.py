@@ -125,8 +125,13 @@ def test_table1b_script_takes_the_authors_configuration_unless_told_otherwise():
     assert (args.lr, args.decay_delay, args.lstm_layers) == (0.002, 700, 1)
     args = script.parse_args(["--model", "tape", "--task", "repeat_copy", "--authors-config"])
     assert args.key_size == papers.table_1b_config("tape", "repeat_copy", "small")["key_dim"]
+    assert script.default_run_name(args) == "tape_repeat_copy_small_s2_authors"
+    args = script.parse_args(["--model", "slantm", "--task", "reverse", "--authors-config",
+                              "--init-scope", "kernels"])
+    assert script.default_run_name(args) == "slantm_reverse_small_s2_authors_kernels"
     plain = script.parse_args(["--model", "slantm", "--task", "reverse"])
     assert (plain.lr, plain.seed, plain.init_magnitude, plain.dtype) == (None, 1, False, "float32")
+    assert script.default_run_name(plain) == "slantm_reverse_small_s1"
     with pytest.raises(ValueError, match="No Table 1"):
         papers.table_1b_config("ntm", "copy", "small")
 
