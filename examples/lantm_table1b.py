@@ -300,6 +300,9 @@ def profile_table(rows):
 def profile_run(run_dir):
     """`--profile`: the size profile of a finished run's model, added to its results."""
     results_path = os.path.join(run_dir, "results.json")
+    if not os.path.exists(results_path) or not os.path.exists(os.path.join(run_dir, "model.keras")):
+        raise ValueError(f"--profile needs a finished run: {run_dir!r} has no results.json "
+                         "and model.keras.")
     with open(results_path) as f:
         results = json.load(f)
     previous = keras.config.dtype_policy()

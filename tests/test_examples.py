@@ -99,6 +99,8 @@ def test_table1b_script_reports_ours_next_to_the_paper_and_draws_trajectories(tm
                for r in results["by_size"])
     # --profile re-scores a finished run from its files, with the same numbers.
     assert script.main(["--profile", str(run_dir)]) == results["by_size"]
+    with pytest.raises(ValueError, match="needs a finished run"):
+        script.main(["--profile", str(tmp_path / "missing")])
 
 
 @pytest.mark.parametrize("model", ["lstm", "tape"])
