@@ -354,3 +354,50 @@ def test_cells_compute_in_float64_when_asked(make):
     grads = [g for g in grads if g is not None]  # (a weight may not reach this loss)
     assert grads and all(g.dtype == tf.float64 for g in grads)
     assert all(np.isfinite(g.numpy()).all() for g in grads)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: LANTMCell(units=5, memory_width=3, memory_capacity=9, key_space="sphere",
+                          bound_action=True, embedding_size=4, seed=1, dtype="float64"),
+        lambda: LANTMCell(units=5, memory_width=3, memory_capacity=9, key_space="sphere",
+                          weighting="softmax", action_interpolation=True, seed=2,
+                          dtype="float64"),
+        lambda: LANTMCell(units=5, memory_width=3, memory_capacity=9, bound_action=True,
+                          seed=3, dtype="float64"),
+        lambda: RAMCell(units=5, memory_width=3, memory_capacity=9, key_size=3, tape=True,
+                        sharpen=True, seed=4, dtype="float64"),
+    ],
+    ids=["slantm", "slantm-s-interp", "lantm", "tape"],
+)
+def test_gradients_match_finite_differences(make):
+    """The backward pass of a whole sequence (every weight at once, in a random
+    direction) equals the central difference of the forward pass, in float64."""
+    layer = keras.layers.RNN(make(), return_sequences=True, dtype="float64")
+    rng = np.random.default_rng(0)
+    x = rng.random((2, 7, 4))
+    layer(x)
+    probe = rng.standard_normal(layer(x).shape)
+    weights = layer.trainable_weights
+    start = [w.numpy().copy() for w in weights]
+    direction = [rng.standard_normal(w.shape) for w in weights]
+
+    def loss():
+        return tf.reduce_sum(layer(x) * probe)
+
+    with tf.GradientTape() as tape:
+        value = loss()
+    grads = tape.gradient(value, weights)
+    analytic = sum(float(np.sum(g.numpy() * d)) for g, d in zip(grads, direction) if g is not None)
+    eps = 1e-6
+    values = []
+    for sign in (1.0, -1.0):
+        for w, w0, d in zip(weights, start, direction):
+            w.assign(w0 + sign * eps * d)
+        values.append(float(loss()))
+    for w, w0 in zip(weights, start):
+        w.assign(w0)
+    numeric = (values[0] - values[1]) / (2 * eps)
+    assert abs(analytic) > 1e-3  # The probe reaches the weights.
+    assert analytic == pytest.approx(numeric, rel=1e-5)
