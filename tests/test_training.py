@@ -134,3 +134,13 @@ def test_torch_uniform_init_rejects_a_bad_magnitude_and_an_unbuilt_model():
     for bad in (0.0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="Received: magnitude"):
             torch_uniform_init(model, bad)
+
+
+def test_torch_uniform_init_reaches_lstm_cells_inside_stacked_cells():
+    cells = [keras.layers.LSTMCell(4) for _ in range(2)]
+    inputs = keras.Input((None, 3))
+    outputs = keras.layers.RNN(keras.layers.StackedRNNCells(cells))(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2)(outputs))
+    torch_uniform_init(model, seed=0)
+    for cell in cells:
+        np.testing.assert_array_equal(np.asarray(cell.bias.numpy())[4:8], 2.0)
