@@ -21,6 +21,7 @@ import numpy as np
 from keras_memory.layers import MemoryRNN
 from keras_memory.metrics import evaluate_predictions
 from keras_memory.tasks import get as get_task
+from keras_memory.tasks.base import shape_partner, swap_index
 
 #: Names given to the layers of `build_model`, used to find them again.
 MEMORY_LAYER_NAME = "memory_rnn"
@@ -220,7 +221,10 @@ class TrainingStream(keras.utils.PyDataset):
     `np.random.default_rng([seed, e, i])`, so a run resumed at epoch `e`
     (e.g. by `keras.callbacks.BackupAndRestore`) sees exactly the batches the
     uninterrupted run would have seen. Pass `stream.epoch_callback()` to
-    `fit` so the stream knows the epoch.
+    `fit` so the stream knows the epoch. In epoch 0, when batches 0 and 1
+    have the same shape, batch 1 trades places with the first batch of
+    another shape: Keras infers the shapes of every batch from those two
+    (`keras_memory.tasks.base.shape_partner`).
 
     Args:
         task: An `AlgorithmicTask` or its name.
@@ -238,12 +242,21 @@ class TrainingStream(keras.utils.PyDataset):
         self.seed = seed
         self.split = split
         self.epoch = 0
+        self._partner = False  # Found on first use.
 
     def __len__(self):
         return self.steps_per_epoch
 
     def __getitem__(self, index):
-        rng = np.random.default_rng([self.seed, self.epoch, index])
+        if self.epoch == 0:
+            if self._partner is False:
+                self._partner = shape_partner(lambda i: self._generate(0, i),
+                                              self.steps_per_epoch)
+            index = swap_index(index, self._partner)
+        return self._generate(self.epoch, index)
+
+    def _generate(self, epoch, index):
+        rng = np.random.default_rng([self.seed, epoch, index])
         return self.task.generate(rng, self.batch_size, split=self.split)
 
     def epoch_callback(self):

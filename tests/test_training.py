@@ -144,3 +144,36 @@ def test_torch_uniform_init_reaches_lstm_cells_inside_stacked_cells():
     torch_uniform_init(model, seed=0)
     for cell in cells:
         np.testing.assert_array_equal(np.asarray(cell.bias.numpy())[4:8], 2.0)
+
+
+def test_variable_length_batches_whose_first_two_match_still_fit():
+    """Keras fixes every axis that has one length in a PyDataset's first two
+    batches (keras-team/keras#19748); seed 0 draws two batches of 127 steps
+    first, and a later batch of 64 steps used to stop `fit`."""
+    from keras_memory.tasks.base import shape_partner
+
+    task = tasks.get("lantm_repeat_copy", pad_multiple=8)
+    data = task.dataset(batch_size=4, num_batches=6, seed=0)
+    raw = [data._generate(i)[0].shape[1] for i in range(3)]
+    assert raw[0] == raw[1] != raw[2]  # The case this test is about.
+    assert data[0][0].shape[1] != data[1][0].shape[1]
+    assert shape_partner(data._generate, 6) == 2
+    # The swap is a permutation: the same batches, 1 and 2 exchanged.
+    np.testing.assert_array_equal(data[2][0], data._generate(1)[0])
+    inputs = keras.Input((None, task.input_size))
+    model = keras.Model(inputs, keras.layers.Dense(task.output_size)(inputs))
+    model.compile("sgd", **task.compile_kwargs())
+    model.fit(data, epochs=1, verbose=0)
+    stream = TrainingStream(task, batch_size=4, steps_per_epoch=6, seed=0)
+    assert stream[0][0].shape[1] != stream[1][0].shape[1]
+    model.fit(stream, epochs=2, verbose=0, callbacks=[stream.epoch_callback()])
+
+
+def test_batches_of_one_shape_are_not_reordered():
+    from keras_memory.tasks.base import shape_partner
+
+    task = tasks.CopyTask(max_length=3)
+    data = task.dataset(batch_size=2, num_batches=5, seed=0, generate_kwargs={"length": 3})
+    assert shape_partner(data._generate, 5) is None
+    for i in range(5):
+        np.testing.assert_array_equal(data[i][0], data._generate(i)[0])

@@ -273,6 +273,55 @@ class AlgorithmicTask:
         return inputs, targets, sample_weight
 
 
+#: How far `shape_partner` looks for a batch of another shape.
+SHAPE_SEARCH_LIMIT = 64
+
+
+def _shapes(batch):
+    return tuple(np.shape(part) for part in keras.tree.flatten(batch))
+
+
+def shape_partner(get_batch, num_batches, limit=SHAPE_SEARCH_LIMIT):
+    """The batch to swap with batch 1 so that batches 0 and 1 differ in shape.
+
+    Keras infers the tensor shapes of a `PyDataset` from its first two
+    batches; an axis whose length is the same in both is fixed, and a later
+    batch with another length stops `fit` with "`generator` yielded an
+    element of shape ..." (keras-team/keras#19748). Variable-length tasks
+    therefore swap batch 1 with the first later batch of another shape when
+    batches 0 and 1 happen to have the same shape. Otherwise (or when every
+    batch up to `limit` has the same shape) nothing is swapped.
+
+    Args:
+        get_batch: `get_batch(i)` returns batch `i` (before any swap).
+        num_batches: Number of batches.
+        limit: Batches searched after batch 1.
+
+    Returns:
+        The index to swap with 1, or `None`.
+    """
+    if num_batches < 3:
+        return None
+    first = _shapes(get_batch(0))
+    if _shapes(get_batch(1)) != first:
+        return None
+    for index in range(2, min(num_batches, 2 + limit)):
+        if _shapes(get_batch(index)) != first:
+            return index
+    return None
+
+
+def swap_index(index, partner):
+    """`index` with 1 and `partner` exchanged (see `shape_partner`)."""
+    if partner is None:
+        return index
+    if index == 1:
+        return partner
+    if index == partner:
+        return 1
+    return index
+
+
 class TaskDataset(keras.utils.PyDataset):
     """A deterministic `keras.utils.PyDataset` over an `AlgorithmicTask`.
 
@@ -280,7 +329,11 @@ class TaskDataset(keras.utils.PyDataset):
     `np.random.default_rng([seed, split_index, i])`, where `split_index` is
     0, 1, 2 for `"train"`, `"validation"`, `"generalization"`. Hence batch `i`
     is the same whichever worker or epoch asks for it and in whatever order,
-    and the splits use independent random streams for the same seed. Every
+    and the splits use independent random streams for the same seed. One
+    exception: when batches 0 and 1 have the same shape and a later batch
+    has another, batch 1 and the first such batch trade places, because
+    Keras fixes every axis that has one length in the first two batches
+    (see `shape_partner`). Every
     epoch therefore sees the same `num_batches` batches; use a large
     `num_batches` (or a different seed per run) for training.
 
@@ -327,6 +380,7 @@ class TaskDataset(keras.utils.PyDataset):
         self.split_index = check_split(split)
         self.seed = check_int("seed", seed, 0)
         self.generate_kwargs = dict(generate_kwargs or {})
+        self._partner = False  # Found on first use (see `shape_partner`).
 
     def __len__(self):
         return self._num_batches
@@ -344,6 +398,11 @@ class TaskDataset(keras.utils.PyDataset):
                 f"Batch index {index} out of range for a dataset of "
                 f"{self._num_batches} batches"
             )
+        if self._partner is False:
+            self._partner = shape_partner(self._generate, self._num_batches)
+        return self._generate(swap_index(index, self._partner))
+
+    def _generate(self, index):
         rng = np.random.default_rng([self.seed, self.split_index, index])
         return self.task.generate(
             rng, self.batch_size, split=self.split, **self.generate_kwargs
