@@ -404,12 +404,17 @@ def train(args):
         "paper_fine": paper_fine, "paper_coarse": paper_coarse,
         "checks": validation.history,
         "task_args": list(args.task_arg),
+        # TerminateOnNaN stopped the run (the authors' code stops such a run too).
+        "stopped_on_nan": bool(getattr(model, "stop_training", False)),
         # The final model (not the best check) at sizes across the test range.
         "by_size": size_profile(model, test_task),
     }
     with open(os.path.join(run_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
     print("\nThe final model by test size:\n" + profile_table(results["by_size"]))
+    if results["stopped_on_nan"]:
+        print(f"The loss became NaN: training stopped after {validation.steps:,} of "
+              f"{args.steps:,} steps.")
     print(f"\n| model | task | regime | ours fine/coarse | paper fine/coarse | steps | wall |")
     print(f"| {args.model} | {args.task} | {args.regime} | {ours_fine:.1f}/{ours_coarse:.1f} | "
           f"{paper_fine:g}/{paper_coarse:g} | {args.steps:,} | {seconds / 60:.1f} min |")

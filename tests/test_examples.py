@@ -95,6 +95,7 @@ def test_table1b_script_reports_ours_next_to_the_paper_and_draws_trajectories(tm
     assert model.output_shape == (None, None, 131)
     # The final model scored across the 2x test range: lengths 4..6 for max_length=3.
     assert [r["size"] for r in results["by_size"]] == [4, 5, 6]
+    assert results["stopped_on_nan"] is False
     assert all(0.0 <= r["fine"] <= 100.0 and 0.0 <= r["coarse"] <= r["fine"]
                for r in results["by_size"])
     # --profile re-scores a finished run from its files, with the same numbers.
