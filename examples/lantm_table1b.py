@@ -39,6 +39,7 @@ test example (like the paper's Figures 2b and 3b).
 """
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -297,6 +298,17 @@ def profile_table(rows):
     return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def dtype_policy(name):
+    """Keras' global dtype policy set to `name` inside the block, restored after."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 def profile_run(run_dir):
     """`--profile`: the size profile of a finished run's model, added to its results."""
     results_path = os.path.join(run_dir, "results.json")
@@ -305,14 +317,10 @@ def profile_run(run_dir):
                          "and model.keras.")
     with open(results_path) as f:
         results = json.load(f)
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(results.get("dtype") or "float32")
-    try:
+    with dtype_policy(results.get("dtype") or "float32"):
         model = keras.models.load_model(os.path.join(run_dir, "model.keras"), compile=False)
         rows = size_profile(model, make_task(results["task"], pad_multiple=None,
                                              task_args=results.get("task_args", ())))
-    finally:
-        keras.config.set_dtype_policy(previous)
     results["by_size"] = rows
     with open(results_path, "w") as f:
         json.dump(results, f, indent=1)
@@ -328,12 +336,8 @@ def main(argv=None):
         table = summary(args.summary)
         print(table)
         return table
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(args.dtype)
-    try:
+    with dtype_policy(args.dtype):
         return train(args)
-    finally:
-        keras.config.set_dtype_policy(previous)
 
 
 def train(args):
