@@ -273,11 +273,14 @@ class TrainingStream(keras.utils.PyDataset):
 class CyclingBatches(keras.utils.PyDataset):
     """Epochs of `steps_per_epoch` steps over a fixed set of batches, cycled.
 
-    Global step `s` uses batch `s mod len(data)`: the Lie-access paper's small
-    regime cycles through 500 fixed batches (16,000 examples), its large one
-    walks once through `steps` batches. Pass `batches.epoch_callback()` to
-    `fit` so the dataset knows the epoch (and a resumed run continues at the
-    right batch).
+    Epoch `e` holds batches `e * steps_per_epoch .. (e + 1) * steps_per_epoch - 1`
+    of `data`, modulo `len(data)`: the Lie-access paper's small regime cycles
+    through 500 fixed batches (16,000 examples), its large one walks once
+    through `steps` batches. `fit` shuffles the order of the batches inside
+    each epoch (its default `shuffle=True`); the authors' code takes them in
+    file order, which `fit(..., shuffle=False)` gives. Pass
+    `batches.epoch_callback()` to `fit` so the dataset knows the epoch (and a
+    resumed run continues at the right batch).
 
     Args:
         data: A sequence of batches (e.g. a `TaskDataset`).
@@ -473,6 +476,59 @@ def torch_uniform_init(model, magnitude=1.0, forget_bias=1.0, seed=None):
     return model
 
 
+def clip_by_global_norm(gradients, clip_norm):
+    """Rescales `gradients` to a global L2 norm of at most `clip_norm`, without overflow.
+
+    Keras' `global_clipnorm` sums the squared gradients in their own dtype, so
+    in float32 one gradient entry above about `1.8e19` makes the norm `inf`,
+    the scale `NaN` and every weight `NaN` after the step, although the
+    gradient itself is finite. The Lie-access models meet such gradients:
+    the inverse-square weighting (`d^-2` with `eps = 1e-10`) gives gradients
+    of 1e29 when a head comes close to a key, and the authors' code clips
+    them in double precision. Where Keras' norm is finite this returns
+    exactly what Keras does; where it overflows, the norm is computed as
+    `m * sqrt(sum((g / m)^2))` with `m` the largest `|g|`. Gradients that
+    are themselves `inf` or `NaN` still give `NaN`, as in Keras.
+
+    Args:
+        gradients: A list of tensors (entries may be `None`).
+        clip_norm: The largest global norm.
+
+    Returns:
+        The list of rescaled gradients (`None` entries kept).
+    """
+    present = [g for g in gradients if g is not None]
+    if not present:
+        return list(gradients)
+    norm = keras.ops.sqrt(keras.ops.sum(keras.ops.stack(
+        [keras.ops.sum(keras.ops.square(g)) for g in present])))
+    largest = keras.ops.max(keras.ops.stack([keras.ops.max(keras.ops.abs(g)) for g in present]))
+    safe_largest = keras.ops.where(largest > 0, largest, keras.ops.ones_like(largest))
+    rescaled = safe_largest * keras.ops.sqrt(keras.ops.sum(keras.ops.stack(
+        [keras.ops.sum(keras.ops.square(g / safe_largest)) for g in present])))
+    norm = keras.ops.where(keras.ops.isfinite(norm), norm, rescaled)
+    # Keras' own formula (`optimizers.base_optimizer.clip_by_global_norm`).
+    scale = clip_norm * keras.ops.minimum(1.0 / norm, 1.0 / clip_norm)
+    scale = scale + (norm - norm)
+    return [None if g is None else g * scale for g in gradients]
+
+
+@keras.saving.register_keras_serializable(package="keras_memory")
+class ClippedRMSprop(keras.optimizers.RMSprop):
+    """`keras.optimizers.RMSprop` whose `global_clipnorm` cannot overflow.
+
+    Identical to Keras' `RMSprop` (same arguments and config) except that
+    `global_clipnorm` goes through `clip_by_global_norm`, which gives the
+    same result wherever Keras' norm is finite and a finite rescaling where
+    the sum of squares overflows (see there).
+    """
+
+    def _clip_gradients(self, grads):
+        if self.global_clipnorm and self.global_clipnorm > 0:
+            return clip_by_global_norm(grads, self.global_clipnorm)
+        return super()._clip_gradients(grads)
+
+
 def lie_access_optimizer(learning_rate=0.01, decay_delay=300, global_clipnorm=32.0):
     """The optimizer of the Lie-access paper's code (`train.lua`, `options.lua`).
 
@@ -480,7 +536,9 @@ def lie_access_optimizer(learning_rate=0.01, decay_delay=300, global_clipnorm=32
     `x <- x - lr g / (sqrt(m) + 1e-8)`, no momentum) as Keras' `RMSprop` with
     `rho=0.99` and `epsilon=1e-16` (Keras adds it inside the square root),
     the `LieAccessDecay` schedule, and gradients rescaled to a global norm of
-    at most 32 (`max_grad_norm`).
+    at most 32 (`max_grad_norm`). The rescaling is `clip_by_global_norm`,
+    which stays finite where the gradients' squares overflow float32 (the
+    authors computed in double precision).
 
     Args:
         learning_rate: The initial rate. The paper's grid: 0.01, 0.02, 0.04
@@ -489,9 +547,9 @@ def lie_access_optimizer(learning_rate=0.01, decay_delay=300, global_clipnorm=32
         global_clipnorm: Defaults to `32`.
 
     Returns:
-        A `keras.optimizers.RMSprop`.
+        A `ClippedRMSprop` (a `keras.optimizers.RMSprop`).
     """
-    return keras.optimizers.RMSprop(
+    return ClippedRMSprop(
         LieAccessDecay(learning_rate, decay_delay),
         rho=0.99,
         epsilon=1e-16,

@@ -7,14 +7,18 @@ import pytest
 from keras_memory import NTMCell, tasks
 from keras_memory.metrics import evaluate_predictions
 from keras_memory.training import (
+    ClippedRMSprop,
     StopAtThreshold,
     TaskEvaluation,
     TimeLimit,
     TrainingStream,
     build_model,
+    clip_by_global_norm,
     evaluate_task,
+    lie_access_optimizer,
     torch_uniform_init,
 )
+from keras.src.optimizers.base_optimizer import clip_by_global_norm as keras_clip_by_global_norm
 
 
 def zero_logit_model(task):
@@ -177,3 +181,69 @@ def test_batches_of_one_shape_are_not_reordered():
     assert shape_partner(data._generate, 5) is None
     for i in range(5):
         np.testing.assert_array_equal(data[i][0], data._generate(i)[0])
+
+
+def _numpy(values):
+    return [None if v is None else keras.ops.convert_to_numpy(v) for v in values]
+
+
+def test_clip_by_global_norm_equals_keras_where_the_norm_is_finite():
+    rng = np.random.default_rng(0)
+    for scale in (1e-3, 1.0, 1e3):
+        grads = [keras.ops.convert_to_tensor((scale * rng.normal(size=shape)).astype("float32"))
+                 for shape in ((3, 4), (5,), (2, 2, 2))]
+        ours = _numpy(clip_by_global_norm(grads + [None], 32.0))
+        theirs = _numpy(keras_clip_by_global_norm(grads, 32.0))
+        assert ours[-1] is None
+        for a, b in zip(ours[:-1], theirs):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_clip_by_global_norm_stays_finite_where_the_squares_overflow_float32():
+    # Entries of 1e29 (as the inverse-square weighting produces near a key):
+    # their squares overflow float32, Keras' clip returns NaN.
+    big = np.array([3e29, -4e29], "float32")
+    small = np.array([1e20, 0.0, 5.0], "float32")
+    grads = [keras.ops.convert_to_tensor(big), keras.ops.convert_to_tensor(small)]
+    assert np.isnan(_numpy(keras_clip_by_global_norm(grads, 32.0))[0]).all()
+    clipped = _numpy(clip_by_global_norm(grads, 32.0))
+    exact = np.concatenate([big, small]).astype("float64")
+    exact = exact * 32.0 / np.linalg.norm(exact)
+    np.testing.assert_allclose(np.concatenate(clipped), exact, rtol=1e-6, atol=1e-30)
+    assert np.linalg.norm(np.concatenate(clipped).astype("float64")) == pytest.approx(32.0, rel=1e-6)
+
+
+def test_clip_by_global_norm_passes_on_inf_and_nan_gradients_as_nan():
+    for bad in (np.inf, np.nan):
+        grads = [keras.ops.convert_to_tensor(np.array([1.0, bad], "float32")),
+                 keras.ops.convert_to_tensor(np.array([2.0], "float32"))]
+        assert all(np.isnan(g).all() for g in _numpy(clip_by_global_norm(grads, 32.0)))
+
+
+def test_clipped_rmsprop_takes_a_finite_step_on_gradients_whose_squares_overflow():
+    huge = np.array([2e29, -1e29, 3.0], "float32")
+    results = {}
+    for name, optimizer in (("keras", keras.optimizers.RMSprop(0.01, global_clipnorm=32.0)),
+                            ("ours", ClippedRMSprop(0.01, global_clipnorm=32.0))):
+        variable = keras.Variable(np.zeros(3, "float32"))
+        optimizer.apply_gradients([(keras.ops.convert_to_tensor(huge), variable)])
+        results[name] = keras.ops.convert_to_numpy(variable)
+    assert np.isnan(results["keras"]).all()
+    assert np.isfinite(results["ours"]).all()
+    # The first RMSprop step moves each entry by about lr / sqrt(1 - rho) against its sign.
+    assert results["ours"][0] < 0 < results["ours"][1]
+
+
+def test_lie_access_optimizer_is_a_clipped_rmsprop_that_round_trips_through_save(tmp_path):
+    optimizer = lie_access_optimizer(0.02, decay_delay=600)
+    assert isinstance(optimizer, ClippedRMSprop)
+    assert optimizer.global_clipnorm == 32.0 and optimizer.rho == 0.99
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    model.compile(optimizer, loss="mse")
+    model.fit(np.ones((4, 3)), np.zeros((4, 2)), verbose=0)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded.optimizer, ClippedRMSprop)
+    assert loaded.optimizer.get_config() == model.optimizer.get_config()
