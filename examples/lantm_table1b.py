@@ -123,6 +123,7 @@ def parse_args(argv=None):
                         help="print the table of the results.json files under DIR and exit")
     args = parser.parse_args(argv)
     given = {a.split("=")[0] for a in (sys.argv[1:] if argv is None else argv)}
+    args.given = sorted(given)
     apply_authors_config(args, given)
     return args
 
@@ -152,13 +153,20 @@ def apply_authors_config(args, given):
 
 
 def default_run_name(args):
-    """`<model>_<task>_<regime>_s<seed>`, then `_authors` (`--authors-config`) and
-    `_kernels` (`--init-magnitude --init-scope kernels`), so variants do not share a directory."""
+    """`<model>_<task>_<regime>_s<seed>`, then `_authors` (`--authors-config`),
+    `_kernels` (`--init-magnitude --init-scope kernels`), `_lr<lr>` and
+    `_dd<delay>` (an `--lr` or `--decay-delay` given on the command line), so
+    variants do not share a directory."""
     name = f"{args.model}_{args.task}_{args.regime}_s{args.seed}"
     if args.authors_config:
         name += "_authors"
     if args.init_magnitude and args.init_scope == "kernels":
         name += "_kernels"
+    given = getattr(args, "given", ())
+    if "--lr" in given:
+        name += f"_lr{args.lr:g}"
+    if "--decay-delay" in given:
+        name += f"_dd{args.decay_delay}"
     return name
 
 

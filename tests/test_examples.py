@@ -135,6 +135,9 @@ def test_table1b_script_takes_the_authors_configuration_unless_told_otherwise():
     plain = script.parse_args(["--model", "slantm", "--task", "reverse"])
     assert (plain.lr, plain.seed, plain.init_magnitude, plain.dtype) == (None, 1, False, "float32")
     assert script.default_run_name(plain) == "slantm_reverse_small_s1"
+    varied = script.parse_args(["--model", "slantm", "--task", "repeat_copy", "--seed", "3",
+                                "--decay-delay", "600", "--lr=0.02"])
+    assert script.default_run_name(varied) == "slantm_repeat_copy_small_s3_lr0.02_dd600"
     with pytest.raises(ValueError, match="No Table 1"):
         papers.table_1b_config("ntm", "copy", "small")
 
