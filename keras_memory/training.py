@@ -521,6 +521,14 @@ class ClippedRMSprop(keras.optimizers.RMSprop):
     `global_clipnorm` goes through `clip_by_global_norm`, which gives the
     same result wherever Keras' norm is finite and a finite rescaling where
     the sum of squares overflows (see there).
+
+    Example:
+
+    >>> optimizer = ClippedRMSprop(0.01, rho=0.99, global_clipnorm=32.0)
+    >>> variable = keras.Variable(np.zeros(2, "float32"))
+    >>> _ = optimizer.apply_gradients([(np.array([1e30, 0.0], "float32"), variable)])
+    >>> bool(np.isfinite(keras.ops.convert_to_numpy(variable)).all())
+    True
     """
 
     def _clip_gradients(self, grads):

@@ -247,3 +247,18 @@ def test_lie_access_optimizer_is_a_clipped_rmsprop_that_round_trips_through_save
     loaded = keras.models.load_model(path)
     assert isinstance(loaded.optimizer, ClippedRMSprop)
     assert loaded.optimizer.get_config() == model.optimizer.get_config()
+
+
+def test_clipped_rmsprop_docstring_example_runs():
+    import doctest
+
+    from keras_memory import training
+
+    finder = doctest.DocTestFinder()
+    runner = doctest.DocTestRunner()
+    for test in finder.find(training.ClippedRMSprop, "ClippedRMSprop",
+                            globs={"keras": keras, "np": np,
+                                   "ClippedRMSprop": training.ClippedRMSprop}):
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.attempted == 4 and result.failed == 0
