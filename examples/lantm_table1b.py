@@ -39,7 +39,6 @@ test example (like the paper's Figures 2b and 3b).
 """
 
 import argparse
-import contextlib
 import json
 import os
 import sys
@@ -54,6 +53,7 @@ from keras_memory.training import (
     BestOfValidation,
     CyclingBatches,
     RunCheckpoint,
+    dtype_policy,
     evaluate_task,
     lie_access_optimizer,
     resume_state,
@@ -124,12 +124,13 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     given = {a.split("=")[0] for a in (sys.argv[1:] if argv is None else argv)}
     args.given = sorted(given)
-    apply_authors_config(args, given)
+    apply_authors_config(args)
     return args
 
 
-def apply_authors_config(args, given):
-    """Fills what the command line left open from the authors' configuration."""
+def apply_authors_config(args):
+    """Fills what the command line left open (`args.given`) from the authors' configuration."""
+    given = args.given
     config = (papers.table_1b_config(args.model, args.task, args.regime)
               if args.authors_config and not (args.summary or args.profile) else {})
     if args.seed is None:
@@ -304,17 +305,6 @@ def profile_table(rows):
     lines = ["| size | fine | coarse |", "|---|---|---|"]
     lines += [f"| {r['size']} | {r['fine']:.1f} | {r['coarse']:.1f} |" for r in rows]
     return "\n".join(lines)
-
-
-@contextlib.contextmanager
-def dtype_policy(name):
-    """Keras' global dtype policy set to `name` inside the block, restored after."""
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(name)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)
 
 
 def profile_run(run_dir):

@@ -13,6 +13,7 @@ print(keras_memory.training.evaluate_task(model, task, split="generalization"))
 ```
 """
 
+import contextlib
 import time
 
 import keras
@@ -474,6 +475,24 @@ def torch_uniform_init(model, magnitude=1.0, forget_bias=1.0, seed=None):
             bias[units : 2 * units] = 2.0 * forget_bias  # Keras' gate order: i, f, c, o.
             layer.bias.assign(bias.astype(layer.bias.dtype))
     return model
+
+
+@contextlib.contextmanager
+def dtype_policy(name):
+    """Keras' global dtype policy set to `name` inside the block, restored after.
+
+    Layers built inside the block take the policy (e.g. `"float64"` for the
+    Lie-access models under the authors' uniform initialisation).
+
+    Args:
+        name: A dtype policy name, e.g. `"float32"` or `"float64"`.
+    """
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def clip_by_global_norm(gradients, clip_norm):

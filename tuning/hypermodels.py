@@ -53,6 +53,7 @@ from keras_memory.training import (
     TrainingStream,
     default_optimizer,
     build_model,
+    dtype_policy,
     lie_access_optimizer,
     torch_uniform_init,
 )
@@ -456,12 +457,8 @@ class LieAccessHyperModel(kt.HyperModel):
         gradients overflow from that start.
         """
         uniform = values.get("init") == "1"
-        previous = keras.config.dtype_policy()
-        keras.config.set_dtype_policy("float64" if uniform else previous)
-        try:
+        with dtype_policy("float64" if uniform else keras.config.dtype_policy()):
             return self._build_model(values, uniform)
-        finally:
-            keras.config.set_dtype_policy(previous)
 
     def _build_model(self, values, uniform):
         task = self.task
