@@ -47,10 +47,15 @@ def default_optimizer(learning_rate=1e-3, global_clipnorm=1.0):
         global_clipnorm: Gradients are rescaled so that their global norm is
             at most this. Defaults to `1.0`.
 
+    The clip is `clip_by_global_norm` (a `ClippedAdam`): Keras' own wherever
+    the gradients' global norm is finite in float32, and finite where the sum
+    of their squares overflows (where Keras' `Adam` would make every weight
+    `NaN`).
+
     Returns:
-        A `keras.optimizers.Adam`.
+        A `ClippedAdam` (a `keras.optimizers.Adam`).
     """
-    return keras.optimizers.Adam(learning_rate, global_clipnorm=global_clipnorm)
+    return ClippedAdam(learning_rate, global_clipnorm=global_clipnorm)
 
 
 def build_model(cell, task, name=None):
@@ -532,8 +537,17 @@ def clip_by_global_norm(gradients, clip_norm):
     return [None if g is None else g * scale for g in gradients]
 
 
+class _OverflowSafeClip:
+    """Mixin: `global_clipnorm` through `clip_by_global_norm` (see there)."""
+
+    def _clip_gradients(self, grads):
+        if self.global_clipnorm and self.global_clipnorm > 0:
+            return clip_by_global_norm(grads, self.global_clipnorm)
+        return super()._clip_gradients(grads)
+
+
 @keras.saving.register_keras_serializable(package="keras_memory")
-class ClippedRMSprop(keras.optimizers.RMSprop):
+class ClippedRMSprop(_OverflowSafeClip, keras.optimizers.RMSprop):
     """`keras.optimizers.RMSprop` whose `global_clipnorm` cannot overflow.
 
     Identical to Keras' `RMSprop` (same arguments and config) except that
@@ -550,10 +564,24 @@ class ClippedRMSprop(keras.optimizers.RMSprop):
     True
     """
 
-    def _clip_gradients(self, grads):
-        if self.global_clipnorm and self.global_clipnorm > 0:
-            return clip_by_global_norm(grads, self.global_clipnorm)
-        return super()._clip_gradients(grads)
+
+@keras.saving.register_keras_serializable(package="keras_memory")
+class ClippedAdam(_OverflowSafeClip, keras.optimizers.Adam):
+    """`keras.optimizers.Adam` whose `global_clipnorm` cannot overflow.
+
+    Identical to Keras' `Adam` (same arguments and config) except that
+    `global_clipnorm` goes through `clip_by_global_norm`: the same result
+    wherever Keras' norm is finite, a finite rescaling where the sum of
+    squares overflows float32 (see there). `default_optimizer` returns one.
+
+    Example:
+
+    >>> optimizer = ClippedAdam(1e-3, global_clipnorm=1.0)
+    >>> variable = keras.Variable(np.zeros(2, "float32"))
+    >>> _ = optimizer.apply_gradients([(np.array([1e30, 0.0], "float32"), variable)])
+    >>> bool(np.isfinite(keras.ops.convert_to_numpy(variable)).all())
+    True
+    """
 
 
 def lie_access_optimizer(learning_rate=0.01, decay_delay=300, global_clipnorm=32.0):

@@ -7,6 +7,7 @@ import pytest
 from keras_memory import NTMCell, tasks
 from keras_memory.metrics import evaluate_predictions
 from keras_memory.training import (
+    ClippedAdam,
     ClippedRMSprop,
     StopAtThreshold,
     TaskEvaluation,
@@ -14,6 +15,7 @@ from keras_memory.training import (
     TrainingStream,
     build_model,
     clip_by_global_norm,
+    default_optimizer,
     evaluate_task,
     lie_access_optimizer,
     torch_uniform_init,
@@ -220,18 +222,53 @@ def test_clip_by_global_norm_passes_on_inf_and_nan_gradients_as_nan():
         assert all(np.isnan(g).all() for g in _numpy(clip_by_global_norm(grads, 32.0)))
 
 
-def test_clipped_rmsprop_takes_a_finite_step_on_gradients_whose_squares_overflow():
+@pytest.mark.parametrize("ours, theirs", [(ClippedRMSprop, keras.optimizers.RMSprop),
+                                          (ClippedAdam, keras.optimizers.Adam)])
+def test_clipped_optimizers_take_a_finite_step_on_gradients_whose_squares_overflow(ours, theirs):
     huge = np.array([2e29, -1e29, 3.0], "float32")
     results = {}
-    for name, optimizer in (("keras", keras.optimizers.RMSprop(0.01, global_clipnorm=32.0)),
-                            ("ours", ClippedRMSprop(0.01, global_clipnorm=32.0))):
+    for name, optimizer in (("keras", theirs(0.01, global_clipnorm=32.0)),
+                            ("ours", ours(0.01, global_clipnorm=32.0))):
         variable = keras.Variable(np.zeros(3, "float32"))
         optimizer.apply_gradients([(keras.ops.convert_to_tensor(huge), variable)])
         results[name] = keras.ops.convert_to_numpy(variable)
     assert np.isnan(results["keras"]).all()
     assert np.isfinite(results["ours"]).all()
-    # The first RMSprop step moves each entry by about lr / sqrt(1 - rho) against its sign.
+    # The first step moves each entry against its gradient's sign.
     assert results["ours"][0] < 0 < results["ours"][1]
+
+
+@pytest.mark.parametrize("ours, theirs", [(ClippedRMSprop, keras.optimizers.RMSprop),
+                                          (ClippedAdam, keras.optimizers.Adam)])
+def test_clipped_optimizers_equal_keras_for_ten_steps_where_nothing_overflows(ours, theirs):
+    weights = {}
+    for name, optimizer in (("keras", theirs(0.01, global_clipnorm=1.0)),
+                            ("ours", ours(0.01, global_clipnorm=1.0))):
+        variables = [keras.Variable(np.ones((3, 2), "float32")), keras.Variable(np.zeros(4, "float32"))]
+        steps = np.random.default_rng(3)
+        for _ in range(10):
+            grads = [steps.normal(size=v.shape).astype("float32") * 5.0 for v in variables]
+            optimizer.apply_gradients(zip(grads, variables))
+        weights[name] = [keras.ops.convert_to_numpy(v) for v in variables]
+    for a, b in zip(weights["ours"], weights["keras"]):
+        np.testing.assert_array_equal(a, b)
+    # The clip acted (norms of about 10 against 1): the test compares clipped steps.
+    assert not np.allclose(weights["ours"][0], 1.0)
+
+
+def test_default_optimizer_is_a_clipped_adam_that_round_trips_through_save(tmp_path):
+    optimizer = default_optimizer(3e-3)
+    assert isinstance(optimizer, ClippedAdam) and isinstance(optimizer, keras.optimizers.Adam)
+    assert optimizer.global_clipnorm == 1.0
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    model.compile(optimizer, loss="mse")
+    model.fit(np.ones((4, 3)), np.zeros((4, 2)), verbose=0)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded.optimizer, ClippedAdam)
+    assert loaded.optimizer.get_config() == model.optimizer.get_config()
 
 
 def test_lie_access_optimizer_is_a_clipped_rmsprop_that_round_trips_through_save(tmp_path):
@@ -249,16 +286,16 @@ def test_lie_access_optimizer_is_a_clipped_rmsprop_that_round_trips_through_save
     assert loaded.optimizer.get_config() == model.optimizer.get_config()
 
 
-def test_clipped_rmsprop_docstring_example_runs():
+@pytest.mark.parametrize("name", ["ClippedRMSprop", "ClippedAdam"])
+def test_clipped_optimizer_docstring_examples_run(name):
     import doctest
 
     from keras_memory import training
 
     finder = doctest.DocTestFinder()
     runner = doctest.DocTestRunner()
-    for test in finder.find(training.ClippedRMSprop, "ClippedRMSprop",
-                            globs={"keras": keras, "np": np,
-                                   "ClippedRMSprop": training.ClippedRMSprop}):
+    cls = getattr(training, name)
+    for test in finder.find(cls, name, globs={"keras": keras, "np": np, name: cls}):
         runner.run(test)
     result = runner.summarize(verbose=False)
     assert result.attempted == 4 and result.failed == 0
