@@ -256,25 +256,20 @@ def test_clipped_optimizers_equal_keras_for_ten_steps_where_nothing_overflows(ou
     assert not np.allclose(weights["ours"][0], 1.0)
 
 
-def test_default_optimizer_is_a_clipped_adam_that_round_trips_through_save(tmp_path):
-    optimizer = default_optimizer(3e-3)
-    assert isinstance(optimizer, ClippedAdam) and isinstance(optimizer, keras.optimizers.Adam)
-    assert optimizer.global_clipnorm == 1.0
-    inputs = keras.Input((3,))
-    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
-    model.compile(optimizer, loss="mse")
-    model.fit(np.ones((4, 3)), np.zeros((4, 2)), verbose=0)
-    path = str(tmp_path / "model.keras")
-    model.save(path)
-    loaded = keras.models.load_model(path)
-    assert isinstance(loaded.optimizer, ClippedAdam)
-    assert loaded.optimizer.get_config() == model.optimizer.get_config()
-
-
-def test_lie_access_optimizer_is_a_clipped_rmsprop_that_round_trips_through_save(tmp_path):
+def test_lie_access_optimizer_is_torch_rmsprop():
+    # train.lua's optim.rmsprop: alpha 0.99, epsilon 1e-8 outside the root (1e-16 inside).
     optimizer = lie_access_optimizer(0.02, decay_delay=600)
-    assert isinstance(optimizer, ClippedRMSprop)
-    assert optimizer.global_clipnorm == 32.0 and optimizer.rho == 0.99
+    assert optimizer.rho == 0.99 and optimizer.epsilon == 1e-16 and optimizer.momentum == 0.0
+
+
+@pytest.mark.parametrize("make, cls, clip", [
+    (lambda: default_optimizer(3e-3), ClippedAdam, 1.0),
+    (lambda: lie_access_optimizer(0.02, decay_delay=600), ClippedRMSprop, 32.0),
+])
+def test_package_optimizers_are_clipped_and_round_trip_through_save(make, cls, clip, tmp_path):
+    optimizer = make()
+    assert isinstance(optimizer, cls)
+    assert optimizer.global_clipnorm == clip
     inputs = keras.Input((3,))
     model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
     model.compile(optimizer, loss="mse")
@@ -282,7 +277,7 @@ def test_lie_access_optimizer_is_a_clipped_rmsprop_that_round_trips_through_save
     path = str(tmp_path / "model.keras")
     model.save(path)
     loaded = keras.models.load_model(path)
-    assert isinstance(loaded.optimizer, ClippedRMSprop)
+    assert isinstance(loaded.optimizer, cls)
     assert loaded.optimizer.get_config() == model.optimizer.get_config()
 
 
