@@ -344,6 +344,9 @@ class RunCheckpoint(keras.callbacks.Callback):
     half-written checkpoint) and the number of finished epochs to
     `state_path` (JSON). `resume_state(state_path)` reads it back; pass its
     `"epoch"` as `initial_epoch` to `fit` after `keras.models.load_model`.
+    An epoch whose weights are not finite (a NaN loss, after which
+    `keras.callbacks.TerminateOnNaN` stops the run) is not saved, so the
+    checkpoint stays the last finite model.
 
     Args:
         model_path: Path of the `.keras` checkpoint.
@@ -361,7 +364,14 @@ class RunCheckpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         import json
         import os
+        import warnings
 
+        if not all(np.isfinite(keras.ops.convert_to_numpy(w)).all() for w in self.model.weights):
+            # `TerminateOnNaN` stops training, but the epoch still ends: keep
+            # the last finite checkpoint, which `--resume` can go on from.
+            warnings.warn(f"RunCheckpoint: the model's weights are not finite after epoch "
+                          f"{epoch + 1}; kept the checkpoint of an earlier epoch.")
+            return
         temporary = self.model_path + ".partial.keras"
         self.model.save(temporary)
         os.replace(temporary, self.model_path)

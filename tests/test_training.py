@@ -294,3 +294,23 @@ def test_clipped_optimizer_docstring_examples_run(name):
         runner.run(test)
     result = runner.summarize(verbose=False)
     assert result.attempted == 4 and result.failed == 0
+
+
+def test_run_checkpoint_saves_each_epoch_and_keeps_the_last_finite_model(tmp_path):
+    from keras_memory.training import RunCheckpoint, resume_state
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    model.compile("sgd", loss="mse")
+    model_path, state_path = str(tmp_path / "model.keras"), str(tmp_path / "state.json")
+    checkpoint = RunCheckpoint(model_path, state_path, extra_state=lambda: {"note": 1})
+    model.fit(np.ones((4, 3)), np.zeros((4, 2)), epochs=2, verbose=0, callbacks=[checkpoint])
+    assert resume_state(state_path) == {"epoch": 2, "note": 1}
+    saved = [w.copy() for w in keras.models.load_model(model_path).get_weights()]
+    # A NaN step (TerminateOnNaN stops the run, but the epoch still ends).
+    model.layers[-1].kernel.assign(np.full((3, 2), np.nan, "float32"))
+    with pytest.warns(UserWarning, match="not finite"):
+        checkpoint.on_epoch_end(2)
+    assert resume_state(state_path)["epoch"] == 2
+    for a, b in zip(keras.models.load_model(model_path).get_weights(), saved):
+        np.testing.assert_array_equal(a, b)
