@@ -42,15 +42,15 @@ def default_optimizer(learning_rate=1e-3, global_clipnorm=1.0):
     the run ended; with a clip at 50 the same run collapsed from 1.7 to about
     39 bits at 28,800 sequences and took 70,000 more to recover.
 
-    Args:
-        learning_rate: Adam's learning rate. Defaults to `1e-3`.
-        global_clipnorm: Gradients are rescaled so that their global norm is
-            at most this. Defaults to `1.0`.
-
     The clip is `clip_by_global_norm` (a `ClippedAdam`): Keras' own wherever
     the gradients' global norm is finite in float32, and finite where the sum
     of their squares overflows (where Keras' `Adam` would make every weight
     `NaN`).
+
+    Args:
+        learning_rate: Adam's learning rate. Defaults to `1e-3`.
+        global_clipnorm: Gradients are rescaled so that their global norm is
+            at most this. Defaults to `1.0`.
 
     Returns:
         A `ClippedAdam` (a `keras.optimizers.Adam`).
