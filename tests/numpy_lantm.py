@@ -132,7 +132,8 @@ def initial_state(weights, cfg):
     keys = weights["initial_memory_keys"]
     memory = []
     for i in range(cfg["initial_slots"]):
-        key = normalize(keys[i]) if sphere else keys[i].copy()
+        # Raw on the sphere too (models/slantm.lua: `keys_` is not `Sproject`ed).
+        key = keys[i].copy()
         value = np.tanh(weights["initial_memory_values"][i])
         strength = sigmoid(weights["initial_memory_strengths"][i] + INITIAL_STRENGTH_BIAS)
         memory.append((key, value, float(strength)))
