@@ -59,6 +59,8 @@ from keras_memory.training import (
     resume_state,
     torch_uniform_init,
 )
+from keras_memory.cells.appended import torch_default_initializer
+from keras_memory.layers import LearnedInitialState
 
 MODELS = papers.TABLE_1B_MODELS
 #: LSTM baseline layers per task (small, large) in the authors' `xopts`.
@@ -101,6 +103,12 @@ def parse_args(argv=None):
                         help="what --init-magnitude draws: all (the authors: every parameter) or "
                              "kernels (the controller's and heads' kernels, forget bias 2, the "
                              "other parameters at their defaults)")
+    parser.add_argument("--lstm-init", choices=("torch", "keras"), default="torch",
+                        help="the LSTM baseline's initialisation: torch (the authors' "
+                             "models/lstm.lua: Torch's default uniform weights and biases, no "
+                             "forget bias, an N(0, 1) embedding, learned initial h and c) or "
+                             "keras (Keras' LSTMCell defaults, forget bias 1, an N(0, 0.05) "
+                             "embedding, zero initial state)")
     parser.add_argument("--key-size", type=int, default=None,
                         help="RAM and RAM/Tape key size (default 20; 2 for repeat_copy)")
     parser.add_argument("--sharpen", action="store_true", help="RAM weight sharpening")
@@ -155,7 +163,8 @@ def apply_authors_config(args):
 
 def default_run_name(args):
     """`<model>_<task>_<regime>_s<seed>`, then `_authors` (`--authors-config`),
-    `_kernels` (`--init-magnitude --init-scope kernels`), `_lr<lr>` and
+    `_kernels` (`--init-magnitude --init-scope kernels`), `_keras` (the LSTM
+    with `--lstm-init keras`), `_lr<lr>` and
     `_dd<delay>` (an `--lr` or `--decay-delay` given on the command line), so
     variants do not share a directory."""
     name = f"{args.model}_{args.task}_{args.regime}_s{args.seed}"
@@ -163,6 +172,8 @@ def default_run_name(args):
         name += "_authors"
     if args.init_magnitude and args.init_scope == "kernels":
         name += "_kernels"
+    if args.model == "lstm" and args.lstm_init == "keras":
+        name += "_keras"
     given = getattr(args, "given", ())
     if "--lr" in given:
         name += f"_lr{args.lr:g}"
@@ -194,16 +205,23 @@ def build(args, task):
     initializer = keras.initializers.RandomUniform(-1.0, 1.0, seed=seed) if kernels_only else None
     forget_bias = 2.0 if kernels_only else None
     inputs = keras.Input((None, task.input_size), name="inputs")
+    readout_init = {}
     if args.model == "lstm":
         layers = args.lstm_layers or LSTM_LAYERS[args.task][0 if args.regime == "small" else 1]
         symbols = inputs[..., :-1]  # The write flag is for memory models only.
-        embedded = keras.layers.Dense(128, use_bias=False, name="embedding",
-                                      kernel_initializer=keras.initializers.RandomNormal(seed=seed))(symbols)
-        cells = [keras.layers.LSTMCell(256, seed=seed,
-                                       kernel_initializer=initializer or "glorot_uniform",
-                                       unit_forget_bias=True) for _ in range(layers)]
-        sequence = keras.layers.RNN(keras.layers.StackedRNNCells(cells), return_sequences=True,
-                                    name="memory_rnn")(embedded)
+        if args.lstm_init == "keras":
+            embedded = keras.layers.Dense(128, use_bias=False, name="embedding",
+                                          kernel_initializer=keras.initializers.RandomNormal(seed=seed))(symbols)
+            cells = [keras.layers.LSTMCell(256, seed=seed,
+                                           kernel_initializer=initializer or "glorot_uniform",
+                                           unit_forget_bias=True) for _ in range(layers)]
+            sequence = keras.layers.RNN(keras.layers.StackedRNNCells(cells), return_sequences=True,
+                                        name="memory_rnn")(embedded)
+        else:
+            sequence = authors_lstm(symbols, layers, seed, initializer)
+            readout_init = dict(kernel_initializer=torch_default_initializer(seed_offset(seed, 50)),
+                                bias_initializer=keras.initializers.RandomUniform(
+                                    -1 / 16, 1 / 16, seed=seed_offset(seed, 51)))
     else:
         capacity = task.max_write_steps("generalization") + 2
         common = dict(units=50, memory_width=20, memory_capacity=capacity, embedding_size=14,
@@ -220,12 +238,50 @@ def build(args, task):
                 bound_action=bound_action_of(args), **common)
         sequence = keras_memory.MemoryRNN(cell, return_sequences=True, name="memory_rnn")(inputs)
     logits = keras.layers.Dense(task.output_size, name="readout",
-                                dtype="float64" if args.dtype == "float64" else "float32")(sequence)
+                                dtype="float64" if args.dtype == "float64" else "float32",
+                                **readout_init)(sequence)
     model = keras.Model(inputs, logits, name=f"{args.model}_{args.task}")
     if args.init_magnitude and not kernels_only:
         # The authors' init_magnitude=1: every parameter U(-1, 1), LSTM forget bias 1 + 1.
         torch_uniform_init(model, 1.0, seed=seed)
     return model
+
+
+def seed_offset(seed, offset):
+    return None if seed is None else seed + offset
+
+
+def authors_lstm(symbols, layers, seed, kernel_initializer=None, units=256, embedding_size=128):
+    """The authors' LSTM baseline (`models/lstm.lua`, `train.lua`) on one-hot `symbols`.
+
+    An `nn.LookupTable` embedding (Torch's default N(0, 1)); `layers` LSTMs of
+    `units` whose input-to-gates and hidden-to-gates maps are Torch
+    `nn.Linear`s with their default init, uniform in `+-1/sqrt(fan_in)`, and
+    no forget bias (`LSTMGatesX:reset` gets none outside `--init-magnitude`);
+    Keras' `LSTMCell` has one bias for the two maps, so it gets their sum.
+    Every layer's `h` and `c` start from learned vectors drawn in (-1, 1)
+    (`learnable_init_states`, an `nn.Linear(1, n)` bias), `LearnedInitialState`.
+    """
+    embedded = keras.layers.Dense(
+        embedding_size, use_bias=False, name="embedding",
+        kernel_initializer=keras.initializers.RandomNormal(0.0, 1.0, seed=seed))(symbols)
+    cells = [keras.layers.LSTMCell(
+        units, unit_forget_bias=False,
+        kernel_initializer=kernel_initializer or torch_default_initializer(seed_offset(seed, 10 * i + 1)),
+        recurrent_initializer=torch_default_initializer(seed_offset(seed, 10 * i + 2)))
+        for i in range(layers)]
+    states = LearnedInitialState([units] * (2 * layers), seed=seed_offset(seed, 40),
+                                 name="initial_state")(symbols)
+    sequence = keras.layers.RNN(keras.layers.StackedRNNCells(cells), return_sequences=True,
+                                name="memory_rnn")(
+        embedded, initial_state=[states[2 * i: 2 * i + 2] for i in range(layers)])
+    # The bias of the two Torch maps: U(+-1/sqrt(fan_in)) + U(+-1/sqrt(units)).
+    rng = np.random.default_rng(seed_offset(seed, 30))
+    for cell, fan_in in zip(cells, [embedding_size] + [units] * (layers - 1)):
+        bound_x, bound_h = 1 / np.sqrt(fan_in), 1 / np.sqrt(units)
+        cell.bias.assign((rng.uniform(-bound_x, bound_x, cell.bias.shape)
+                          + rng.uniform(-bound_h, bound_h, cell.bias.shape)).astype(cell.bias.dtype))
+    return sequence
 
 
 #: (task, regime) pairs whose grid-selected SLANTM bounds its rotation angle in
@@ -276,6 +332,8 @@ def summary(root):
     for r in rows:
         lines.append(
             f"| {r['model']}{init_label(r)}"
+            # LSTM runs before --lstm-init had Keras' initialisation.
+            f"{' (Keras init)' if r['model'] == 'lstm' and r.get('lstm_init', 'keras') == 'keras' else ''}"
             f"{' (sharpen)' if r.get('sharpen') else ''} | {r['task']} | {r['regime']} | {r['seed']} | {r['learning_rate']:g} | "
             f"{r['decay_delay']} | "
             f"{r['fine']:.1f}/{r['coarse']:.1f} | {r['paper_fine']:g}/{r['paper_coarse']:g} | "
@@ -401,6 +459,7 @@ def train(args):
         "bound_action": bound_action_of(args),
         "authors_config": args.authors_config, "dtype": args.dtype,
         "sharpen": args.sharpen, "key_size": args.key_size,
+        "lstm_init": args.lstm_init if args.model == "lstm" else None,
         "parameters": model.count_params(), "seconds": seconds,
         "fine": ours_fine, "coarse": ours_coarse,
         "paper_fine": paper_fine, "paper_coarse": paper_coarse,

@@ -11,7 +11,8 @@ Cells (use them inside `keras.layers.RNN`):
   from an input sequence.
 
 Layers: `keras_memory.layers.MemoryRNN`, a `keras.layers.RNN` that lets a
-sparse cell apply the mask itself.
+sparse cell apply the mask itself; `keras_memory.layers.LearnedInitialState`,
+learned initial states for any RNN.
 
 Modules:
 

@@ -110,3 +110,100 @@ def _running_max(values):
     """Running maximum along axis 1 of an int tensor `(B, T)`."""
     transposed = tf.transpose(values)  # (T, B): tf.scan runs over axis 0
     return tf.transpose(tf.scan(tf.maximum, transposed))
+
+
+@keras.saving.register_keras_serializable(package="keras_memory")
+class LearnedInitialState(keras.layers.Layer):
+    """Learned initial states for a `keras.layers.RNN`, the same for every sequence.
+
+    Keras RNNs start from zeros. Torch recurrent code often learns the
+    initial state instead: the Lie-access paper's LSTM baseline (the
+    authors' `models/lstm.lua`, `learnable_init_states`) starts every
+    layer's `h` and `c` from the bias of an `nn.Linear(1, n)` applied to a
+    zero input, so from a learned vector drawn uniform in `(-1, 1)`. This
+    layer holds one such vector per state and tiles it over the batch of its
+    input; pass its output as the RNN's `initial_state`.
+
+    Args:
+        sizes: One positive int per state vector, in the order of the RNN's
+            states (for an `LSTMCell`: `h`, then `c`).
+        initializer: Initializer of the vectors. Defaults to uniform in
+            `(-1, 1)`, Torch's `nn.Linear(1, n)` bias.
+        seed: Seed of the default initializer (ignored with `initializer`).
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+
+    Call arguments:
+        inputs: A tensor whose first dimension is the batch, e.g. the RNN's
+            input sequences `(batch, time, features)`.
+
+    Returns:
+        A list of `len(sizes)` tensors of shape `(batch, size)`. A
+        `keras.layers.StackedRNNCells` takes one list per cell: group them
+        as in the example.
+
+    Example:
+
+    >>> inputs = keras.Input((None, 8))
+    >>> cells = [keras.layers.LSTMCell(16), keras.layers.LSTMCell(16)]
+    >>> states = LearnedInitialState([16, 16, 16, 16])(inputs)
+    >>> outputs = keras.layers.RNN(keras.layers.StackedRNNCells(cells))(
+    ...     inputs, initial_state=[states[:2], states[2:]])
+    >>> outputs.shape
+    (None, 16)
+    """
+
+    def __init__(self, sizes, initializer=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(sizes, int) or not isinstance(sizes, (list, tuple)) or not sizes:
+            raise ValueError(
+                "LearnedInitialState: `sizes` must be a non-empty list of positive "
+                f"ints. Received: sizes={sizes!r}"
+            )
+        for size in sizes:
+            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+                raise ValueError(
+                    "LearnedInitialState: every entry of `sizes` must be a positive "
+                    f"int. Received: sizes={sizes!r}"
+                )
+        self.sizes = [int(size) for size in sizes]
+        self.seed = seed
+        self.initializer = (
+            keras.initializers.get(initializer)
+            if initializer is not None
+            else keras.initializers.RandomUniform(-1.0, 1.0, seed=seed)
+        )
+        self.initial_states = []
+
+    def build(self, input_shape):
+        from keras_memory.cells.common import clone_initializer  # cells import this module
+
+        self.initial_states = [
+            self.add_weight(
+                shape=(size,),
+                initializer=clone_initializer(self.initializer, i),
+                name=f"initial_state_{i}",
+            )
+            for i, size in enumerate(self.sizes)
+        ]
+
+    def call(self, inputs):
+        batch = ops.shape(inputs)[0]
+        return [
+            ops.broadcast_to(ops.expand_dims(ops.cast(state, self.compute_dtype), 0), (batch, size))
+            for state, size in zip(self.initial_states, self.sizes)
+        ]
+
+    def compute_output_shape(self, input_shape):
+        return [(input_shape[0], size) for size in self.sizes]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "sizes": list(self.sizes),
+                "initializer": keras.initializers.serialize(self.initializer),
+                "seed": self.seed,
+            }
+        )
+        return config
+

@@ -163,6 +163,43 @@ def test_table1b_script_initialises_like_the_authors_init_magnitude():
     np.testing.assert_array_equal(np.asarray(cell.controller.bias.numpy())[50:100], 2.0)
 
 
+def test_table1b_lstm_baseline_initialises_like_the_authors_lstm():
+    """The authors' models/lstm.lua: Torch default weights, no forget bias, an N(0, 1)
+    embedding, learned initial h and c in (-1, 1); --lstm-init keras keeps Keras'."""
+    script = load_example("lantm_table1b")
+    task = script.make_task("copy")
+    args = script.parse_args(["--model", "lstm", "--task", "copy"])
+    model = script.build(args, task)
+    assert 0.9 < model.get_layer("embedding").kernel.numpy().std() < 1.1
+    states = model.get_layer("initial_state").weights
+    assert len(states) == 4  # h and c of each of the 2 layers.
+    for state in states:
+        values = state.numpy()
+        assert np.abs(values).max() <= 1.0 and values.std() > 0.5
+    first, second = model.get_layer("memory_rnn").cell.cells
+    for cell, fan_in in ((first, 128), (second, 256)):
+        kernel, recurrent, bias = (w.numpy() for w in (cell.kernel, cell.recurrent_kernel, cell.bias))
+        assert np.abs(kernel).max() <= 1 / np.sqrt(fan_in) < 1.01 * np.abs(kernel).max()
+        assert np.abs(recurrent).max() <= 1 / 16 < 1.01 * np.abs(recurrent).max()
+        # The sum of the two maps' biases: no forget bias, wider than either uniform.
+        assert np.abs(bias).max() <= 1 / np.sqrt(fan_in) + 1 / 16
+        assert np.abs(bias).max() > 1 / np.sqrt(fan_in)
+        assert abs(bias[256:512].mean()) < 0.02
+    assert np.abs(model.get_layer("readout").bias.numpy()).max() <= 1 / 16
+    # The learned initial state is used: it changes the first output.
+    x = task.generate(np.random.default_rng(0), 2)[0]
+    before = model(x)
+    states[0].assign(states[0].numpy() + 0.5)
+    assert not np.allclose(before, model(x))
+    keras_args = script.parse_args(["--model", "lstm", "--task", "copy", "--lstm-init", "keras"])
+    assert script.default_run_name(keras_args) == "lstm_copy_small_s1_keras"
+    keras_model = script.build(keras_args, task)
+    assert keras_model.get_layer("embedding").kernel.numpy().std() < 0.1
+    bias = keras_model.get_layer("memory_rnn").cell.cells[0].bias.numpy()
+    np.testing.assert_array_equal(bias[256:512], 1.0)
+    assert "initial_state" not in [layer.name for layer in keras_model.layers]
+
+
 @pytest.mark.parametrize("task", ["stack", "reverse"])
 def test_ham_tables_script_reports_test_and_generalization_errors(tmp_path, task):
     script = load_example("ham_tables")
