@@ -31,7 +31,7 @@ times in the second half of training (every `steps / 20` steps) and the best
 of each reported.
 
 The run directory (`--run-dir`, default `runs/table1b/<model>_<task>_<regime>_s<seed>`,
-with `_authors` and `_kernels` appended for those options)
+with `_authors`, `_kernels` and `_keras` appended for those options)
 gets `model.keras` and `state.json` after every 500 steps (so `--resume`
 continues a stopped run), `results.json`, and for LANTM and SLANTM
 `trajectories.png`: where the read and write heads went in key space on one
@@ -60,6 +60,7 @@ from keras_memory.training import (
     torch_uniform_init,
 )
 from keras_memory.cells.appended import torch_default_initializer
+from keras_memory.cells.common import clone_initializer
 from keras_memory.layers import LearnedInitialState
 
 MODELS = papers.TABLE_1B_MODELS
@@ -213,12 +214,13 @@ def build(args, task):
             embedded = keras.layers.Dense(128, use_bias=False, name="embedding",
                                           kernel_initializer=keras.initializers.RandomNormal(seed=seed))(symbols)
             cells = [keras.layers.LSTMCell(256, seed=seed,
-                                           kernel_initializer=initializer or "glorot_uniform",
-                                           unit_forget_bias=True) for _ in range(layers)]
+                                           kernel_initializer=clone_initializer(initializer, i)
+                                           if initializer else "glorot_uniform",
+                                           unit_forget_bias=True) for i in range(layers)]
             sequence = keras.layers.RNN(keras.layers.StackedRNNCells(cells), return_sequences=True,
                                         name="memory_rnn")(embedded)
         else:
-            sequence = authors_lstm(symbols, layers, seed, initializer)
+            sequence = authors_lstm(symbols, layers, seed, initializer, forget_bias)
             readout_init = dict(kernel_initializer=torch_default_initializer(seed_offset(seed, 50)),
                                 bias_initializer=keras.initializers.RandomUniform(
                                     -1 / 16, 1 / 16, seed=seed_offset(seed, 51)))
@@ -251,7 +253,8 @@ def seed_offset(seed, offset):
     return None if seed is None else seed + offset
 
 
-def authors_lstm(symbols, layers, seed, kernel_initializer=None, units=256, embedding_size=128):
+def authors_lstm(symbols, layers, seed, kernel_initializer=None, forget_bias=None, units=256,
+                 embedding_size=128):
     """The authors' LSTM baseline (`models/lstm.lua`, `train.lua`) on one-hot `symbols`.
 
     An `nn.LookupTable` embedding (Torch's default N(0, 1)); `layers` LSTMs of
@@ -261,13 +264,26 @@ def authors_lstm(symbols, layers, seed, kernel_initializer=None, units=256, embe
     Keras' `LSTMCell` has one bias for the two maps, so it gets their sum.
     Every layer's `h` and `c` start from learned vectors drawn in (-1, 1)
     (`learnable_init_states`, an `nn.Linear(1, n)` bias), `LearnedInitialState`.
+
+    Args:
+        symbols: One-hot symbols `(batch, time, vocabulary)`.
+        layers: Number of stacked LSTMs.
+        seed: Seed of the initializers (`None`: fresh draws).
+        kernel_initializer: Replaces the input kernels' Torch init
+            (`--init-scope kernels`); each layer gets its own copy.
+        forget_bias: If given, the forget gates' bias (`--init-scope kernels`).
+        units, embedding_size: The authors' 256 and 128.
+
+    Returns:
+        The top layer's outputs `(batch, time, units)`.
     """
     embedded = keras.layers.Dense(
         embedding_size, use_bias=False, name="embedding",
         kernel_initializer=keras.initializers.RandomNormal(0.0, 1.0, seed=seed))(symbols)
     cells = [keras.layers.LSTMCell(
         units, unit_forget_bias=False,
-        kernel_initializer=kernel_initializer or torch_default_initializer(seed_offset(seed, 10 * i + 1)),
+        kernel_initializer=clone_initializer(kernel_initializer, 10 * i + 3) if kernel_initializer
+        else torch_default_initializer(seed_offset(seed, 10 * i + 1)),
         recurrent_initializer=torch_default_initializer(seed_offset(seed, 10 * i + 2)))
         for i in range(layers)]
     states = LearnedInitialState([units] * (2 * layers), seed=seed_offset(seed, 40),
@@ -279,8 +295,10 @@ def authors_lstm(symbols, layers, seed, kernel_initializer=None, units=256, embe
     rng = np.random.default_rng(seed_offset(seed, 30))
     for cell, fan_in in zip(cells, [embedding_size] + [units] * (layers - 1)):
         bound_x, bound_h = 1 / np.sqrt(fan_in), 1 / np.sqrt(units)
-        cell.bias.assign((rng.uniform(-bound_x, bound_x, cell.bias.shape)
-                          + rng.uniform(-bound_h, bound_h, cell.bias.shape)).astype(cell.bias.dtype))
+        bias = rng.uniform(-bound_x, bound_x, cell.bias.shape) + rng.uniform(-bound_h, bound_h, cell.bias.shape)
+        if forget_bias is not None:
+            bias[units: 2 * units] = forget_bias  # Keras' gate order: input, forget, cell, output.
+        cell.bias.assign(bias.astype(cell.bias.dtype))
     return sequence
 
 
@@ -459,7 +477,9 @@ def train(args):
         "bound_action": bound_action_of(args),
         "authors_config": args.authors_config, "dtype": args.dtype,
         "sharpen": args.sharpen, "key_size": args.key_size,
-        "lstm_init": args.lstm_init if args.model == "lstm" else None,
+        # From the model, not the arguments: a resumed run keeps its own.
+        "lstm_init": (("torch" if any(layer.name == "initial_state" for layer in model.layers)
+                       else "keras") if args.model == "lstm" else None),
         "parameters": model.count_params(), "seconds": seconds,
         "fine": ours_fine, "coarse": ours_coarse,
         "paper_fine": paper_fine, "paper_coarse": paper_coarse,

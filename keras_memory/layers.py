@@ -1,6 +1,7 @@
 """Layers that run the memory cells."""
 
 import inspect
+import numbers
 
 import keras
 import tensorflow as tf
@@ -134,10 +135,12 @@ class LearnedInitialState(keras.layers.Layer):
 
     Call arguments:
         inputs: A tensor whose first dimension is the batch, e.g. the RNN's
-            input sequences `(batch, time, features)`.
+            input sequences `(batch, time, features)`; only its batch size
+            is used.
 
     Returns:
-        A list of `len(sizes)` tensors of shape `(batch, size)`. A
+        A list of `len(sizes)` tensors of shape `(batch, size)`, in the
+        layer's compute dtype. A
         `keras.layers.StackedRNNCells` takes one list per cell: group them
         as in the example.
 
@@ -154,13 +157,13 @@ class LearnedInitialState(keras.layers.Layer):
 
     def __init__(self, sizes, initializer=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(sizes, int) or not isinstance(sizes, (list, tuple)) or not sizes:
+        if not isinstance(sizes, (list, tuple)) or not sizes:
             raise ValueError(
                 "LearnedInitialState: `sizes` must be a non-empty list of positive "
                 f"ints. Received: sizes={sizes!r}"
             )
         for size in sizes:
-            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
                 raise ValueError(
                     "LearnedInitialState: every entry of `sizes` must be a positive "
                     f"int. Received: sizes={sizes!r}"

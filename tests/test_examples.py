@@ -186,11 +186,19 @@ def test_table1b_lstm_baseline_initialises_like_the_authors_lstm():
         assert np.abs(bias).max() > 1 / np.sqrt(fan_in)
         assert abs(bias[256:512].mean()) < 0.02
     assert np.abs(model.get_layer("readout").bias.numpy()).max() <= 1 / 16
-    # The learned initial state is used: it changes the first output.
+    assert np.abs(model.get_layer("readout").kernel.numpy()).max() <= 1 / 16
+    # Each learned initial state is used (h and c of both layers): changing it changes the output.
     x = task.generate(np.random.default_rng(0), 2)[0]
-    before = model(x)
-    states[0].assign(states[0].numpy() + 0.5)
-    assert not np.allclose(before, model(x))
+    for state in states:
+        before = np.asarray(model(x))
+        state.assign(state.numpy() + 0.5)
+        assert not np.allclose(before, np.asarray(model(x)))
+    # --init-scope kernels: each layer's kernel drawn on its own, forget bias 2.
+    kernels = script.build(script.parse_args(["--model", "lstm", "--task", "copy", "--init-magnitude",
+                                              "--init-scope", "kernels", "--dtype", "float32"]), task)
+    first, second = kernels.get_layer("memory_rnn").cell.cells
+    assert not np.allclose(first.kernel.numpy()[:128], second.kernel.numpy()[:128])
+    np.testing.assert_array_equal(second.bias.numpy()[256:512], 2.0)
     keras_args = script.parse_args(["--model", "lstm", "--task", "copy", "--lstm-init", "keras"])
     assert script.default_run_name(keras_args) == "lstm_copy_small_s1_keras"
     keras_model = script.build(keras_args, task)

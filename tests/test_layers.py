@@ -55,14 +55,21 @@ def test_the_rnn_starts_from_the_learned_state_and_learns_it():
 
 def test_save_and_load_round_trip(tmp_path):
     model = _stacked_lstm()
+    layer = model.get_layer("initial")
+    for weight in layer.weights:  # Not what a rebuilt, seeded layer would draw.
+        weight.assign(weight.numpy() + 0.5)
     x = np.random.default_rng(1).normal(size=(2, 6, 3)).astype("float32")
     path = str(tmp_path / "model.keras")
     model.save(path)
     loaded = keras.models.load_model(path)
+    for saved, restored in zip(layer.weights, loaded.get_layer("initial").weights):
+        np.testing.assert_array_equal(saved.numpy(), restored.numpy())
     np.testing.assert_array_equal(np.asarray(model(x)), np.asarray(loaded(x)))
-    config = model.get_layer("initial").get_config()
-    assert config["sizes"] == [4, 4, 5, 5]
-    assert LearnedInitialState.from_config(config).sizes == [4, 4, 5, 5]
+    config = LearnedInitialState([2, 3], initializer=keras.initializers.Constant(0.25)).get_config()
+    rebuilt = LearnedInitialState.from_config(config)
+    assert rebuilt.sizes == [2, 3]
+    states = rebuilt(np.zeros((1, 4), "float32"))
+    np.testing.assert_array_equal(np.asarray(states[1]), np.full((1, 3), 0.25, "float32"))
 
 
 @pytest.mark.parametrize("sizes", [4, [], [4, 0], [4, 2.5], [True], None])

@@ -222,9 +222,9 @@ class AppendedMemoryCell(keras.layers.Layer):
         c0 = tile(self.initial_controller[1])
         r0 = tile(ops.tanh(self.initial_read))
         pad = capacity - slots
-        # The initial slot's key is the raw learned vector, also on the sphere:
-        # the authors' `learnable_init_states` projects the heads (`Sproject`)
-        # but not `keys_` (models/slantm.lua).
+        # The initial slot's key is the raw learned vector, for SLANTM
+        # (`key_space="sphere"`) too: the authors' `learnable_init_states`
+        # projects the heads (`Sproject`) but not `keys_` (models/slantm.lua).
         keys = ops.pad(self.initial_memory_keys, [[0, pad], [0, 0]])
         values = ops.pad(ops.tanh(self.initial_memory_values), [[0, pad], [0, 0]])
         # `bias_init_mem_strength = -10`: the initial slot is nearly empty.
