@@ -188,7 +188,7 @@ def test_table1b_lstm_baseline_initialises_like_the_authors_lstm():
     assert np.abs(model.get_layer("readout").bias.numpy()).max() <= 1 / 16
     assert np.abs(model.get_layer("readout").kernel.numpy()).max() <= 1 / 16
     # Each learned initial state is used (h and c of both layers): changing it changes the output.
-    x = task.generate(np.random.default_rng(0), 2)[0]
+    x = task.generate(np.random.default_rng(0), 2)[0][:, :4]  # The first steps suffice.
     for state in states:
         before = np.asarray(model(x))
         state.assign(state.numpy() + 0.5)
