@@ -60,7 +60,7 @@ from keras_memory.training import (
     torch_uniform_init,
 )
 from keras_memory.cells.appended import torch_default_initializer
-from keras_memory.cells.common import clone_initializer
+from keras_memory.cells.common import clone_initializer, offset_seed
 from keras_memory.layers import LearnedInitialState
 
 MODELS = papers.TABLE_1B_MODELS
@@ -221,9 +221,9 @@ def build(args, task):
                                         name="memory_rnn")(embedded)
         else:
             sequence = authors_lstm(symbols, layers, seed, initializer, forget_bias)
-            readout_init = dict(kernel_initializer=torch_default_initializer(seed_offset(seed, 50)),
+            readout_init = dict(kernel_initializer=torch_default_initializer(offset_seed(seed, 50)),
                                 bias_initializer=keras.initializers.RandomUniform(
-                                    -1 / 16, 1 / 16, seed=seed_offset(seed, 51)))
+                                    -1 / 16, 1 / 16, seed=offset_seed(seed, 51)))
     else:
         capacity = task.max_write_steps("generalization") + 2
         common = dict(units=50, memory_width=20, memory_capacity=capacity, embedding_size=14,
@@ -247,10 +247,6 @@ def build(args, task):
         # The authors' init_magnitude=1: every parameter U(-1, 1), LSTM forget bias 1 + 1.
         torch_uniform_init(model, 1.0, seed=seed)
     return model
-
-
-def seed_offset(seed, offset):
-    return None if seed is None else seed + offset
 
 
 def authors_lstm(symbols, layers, seed, kernel_initializer=None, forget_bias=None, units=256,
@@ -283,16 +279,16 @@ def authors_lstm(symbols, layers, seed, kernel_initializer=None, forget_bias=Non
     cells = [keras.layers.LSTMCell(
         units, unit_forget_bias=False,
         kernel_initializer=clone_initializer(kernel_initializer, 10 * i + 3) if kernel_initializer
-        else torch_default_initializer(seed_offset(seed, 10 * i + 1)),
-        recurrent_initializer=torch_default_initializer(seed_offset(seed, 10 * i + 2)))
+        else torch_default_initializer(offset_seed(seed, 10 * i + 1)),
+        recurrent_initializer=torch_default_initializer(offset_seed(seed, 10 * i + 2)))
         for i in range(layers)]
-    states = LearnedInitialState([units] * (2 * layers), seed=seed_offset(seed, 40),
+    states = LearnedInitialState([units] * (2 * layers), seed=offset_seed(seed, 40),
                                  name="initial_state")(symbols)
     sequence = keras.layers.RNN(keras.layers.StackedRNNCells(cells), return_sequences=True,
                                 name="memory_rnn")(
         embedded, initial_state=[states[2 * i: 2 * i + 2] for i in range(layers)])
     # The bias of the two Torch maps: U(+-1/sqrt(fan_in)) + U(+-1/sqrt(units)).
-    rng = np.random.default_rng(seed_offset(seed, 30))
+    rng = np.random.default_rng(offset_seed(seed, 30))
     for cell, fan_in in zip(cells, [embedding_size] + [units] * (layers - 1)):
         bound_x, bound_h = 1 / np.sqrt(fan_in), 1 / np.sqrt(units)
         bias = rng.uniform(-bound_x, bound_x, cell.bias.shape) + rng.uniform(-bound_h, bound_h, cell.bias.shape)

@@ -1,13 +1,14 @@
 """Layers that run the memory cells."""
 
 import inspect
-import numbers
 
 import keras
 import tensorflow as tf
 from keras import ops
 from keras.src import backend  # `keras.layers.RNN` runs its loop with this
 from keras.src.backend.common.stateless_scope import StatelessScope
+
+from keras_memory.validation import check_positive_int
 
 
 def _accepts_step_mask(cell):
@@ -162,13 +163,10 @@ class LearnedInitialState(keras.layers.Layer):
                 "LearnedInitialState: `sizes` must be a non-empty list of positive "
                 f"ints. Received: sizes={sizes!r}"
             )
-        for size in sizes:
-            if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
-                raise ValueError(
-                    "LearnedInitialState: every entry of `sizes` must be a positive "
-                    f"int. Received: sizes={sizes!r}"
-                )
-        self.sizes = [int(size) for size in sizes]
+        self.sizes = [
+            check_positive_int(f"sizes[{i}]", size, owner="LearnedInitialState")
+            for i, size in enumerate(sizes)
+        ]
         self.seed = seed
         self.initializer = (
             keras.initializers.get(initializer)

@@ -17,6 +17,7 @@ from keras_memory.addressing import lantm as addressing
 from keras_memory.cells.common import (
     clone_initializer,
     keep_memory_in_float32,
+    offset_seed,
     requested_dtype_config,
 )
 from keras_memory.validation import check_positive_float, check_positive_int
@@ -27,10 +28,6 @@ def torch_default_initializer(seed=None):
     return keras.initializers.VarianceScaling(
         scale=1.0 / 3.0, mode="fan_in", distribution="uniform", seed=seed
     )
-
-
-def _seeded(seed, offset):
-    return None if seed is None else seed + offset
 
 
 class AppendedMemoryCell(keras.layers.Layer):
@@ -110,7 +107,7 @@ class AppendedMemoryCell(keras.layers.Layer):
             kernel_initializer=self._initializer(1),
             recurrent_initializer=self._initializer(2),
             bias_initializer=keras.initializers.RandomUniform(
-                -1.0 / math.sqrt(units), 1.0 / math.sqrt(units), seed=_seeded(seed, 3)
+                -1.0 / math.sqrt(units), 1.0 / math.sqrt(units), seed=offset_seed(seed, 3)
             ),
             seed=seed,
             dtype=self._requested_dtype_policy,
@@ -120,7 +117,7 @@ class AppendedMemoryCell(keras.layers.Layer):
             self.num_head_parameters,
             kernel_initializer=self._initializer(4),
             bias_initializer=keras.initializers.RandomUniform(
-                -1.0 / math.sqrt(units), 1.0 / math.sqrt(units), seed=_seeded(seed, 5)
+                -1.0 / math.sqrt(units), 1.0 / math.sqrt(units), seed=offset_seed(seed, 5)
             ),
             dtype=self.dtype_policy,
             name="head_parameters",
@@ -131,7 +128,7 @@ class AppendedMemoryCell(keras.layers.Layer):
             self.embedding = keras.layers.Dense(
                 self.embedding_size,
                 use_bias=False,
-                kernel_initializer=keras.initializers.RandomNormal(0.0, 1.0, seed=_seeded(seed, 6)),
+                kernel_initializer=keras.initializers.RandomNormal(0.0, 1.0, seed=offset_seed(seed, 6)),
                 dtype=self._requested_dtype_policy,
                 name="embedding",
             )
@@ -146,14 +143,14 @@ class AppendedMemoryCell(keras.layers.Layer):
     # ----------------------------------------------------------------- helpers
     def _initializer(self, offset):
         if self.kernel_initializer is None:
-            return torch_default_initializer(_seeded(self.seed, offset))
+            return torch_default_initializer(offset_seed(self.seed, offset))
         return clone_initializer(self.kernel_initializer, offset)
 
     def _uniform_weight(self, shape, name, offset):
         """A learned initial state: Torch's `Linear(1 -> n)` bias, uniform in (-1, 1)."""
         return self.add_weight(
             shape=shape,
-            initializer=keras.initializers.RandomUniform(-1.0, 1.0, seed=_seeded(self.seed, offset)),
+            initializer=keras.initializers.RandomUniform(-1.0, 1.0, seed=offset_seed(self.seed, offset)),
             name=name,
         )
 

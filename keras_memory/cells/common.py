@@ -3,6 +3,11 @@
 import keras
 
 
+def offset_seed(seed, offset):
+    """`seed + offset`, or `None` for an unseeded draw: one seed per weight from one seed."""
+    return None if seed is None else seed + offset
+
+
 def clone_initializer(initializer, offset=0):
     """A fresh copy of a Keras initializer (so two weights never share one).
 

@@ -9,6 +9,7 @@ from keras_memory.addressing import ham as addressing
 from keras_memory.cells.common import (
     clone_initializer,
     keep_memory_in_float32,
+    offset_seed,
     requested_dtype_config,
 )
 from keras_memory.layers import MemoryRNN
@@ -19,10 +20,6 @@ WRITE_QUERIES = ("controller", "root")
 MLP_DEPTHS = (1, 2)
 #: Base seeds are drawn below this bound, so that float32 states hold them exactly.
 SEED_BOUND = 2**24
-
-
-def _seeded(seed, offset):
-    return None if seed is None else seed + offset
 
 
 def _bernoulli_sample(logits, seed):
@@ -345,7 +342,7 @@ class HAMCell(keras.layers.Layer):
                 self.units,
                 kernel_initializer=self._initializer(50),
                 recurrent_initializer=(
-                    keras.initializers.Orthogonal(seed=_seeded(seed, 51))
+                    keras.initializers.Orthogonal(seed=offset_seed(seed, 51))
                     if self.kernel_initializer is None
                     else clone_initializer(self.kernel_initializer, 51)
                 ),
@@ -391,7 +388,7 @@ class HAMCell(keras.layers.Layer):
     # ----------------------------------------------------------------- helpers
     def _initializer(self, offset):
         if self.kernel_initializer is None:
-            return keras.initializers.GlorotUniform(seed=_seeded(self.seed, offset))
+            return keras.initializers.GlorotUniform(seed=offset_seed(self.seed, offset))
         return clone_initializer(self.kernel_initializer, offset)
 
     def _mlp(self, name, units, activation, offset):
