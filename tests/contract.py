@@ -99,9 +99,10 @@ class CellContract:
         model.compile(keras.optimizers.Adam(0.01), "mse", jit_compile=jit_compile)
         x = self.inputs()
         y = np.cumsum(x[..., :1], axis=1) * 0.1  # depends on the past: needs state
-        first = model.evaluate(x, y, verbose=0)
-        model.fit(x, y, epochs=30, verbose=0)
-        assert model.evaluate(x, y, verbose=0) < 0.7 * first
+        # One batch per epoch: each epoch's loss is the loss before its update,
+        # so the first is the untrained model's (no second compile to evaluate).
+        losses = model.fit(x, y, epochs=31, verbose=0).history["loss"]
+        assert losses[-1] < 0.7 * losses[0]
 
     def test_masked_steps_change_nothing(self):
         cell = self.make_cell()
@@ -161,7 +162,11 @@ class CellContract:
         )
         assert np.isfinite(model.predict(self.inputs(), verbose=0)).all()
 
-    @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+    # bfloat16 goes through the same casts as float16 (which also scales the
+    # loss); it runs with `-m slow`.
+    @pytest.mark.parametrize(
+        "policy", ["mixed_float16", pytest.param("mixed_bfloat16", marks=pytest.mark.slow)]
+    )
     def test_mixed_precision(self, policy):
         previous = keras.config.dtype_policy()
         keras.config.set_dtype_policy(policy)

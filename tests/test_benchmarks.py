@@ -14,6 +14,7 @@ import sam_scaling  # noqa: E402
 import scaling  # noqa: E402
 
 
+@pytest.mark.slow  # Six XLA compiles of HAM (over a minute on 2 cores).
 def test_scaling_measures_writes_json_markdown_and_fits_the_growth(tmp_path):
     out = tmp_path / "scaling.json"
     figure = tmp_path / "figures" / "scaling.png"

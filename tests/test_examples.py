@@ -208,7 +208,7 @@ def test_table1b_lstm_baseline_initialises_like_the_authors_lstm():
     assert "initial_state" not in [layer.name for layer in keras_model.layers]
 
 
-@pytest.mark.parametrize("task", ["stack", "reverse"])
+@pytest.mark.parametrize("task", [pytest.param("stack", marks=pytest.mark.slow), "reverse"])
 def test_ham_tables_script_reports_test_and_generalization_errors(tmp_path, task):
     script = load_example("ham_tables")
     results = script.main(["--task", task, "--leaves", "4", "--epochs", "1", "--batches", "3",

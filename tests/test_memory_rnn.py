@@ -82,7 +82,9 @@ def test_bidirectional_masked_model_round_trips(tmp_path):
     np.testing.assert_array_equal(model.predict(x, verbose=0), restored.predict(x, verbose=0))
 
 
-@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+@pytest.mark.parametrize(
+    "policy", ["mixed_float16", pytest.param("mixed_bfloat16", marks=pytest.mark.slow)]
+)
 def test_mixed_precision_fit(policy):
     keras.config.set_dtype_policy(policy)
     try:

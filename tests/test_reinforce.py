@@ -295,6 +295,7 @@ def test_raw_ham_learns_a_stack_with_reinforce():
     assert after["bit_accuracy"] >= 0.88, after
 
 
+@pytest.mark.slow  # The stack runs by default: the same model and training, another task.
 def test_raw_ham_learns_a_queue_with_reinforce():
     """Measured: POP answers 0.51 bit accuracy and 4% of them exactly right untrained;
     0.81 and 50% after 2,000 steps (greedy decisions). The paper's 0% sequence error

@@ -246,7 +246,9 @@ def test_ham_space_follows_the_paper_and_the_research_notes():
         hypermodels.ham_space("ntm", "reverse")
 
 
-@pytest.mark.parametrize("model, task", [("ham", "stack"), ("dham", "reverse")])
+@pytest.mark.parametrize(
+    "model, task", [("ham", "stack"), pytest.param("dham", "reverse", marks=pytest.mark.slow)]
+)
 def test_random_search_of_ham_reports_the_papers_metric(tmp_path, model, task):
     ranked = search.main(["--model", model, "--task", task, "--quick", "--directory",
                           str(tmp_path), "--verbose", "0"])
