@@ -37,8 +37,8 @@ class TestSAMCellLSHContract(CellContract):
     def make_cell(self, **overrides):
         return SAMCell(**{**LSH, **overrides})
 
-    # The dtype handling does not depend on the search: both half-precision
-    # policies run on the exact cell by default, here only with `-m slow`.
+    # The dtype handling does not depend on the search: the exact cell runs
+    # float16 by default (and bfloat16 with `-m slow`); here only `-m slow`.
     @pytest.mark.slow
     @pytest.mark.parametrize("policy", ["mixed_bfloat16"])
     def test_mixed_precision(self, policy):
