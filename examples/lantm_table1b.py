@@ -219,6 +219,9 @@ def build(args, task):
                                            unit_forget_bias=True) for i in range(layers)]
             sequence = keras.layers.RNN(keras.layers.StackedRNNCells(cells), return_sequences=True,
                                         name="memory_rnn")(embedded)
+            if forget_bias is not None:  # --init-scope kernels: forget bias 2, as for the others.
+                for cell in cells:
+                    set_forget_bias(cell, forget_bias)
         else:
             sequence = authors_lstm(symbols, layers, seed, initializer, forget_bias)
             readout_init = dict(kernel_initializer=torch_default_initializer(offset_seed(seed, 50)),
@@ -292,10 +295,17 @@ def authors_lstm(symbols, layers, seed, kernel_initializer=None, forget_bias=Non
     for cell, fan_in in zip(cells, [embedding_size] + [units] * (layers - 1)):
         bound_x, bound_h = 1 / np.sqrt(fan_in), 1 / np.sqrt(units)
         bias = rng.uniform(-bound_x, bound_x, cell.bias.shape) + rng.uniform(-bound_h, bound_h, cell.bias.shape)
-        if forget_bias is not None:
-            bias[units: 2 * units] = forget_bias  # Keras' gate order: input, forget, cell, output.
         cell.bias.assign(bias.astype(cell.bias.dtype))
+        if forget_bias is not None:
+            set_forget_bias(cell, forget_bias)
     return sequence
+
+
+def set_forget_bias(cell, value):
+    """Sets a built Keras `LSTMCell`'s forget-gate bias (gate order i, f, c, o) to `value`."""
+    bias = np.array(cell.bias.numpy())
+    bias[cell.units: 2 * cell.units] = value
+    cell.bias.assign(bias)
 
 
 #: (task, regime) pairs whose grid-selected SLANTM bounds its rotation angle in

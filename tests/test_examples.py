@@ -206,6 +206,14 @@ def test_table1b_lstm_baseline_initialises_like_the_authors_lstm():
     bias = keras_model.get_layer("memory_rnn").cell.cells[0].bias.numpy()
     np.testing.assert_array_equal(bias[256:512], 1.0)
     assert "initial_state" not in [layer.name for layer in keras_model.layers]
+    # --init-scope kernels keeps its promise of forget bias 2 with Keras' LSTM too.
+    keras_kernels = script.build(script.parse_args(
+        ["--model", "lstm", "--task", "copy", "--lstm-init", "keras", "--init-magnitude",
+         "--init-scope", "kernels", "--dtype", "float32"]), task)
+    for cell in keras_kernels.get_layer("memory_rnn").cell.cells:
+        np.testing.assert_array_equal(cell.bias.numpy()[256:512], 2.0)
+        np.testing.assert_array_equal(cell.bias.numpy()[:256], 0.0)
+        assert np.abs(cell.kernel.numpy()).max() <= 1.0 and cell.kernel.numpy().std() > 0.5
 
 
 @pytest.mark.parametrize("task", [pytest.param("stack", marks=pytest.mark.slow), "reverse"])
