@@ -165,8 +165,8 @@ def apply_authors_config(args):
 def default_run_name(args):
     """`<model>_<task>_<regime>_s<seed>`, then `_authors` (`--authors-config`),
     `_kernels` (`--init-magnitude --init-scope kernels`), `_keras` (the LSTM
-    with `--lstm-init keras`), `_lr<lr>` and
-    `_dd<delay>` (an `--lr` or `--decay-delay` given on the command line), so
+    with `--lstm-init keras`), `_lr<lr>`, `_dd<delay>` and `_<dtype>` (an
+    `--lr`, `--decay-delay` or `--dtype` given on the command line), so
     variants do not share a directory."""
     name = f"{args.model}_{args.task}_{args.regime}_s{args.seed}"
     if args.authors_config:
@@ -180,6 +180,8 @@ def default_run_name(args):
         name += f"_lr{args.lr:g}"
     if "--decay-delay" in given:
         name += f"_dd{args.decay_delay}"
+    if "--dtype" in given:
+        name += f"_{args.dtype}"
     return name
 
 

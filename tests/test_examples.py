@@ -138,6 +138,10 @@ def test_table1b_script_takes_the_authors_configuration_unless_told_otherwise():
     varied = script.parse_args(["--model", "slantm", "--task", "repeat_copy", "--seed", "3",
                                 "--decay-delay", "600", "--lr=0.02"])
     assert script.default_run_name(varied) == "slantm_repeat_copy_small_s3_lr0.02_dd600"
+    double = script.parse_args(["--model", "ram", "--task", "copy", "--authors-config",
+                                "--dtype", "float64"])
+    assert double.dtype == "float64"
+    assert script.default_run_name(double) == "ram_copy_small_s1_authors_float64"
     with pytest.raises(ValueError, match="No Table 1"):
         papers.table_1b_config("ntm", "copy", "small")
 
