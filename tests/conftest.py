@@ -14,3 +14,13 @@ def _clean_keras_session():
     keras.config.set_dtype_policy("float32")
     yield
     keras.utils.clear_session()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Mark `slow` the contract checks a `CellContract` subclass lists in
+    `slow_contract_tests`, before `-m` selects (hence `tryfirst`)."""
+    for item in items:
+        slow = getattr(getattr(item, "cls", None), "slow_contract_tests", ())
+        if getattr(item, "originalname", None) in slow:
+            item.add_marker(pytest.mark.slow)

@@ -23,6 +23,10 @@ class CellContract:
     timesteps = 6
     #: number of trainable weights of `RNN(make_cell())`, or None to skip.
     expected_num_trainable_weights = None
+    #: names of the checks below that run only with `-m slow` for this cell
+    #: (`conftest.py` marks them), for a variant whose plumbing another
+    #: subclass already covers by default.
+    slow_contract_tests = ()
 
     def make_cell(self, **overrides):  # pragma: no cover - abstract
         raise NotImplementedError

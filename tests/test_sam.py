@@ -45,25 +45,15 @@ class TestSAMCellLSHContract(CellContract):
         super().test_mixed_precision(policy)
         assert keras.config.dtype_policy().name == "float32"  # restored afterwards
 
-    # The Keras plumbing below does not depend on the search either (the
+    # The Keras plumbing of these does not depend on the search either (the
     # exact cell runs it by default); the LSH step, masking, shapes and the
     # `.keras` round trip of its table and hyperplanes run by default here.
-    @pytest.mark.slow
-    def test_sequential_model_fits(self):
-        super().test_sequential_model_fits()
-
-    @pytest.mark.slow
-    @pytest.mark.parametrize("jit_compile", [False, True])
-    def test_fit_reduces_the_loss(self, jit_compile):
-        super().test_fit_reduces_the_loss(jit_compile)
-
-    @pytest.mark.slow
-    def test_stacked_rnn_cells(self):
-        super().test_stacked_rnn_cells()
-
-    @pytest.mark.slow
-    def test_stateful_halves_equal_the_whole_sequence(self):
-        super().test_stateful_halves_equal_the_whole_sequence()
+    slow_contract_tests = (
+        "test_sequential_model_fits",
+        "test_fit_reduces_the_loss",
+        "test_stacked_rnn_cells",
+        "test_stateful_halves_equal_the_whole_sequence",
+    )
 
 
 # ------------------------------------------------------------------ helpers
