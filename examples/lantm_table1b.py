@@ -60,7 +60,7 @@ from keras_memory.training import (
     torch_uniform_init,
 )
 from keras_memory.cells.appended import torch_default_initializer
-from keras_memory.cells.common import clone_initializer, offset_seed
+from keras_memory.cells.common import clone_initializer, offset_seed, set_forget_bias
 from keras_memory.layers import LearnedInitialState
 
 MODELS = papers.TABLE_1B_MODELS
@@ -297,17 +297,8 @@ def authors_lstm(symbols, layers, seed, kernel_initializer=None, forget_bias=Non
     for cell, fan_in in zip(cells, [embedding_size] + [units] * (layers - 1)):
         bound_x, bound_h = 1 / np.sqrt(fan_in), 1 / np.sqrt(units)
         bias = rng.uniform(-bound_x, bound_x, cell.bias.shape) + rng.uniform(-bound_h, bound_h, cell.bias.shape)
-        cell.bias.assign(bias.astype(cell.bias.dtype))
-        if forget_bias is not None:
-            set_forget_bias(cell, forget_bias)
+        set_forget_bias(cell, forget_bias, bias)  # forget_bias=None keeps the drawn one.
     return sequence
-
-
-def set_forget_bias(cell, value):
-    """Sets a built Keras `LSTMCell`'s forget-gate bias (gate order i, f, c, o) to `value`."""
-    bias = np.array(cell.bias.numpy())
-    bias[cell.units: 2 * cell.units] = value
-    cell.bias.assign(bias)
 
 
 #: (task, regime) pairs whose grid-selected SLANTM bounds its rotation angle in

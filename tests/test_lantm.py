@@ -10,6 +10,7 @@ import tensorflow as tf
 from contract import CellContract
 from keras_memory import HAMCell, LANTMCell, NTMCell, RAMCell
 from keras_memory.addressing import lantm as addressing
+from keras_memory.cells.common import set_forget_bias
 
 SMALL = dict(units=6, memory_width=4, memory_capacity=8)
 
@@ -278,6 +279,33 @@ def test_the_write_head_starts_purely_relative():
     np.testing.assert_allclose(np.asarray(parts["write_head"])[0, 0], start, atol=1e-3)
     read_start = np.asarray(initial[3])[0, :2]
     np.testing.assert_allclose(np.asarray(parts["read_head"])[0, 0], read_start / 2, atol=1e-6)
+
+
+@pytest.mark.parametrize("make", [LANTMCell, RAMCell])
+def test_forget_bias_sets_only_the_controllers_forget_gates(make):
+    x = np.zeros((1, 1, 3), "float32")
+    default, with_bias = make(**SMALL, seed=3), make(**SMALL, seed=3, forget_bias=2.0)
+    _run(default, x)
+    _run(with_bias, x)
+    units = SMALL["units"]
+    drawn, set_ = default.controller.bias.numpy(), with_bias.controller.bias.numpy()
+    np.testing.assert_array_equal(set_[units: 2 * units], 2.0)  # Gates (i, f, c, o).
+    np.testing.assert_array_equal(np.delete(set_, np.s_[units: 2 * units]),
+                                  np.delete(drawn, np.s_[units: 2 * units]))
+    assert not np.any(drawn[units: 2 * units] == 2.0)
+
+
+def test_set_forget_bias_assigns_a_given_bias_with_the_forget_slice_replaced():
+    cell = keras.layers.LSTMCell(3)
+    cell.build((1, 2))
+    given = np.arange(12, dtype="float64")
+    set_forget_bias(cell, -1.0, given)
+    np.testing.assert_array_equal(cell.bias.numpy(), [0, 1, 2, -1, -1, -1, 6, 7, 8, 9, 10, 11])
+    set_forget_bias(cell, None, given)  # None keeps the given forget gates.
+    np.testing.assert_array_equal(cell.bias.numpy(), given)
+    set_forget_bias(cell, 5.0)  # Default: the current bias.
+    np.testing.assert_array_equal(cell.bias.numpy(), [0, 1, 2, 5, 5, 5, 6, 7, 8, 9, 10, 11])
+    assert given[3] == 3  # The given array is not changed.
 
 
 # ------------------------------------------------------------------ errors

@@ -19,6 +19,7 @@ from keras_memory.cells.common import (
     keep_memory_in_float32,
     offset_seed,
     requested_dtype_config,
+    set_forget_bias,
 )
 from keras_memory.validation import check_positive_float, check_positive_int
 
@@ -190,10 +191,7 @@ class AppendedMemoryCell(keras.layers.Layer):
             features = self.embedding_size
         self.controller.build((batch, features + self.memory_width))
         if self.forget_bias is not None:
-            # Keras' gate order is (input, forget, cell, output).
-            bias = ops.convert_to_numpy(self.controller.bias)
-            bias[self.units : 2 * self.units] = self.forget_bias
-            self.controller.bias.assign(bias)
+            set_forget_bias(self.controller, self.forget_bias)
         self.head_parameters.build((batch, self.units))
 
         slots, key = self._initial_slots, self.key_size

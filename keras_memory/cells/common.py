@@ -1,6 +1,7 @@
 """Pieces every memory cell shares."""
 
 import keras
+import numpy as np
 
 
 def offset_seed(seed, offset):
@@ -20,6 +21,21 @@ def clone_initializer(initializer, offset=0):
     if offset and isinstance(inner, dict) and isinstance(inner.get("seed"), int):
         inner["seed"] += offset
     return keras.initializers.deserialize(config)
+
+
+def set_forget_bias(lstm_cell, value, bias=None):
+    """Assigns a built Keras `LSTMCell`'s bias with its forget gates' slice set to `value`.
+
+    Keras orders the gates (input, forget, cell, output). `bias` (default: the
+    cell's current bias) gives the other gates' values, so that a bias drawn
+    elsewhere and a forget bias land in one assignment; `value=None` keeps
+    the forget gates of `bias`.
+    """
+    values = np.array(lstm_cell.bias.numpy() if bias is None else bias,
+                      dtype=lstm_cell.bias.dtype)
+    if value is not None:
+        values[lstm_cell.units: 2 * lstm_cell.units] = value
+    lstm_cell.bias.assign(values)
 
 
 def keep_memory_in_float32(cell):
