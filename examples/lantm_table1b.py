@@ -116,6 +116,9 @@ def parse_args(argv=None):
     parser.add_argument("--bound-action", choices=("auto", "yes", "no"), default="auto",
                         help="LANTM translation / SLANTM angle bound (auto: as in the authors' "
                              "grid-selected configuration of the model and task)")
+    parser.add_argument("--project-initial-key", action="store_true",
+                        help="SLANTM: project the initial memory slot's learned key onto the "
+                             "sphere (the authors' code leaves it raw)")
     parser.add_argument("--test-batches", type=int, default=100,
                         help="batches of 32 in the 2x test set (the paper: 100)")
     parser.add_argument("--task-arg", action="append", default=[], metavar="NAME=VALUE",
@@ -131,6 +134,9 @@ def parse_args(argv=None):
     parser.add_argument("--summary", metavar="DIR", default=None,
                         help="print the table of the results.json files under DIR and exit")
     args = parser.parse_args(argv)
+    if args.project_initial_key and not args.model.startswith("slantm"):
+        parser.error(f"--project-initial-key needs a sphere model (slantm, slantm-s); "
+                     f"received --model {args.model}")
     given = {a.split("=")[0] for a in (sys.argv[1:] if argv is None else argv)}
     args.given = sorted(given)
     apply_authors_config(args)
@@ -165,9 +171,9 @@ def apply_authors_config(args):
 def default_run_name(args):
     """`<model>_<task>_<regime>_s<seed>`, then `_authors` (`--authors-config`),
     `_kernels` (`--init-magnitude --init-scope kernels`), `_keras` (the LSTM
-    with `--lstm-init keras`), `_lr<lr>`, `_dd<delay>` and `_<dtype>` (an
-    `--lr`, `--decay-delay` or `--dtype` given on the command line), so
-    variants do not share a directory."""
+    with `--lstm-init keras`), `_pkey` (`--project-initial-key`), `_lr<lr>`,
+    `_dd<delay>` and `_<dtype>` (an `--lr`, `--decay-delay` or `--dtype`
+    given on the command line), so variants do not share a directory."""
     name = f"{args.model}_{args.task}_{args.regime}_s{args.seed}"
     if args.authors_config:
         name += "_authors"
@@ -175,6 +181,8 @@ def default_run_name(args):
         name += "_kernels"
     if args.model == "lstm" and args.lstm_init == "keras":
         name += "_keras"
+    if getattr(args, "project_initial_key", False):
+        name += "_pkey"
     given = getattr(args, "given", ())
     if "--lr" in given:
         name += f"_lr{args.lr:g}"
@@ -242,7 +250,8 @@ def build(args, task):
             cell = keras_memory.LANTMCell(
                 key_space="sphere" if args.model.startswith("slantm") else "plane",
                 weighting="softmax" if args.model.endswith("-s") else "inverse_square",
-                bound_action=bound_action_of(args), **common)
+                bound_action=bound_action_of(args),
+                project_initial_key=args.project_initial_key, **common)
         sequence = keras_memory.MemoryRNN(cell, return_sequences=True, name="memory_rnn")(inputs)
     logits = keras.layers.Dense(task.output_size, name="readout",
                                 dtype="float64" if args.dtype == "float64" else "float32",
@@ -351,7 +360,8 @@ def summary(root):
             f"| {r['model']}{init_label(r)}"
             # LSTM runs before --lstm-init had Keras' initialisation.
             f"{' (Keras init)' if r['model'] == 'lstm' and r.get('lstm_init', 'keras') == 'keras' else ''}"
-            f"{' (sharpen)' if r.get('sharpen') else ''} | {r['task']} | {r['regime']} | {r['seed']} | {r['learning_rate']:g} | "
+            f"{' (sharpen)' if r.get('sharpen') else ''}"
+            f"{' (projected initial key)' if r.get('project_initial_key') else ''} | {r['task']} | {r['regime']} | {r['seed']} | {r['learning_rate']:g} | "
             f"{r['decay_delay']} | "
             f"{r['fine']:.1f}/{r['coarse']:.1f} | {r['paper_fine']:g}/{r['paper_coarse']:g} | "
             f"{r['steps']:,} | {r['seconds'] / 60:.1f} min |")
@@ -476,6 +486,7 @@ def train(args):
         "bound_action": bound_action_of(args),
         "authors_config": args.authors_config, "dtype": args.dtype,
         "sharpen": args.sharpen, "key_size": args.key_size,
+        "project_initial_key": args.project_initial_key,
         # From the model, not the arguments: a resumed run keeps its own.
         "lstm_init": (("torch" if any(layer.name == "initial_state" for layer in model.layers)
                        else "keras") if args.model == "lstm" else None),

@@ -142,6 +142,15 @@ def test_table1b_script_takes_the_authors_configuration_unless_told_otherwise():
                                 "--dtype", "float64"])
     assert double.dtype == "float64"
     assert script.default_run_name(double) == "ram_copy_small_s1_authors_float64"
+    projected = script.parse_args(["--model", "slantm", "--task", "repeat_copy", "--seed", "8",
+                                   "--project-initial-key"])
+    assert script.default_run_name(projected) == "slantm_repeat_copy_small_s8_pkey"
+    model = script.build(projected, script.make_task("repeat_copy"))
+    assert model.get_layer("memory_rnn").cell.project_initial_key
+    assert not script.build(varied, script.make_task("repeat_copy")).get_layer(
+        "memory_rnn").cell.project_initial_key
+    with pytest.raises(SystemExit):  # The plane has no sphere to project onto.
+        script.parse_args(["--model", "lantm", "--project-initial-key"])
     with pytest.raises(ValueError, match="No Table 1"):
         papers.table_1b_config("ntm", "copy", "small")
 

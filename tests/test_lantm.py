@@ -308,6 +308,28 @@ def test_set_forget_bias_assigns_a_given_bias_with_the_forget_slice_replaced():
     assert given[3] == 3  # The given array is not changed.
 
 
+def test_project_initial_key_puts_the_initial_slots_key_on_the_sphere():
+    sphere = dict(SMALL, key_space="sphere", seed=5)
+    raw, projected = LANTMCell(**sphere), LANTMCell(**sphere, project_initial_key=True)
+    x = np.zeros((1, 1, 3), "float32")
+    _run(raw, x)
+    _run(projected, x)
+    learned = raw.initial_memory_keys.numpy()[0]
+    np.testing.assert_array_equal(projected.initial_memory_keys.numpy()[0], learned)
+    assert abs(np.linalg.norm(learned) - 1) > 0.05  # Drawn off the sphere.
+    keys_raw = raw.split_memory(raw.get_initial_state(1))[0]
+    keys_projected = projected.split_memory(projected.get_initial_state(1))[0]
+    # The authors' code: the raw learned vector; projected: the unit vector.
+    np.testing.assert_allclose(np.asarray(keys_raw)[0, 0], learned, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(keys_projected)[0, 0],
+                               learned / np.linalg.norm(learned), rtol=1e-5)
+    np.testing.assert_array_equal(np.asarray(keys_projected)[0, 1:], 0)  # Empty slots.
+    config = projected.get_config()
+    assert config["project_initial_key"] is True
+    assert LANTMCell.from_config(config).project_initial_key is True
+    assert raw.get_config()["project_initial_key"] is False
+
+
 # ------------------------------------------------------------------ errors
 @pytest.mark.parametrize(
     "factory, kwargs, match",
@@ -321,6 +343,9 @@ def test_set_forget_bias_assigns_a_given_bias_with_the_forget_slice_replaced():
         (LANTMCell, dict(units=4, usage_threshold=2.0), "usage_threshold"),
         (LANTMCell, dict(units=4, embedding_size=0), "embedding_size"),
         (LANTMCell, dict(units=4, forget_bias="1"), "forget_bias"),
+        (LANTMCell, dict(units=4, project_initial_key=True), "project_initial_key"),
+        (LANTMCell, dict(units=4, key_space="sphere", project_initial_key=1),
+         "project_initial_key"),
         (RAMCell, dict(units=4, key_size=0), "key_size"),
         (RAMCell, dict(units=4, tape=True, memory_capacity=2), "memory_capacity"),
     ],

@@ -207,6 +207,13 @@ class AppendedMemoryCell(keras.layers.Layer):
         self._build_heads()
 
     # ----------------------------------------------------------- initial state
+    def _initial_memory_key(self):
+        """The initial slot's key: the raw learned vector, for SLANTM
+        (`key_space="sphere"`) too, by default: the authors'
+        `learnable_init_states` projects the heads (`Sproject`) but not
+        `keys_` (models/slantm.lua)."""
+        return self.initial_memory_keys
+
     def get_initial_state(self, batch_size=None):
         def tile(row):
             row = ops.cast(ops.reshape(row, (1, -1)), self.compute_dtype)
@@ -217,10 +224,7 @@ class AppendedMemoryCell(keras.layers.Layer):
         c0 = tile(self.initial_controller[1])
         r0 = tile(ops.tanh(self.initial_read))
         pad = capacity - slots
-        # The initial slot's key is the raw learned vector, for SLANTM
-        # (`key_space="sphere"`) too: the authors' `learnable_init_states`
-        # projects the heads (`Sproject`) but not `keys_` (models/slantm.lua).
-        keys = ops.pad(self.initial_memory_keys, [[0, pad], [0, 0]])
+        keys = ops.pad(self._initial_memory_key(), [[0, pad], [0, 0]])
         values = ops.pad(ops.tanh(self.initial_memory_values), [[0, pad], [0, 0]])
         # `bias_init_mem_strength = -10`: the initial slot is nearly empty.
         strengths = ops.pad(ops.sigmoid(self.initial_memory_strengths - 10.0), [[0, pad]])
