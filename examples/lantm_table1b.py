@@ -31,7 +31,7 @@ times in the second half of training (every `steps / 20` steps) and the best
 of each reported.
 
 The run directory (`--run-dir`, default `runs/table1b/<model>_<task>_<regime>_s<seed>`,
-with `_authors`, `_kernels` and `_keras` appended for those options)
+with a suffix per option: see `default_run_name`)
 gets `model.keras` and `state.json` after every 500 steps (so `--resume`
 continues a stopped run), `results.json`, and for LANTM and SLANTM
 `trajectories.png`: where the read and write heads went in key space on one
@@ -423,13 +423,19 @@ def main(argv=None):
         return train(args)
 
 
-def train(args):
-    keras.utils.set_random_seed(args.seed)
+def schedule(args):
+    """`(learning rate, decay delay)` of a run: the ones given or the defaults
+    (0.01 and 300; the LSTM 0.002 and 700), a default delay scaled to `--steps`."""
     lr = args.lr if args.lr is not None else (0.002 if args.model == "lstm" else 0.01)
     delay = args.decay_delay if args.decay_delay is not None else (700 if args.model == "lstm" else 300)
-    scale = args.steps / 10_000
     if args.decay_delay is None:
-        delay = int(round(delay * scale / 2)) * 2  # Same share of the run, kept even.
+        delay = int(round(delay * args.steps / 10_000 / 2)) * 2  # Same share of the run, kept even.
+    return lr, delay
+
+
+def train(args):
+    keras.utils.set_random_seed(args.seed)
+    lr, delay = schedule(args)
     run_dir = args.run_dir or os.path.join("runs", "table1b", default_run_name(args))
     os.makedirs(run_dir, exist_ok=True)
     task = make_task(args.task, task_args=args.task_arg)

@@ -155,6 +155,51 @@ def test_table1b_script_takes_the_authors_configuration_unless_told_otherwise():
         papers.table_1b_config("ntm", "copy", "small")
 
 
+def results_md_commands():
+    """`(argv, data file)` of each Table 1(b) command in docs/results.md: the file named
+    by a trailing `# <name>.json` comment, else by the command's default run name."""
+    commands = []
+    with open(os.path.join(ROOT, "docs", "results.md")) as f:
+        for line in f:
+            if not line.startswith("python examples/lantm_table1b.py "):
+                continue
+            command, _, comment = line.partition("#")
+            argv = command.split()[2:]
+            if any(arg.isupper() for arg in argv):  # A placeholder: --seed SEED.
+                continue
+            commands.append((argv, comment.split()[0] if comment.strip() else None))
+    return commands
+
+
+def test_every_table1b_command_in_the_results_page_has_data_with_its_settings():
+    """Each command under Table 1(b) parses and names a results file in docs/data/table1b
+    whose recorded settings are the ones the command runs with (older files lack some)."""
+    script = load_example("lantm_table1b")
+    commands = results_md_commands()
+    assert len(commands) >= 40
+    for argv, data_file in commands:
+        args = script.parse_args(argv)
+        name = data_file or script.default_run_name(args) + ".json"
+        path = os.path.join(ROOT, "docs", "data", "table1b", name)
+        assert os.path.exists(path), (argv, name)
+        with open(path) as f:
+            results = json.load(f)
+        lr, delay = script.schedule(args)
+        expected = {
+            "model": args.model, "task": args.task, "regime": args.regime, "seed": args.seed,
+            "steps": args.steps, "learning_rate": lr, "decay_delay": delay,
+            "init_magnitude": args.init_magnitude, "dtype": args.dtype,
+            "init_scope": args.init_scope if args.init_magnitude else None,
+            "authors_config": args.authors_config, "sharpen": args.sharpen,
+            "key_size": args.key_size, "project_initial_key": args.project_initial_key,
+            "lstm_init": args.lstm_init if args.model == "lstm" else None,
+        }
+        if not isinstance(results.get("bound_action"), str):  # Early runs wrote "auto".
+            expected["bound_action"] = script.bound_action_of(args)
+        recorded = {key: results[key] for key in expected if key in results}
+        assert recorded == {key: expected[key] for key in recorded}, (argv, name)
+
+
 def test_table1b_script_initialises_like_the_authors_init_magnitude():
     """--init-magnitude reinitialises every parameter, the embedding and readout too."""
     script = load_example("lantm_table1b")
