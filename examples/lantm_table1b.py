@@ -119,6 +119,9 @@ def parse_args(argv=None):
     parser.add_argument("--project-initial-key", action="store_true",
                         help="SLANTM: project the initial memory slot's learned key onto the "
                              "sphere (the authors' code leaves it raw)")
+    parser.add_argument("--batch-order", choices=("shuffled", "file"), default="shuffled",
+                        help="the order of each pass's batches: shuffled (Keras' fit) or file "
+                             "(the authors' train.lua reads its training file in order)")
     parser.add_argument("--test-batches", type=int, default=100,
                         help="batches of 32 in the 2x test set (the paper: 100)")
     parser.add_argument("--task-arg", action="append", default=[], metavar="NAME=VALUE",
@@ -171,7 +174,8 @@ def apply_authors_config(args):
 def default_run_name(args):
     """`<model>_<task>_<regime>_s<seed>`, then `_authors` (`--authors-config`),
     `_kernels` (`--init-magnitude --init-scope kernels`), `_keras` (the LSTM
-    with `--lstm-init keras`), `_pkey` (`--project-initial-key`), `_lr<lr>`,
+    with `--lstm-init keras`), `_pkey` (`--project-initial-key`), `_fileorder`
+    (`--batch-order file`), `_lr<lr>`,
     `_dd<delay>` and `_<dtype>` (an `--lr`, `--decay-delay` or `--dtype`
     given on the command line), so variants do not share a directory."""
     name = f"{args.model}_{args.task}_{args.regime}_s{args.seed}"
@@ -183,6 +187,8 @@ def default_run_name(args):
         name += "_keras"
     if getattr(args, "project_initial_key", False):
         name += "_pkey"
+    if getattr(args, "batch_order", "shuffled") == "file":
+        name += "_fileorder"
     given = getattr(args, "given", ())
     if "--lr" in given:
         name += f"_lr{args.lr:g}"
@@ -476,6 +482,7 @@ def train(args):
     checkpoint = RunCheckpoint(model_path, state_path, extra_state=lambda: {
         "checks": validation.history, "seconds": elapsed + time.perf_counter() - start})
     model.fit(batches, epochs=epochs, initial_epoch=initial_epoch, verbose=args.verbose,
+              shuffle=args.batch_order == "shuffled",
               # A NaN loss stops the run, as in the authors' `train.lua`.
               callbacks=[batches.epoch_callback(), keras.callbacks.TerminateOnNaN(), validation,
                          checkpoint])
@@ -493,6 +500,7 @@ def train(args):
         "authors_config": args.authors_config, "dtype": args.dtype,
         "sharpen": args.sharpen, "key_size": args.key_size,
         "project_initial_key": args.project_initial_key,
+        "batch_order": args.batch_order,
         # From the model, not the arguments: a resumed run keeps its own.
         "lstm_init": (("torch" if any(layer.name == "initial_state" for layer in model.layers)
                        else "keras") if args.model == "lstm" else None),

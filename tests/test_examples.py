@@ -104,6 +104,30 @@ def test_table1b_script_reports_ours_next_to_the_paper_and_draws_trajectories(tm
         script.main(["--profile", str(tmp_path / "missing")])
 
 
+@pytest.mark.parametrize("order", ["file", "shuffled"])
+def test_table1b_script_takes_the_batches_in_file_order_when_asked(tmp_path, monkeypatch, order):
+    """--batch-order file: each pass reads its batches in order, as the authors' train.lua."""
+    script = load_example("lantm_table1b")
+    seen = []
+    get = script.CyclingBatches.__getitem__
+
+    def recording(self, index):
+        seen.append(index)
+        return get(self, index)
+
+    monkeypatch.setattr(script.CyclingBatches, "__getitem__", recording)
+    argv = ["--model", "lantm", "--task", "copy", "--batch-order", order,
+            "--run-dir", str(tmp_path / order), *LANTM_TINY[:2], "--steps", "40",
+            *LANTM_TINY[4:]]
+    results = script.main(argv)
+    assert results["batch_order"] == order
+    trained = seen[-40:]  # Before them fit reads batches 0 and 1 for their shapes.
+    assert sorted(trained) == list(range(40))
+    assert (trained == list(range(40))) == (order == "file")
+    name = script.default_run_name(script.parse_args(["--batch-order", order]))
+    assert name == "lantm_copy_small_s1" + ("_fileorder" if order == "file" else "")
+
+
 @pytest.mark.parametrize("model", ["lstm", "tape"])
 def test_table1b_script_trains_the_baselines(tmp_path, model):
     script = load_example("lantm_table1b")
@@ -192,6 +216,7 @@ def test_every_table1b_command_in_the_results_page_has_data_with_its_settings():
             "init_scope": args.init_scope if args.init_magnitude else None,
             "authors_config": args.authors_config, "sharpen": args.sharpen,
             "key_size": args.key_size, "project_initial_key": args.project_initial_key,
+            "batch_order": args.batch_order,
             "lstm_init": args.lstm_init if args.model == "lstm" else None,
         }
         if not isinstance(results.get("bound_action"), str):  # Early runs wrote "auto".
