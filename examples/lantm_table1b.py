@@ -439,6 +439,22 @@ def schedule(args):
     return lr, delay
 
 
+def run_settings(args):
+    """The settings a run records in `results.json`, as the command line sets them."""
+    lr, delay = schedule(args)
+    return {
+        "model": args.model, "task": args.task, "regime": args.regime, "seed": args.seed,
+        "steps": args.steps, "learning_rate": lr, "decay_delay": delay,
+        "init_magnitude": args.init_magnitude,
+        "init_scope": args.init_scope if args.init_magnitude else None,
+        "bound_action": bound_action_of(args),
+        "authors_config": args.authors_config, "dtype": args.dtype,
+        "sharpen": args.sharpen, "key_size": args.key_size,
+        "project_initial_key": args.project_initial_key,
+        "batch_order": args.batch_order,
+    }
+
+
 def train(args):
     keras.utils.set_random_seed(args.seed)
     lr, delay = schedule(args)
@@ -492,15 +508,7 @@ def train(args):
     ours_fine = 100 * (validation.best_fine or 0.0)
     ours_coarse = 100 * (validation.best_coarse or 0.0)
     results = {
-        "model": args.model, "task": args.task, "regime": args.regime, "seed": args.seed,
-        "steps": args.steps, "learning_rate": lr, "decay_delay": delay,
-        "init_magnitude": args.init_magnitude,
-        "init_scope": args.init_scope if args.init_magnitude else None,
-        "bound_action": bound_action_of(args),
-        "authors_config": args.authors_config, "dtype": args.dtype,
-        "sharpen": args.sharpen, "key_size": args.key_size,
-        "project_initial_key": args.project_initial_key,
-        "batch_order": args.batch_order,
+        **run_settings(args),
         # From the model, not the arguments: a resumed run keeps its own.
         "lstm_init": (("torch" if any(layer.name == "initial_state" for layer in model.layers)
                        else "keras") if args.model == "lstm" else None),

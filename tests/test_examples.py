@@ -117,8 +117,7 @@ def test_table1b_script_takes_the_batches_in_file_order_when_asked(tmp_path, mon
 
     monkeypatch.setattr(script.CyclingBatches, "__getitem__", recording)
     argv = ["--model", "lantm", "--task", "copy", "--batch-order", order,
-            "--run-dir", str(tmp_path / order), *LANTM_TINY[:2], "--steps", "40",
-            *LANTM_TINY[4:]]
+            "--run-dir", str(tmp_path / order), *LANTM_TINY, "--steps", "40"]
     results = script.main(argv)
     assert results["batch_order"] == order
     trained = seen[-40:]  # Before them fit reads batches 0 and 1 for their shapes.
@@ -208,19 +207,10 @@ def test_every_table1b_command_in_the_results_page_has_data_with_its_settings():
         assert os.path.exists(path), (argv, name)
         with open(path) as f:
             results = json.load(f)
-        lr, delay = script.schedule(args)
-        expected = {
-            "model": args.model, "task": args.task, "regime": args.regime, "seed": args.seed,
-            "steps": args.steps, "learning_rate": lr, "decay_delay": delay,
-            "init_magnitude": args.init_magnitude, "dtype": args.dtype,
-            "init_scope": args.init_scope if args.init_magnitude else None,
-            "authors_config": args.authors_config, "sharpen": args.sharpen,
-            "key_size": args.key_size, "project_initial_key": args.project_initial_key,
-            "batch_order": args.batch_order,
-            "lstm_init": args.lstm_init if args.model == "lstm" else None,
-        }
-        if not isinstance(results.get("bound_action"), str):  # Early runs wrote "auto".
-            expected["bound_action"] = script.bound_action_of(args)
+        expected = dict(script.run_settings(args),
+                        lstm_init=args.lstm_init if args.model == "lstm" else None)
+        if isinstance(results.get("bound_action"), str):  # Early runs wrote "auto".
+            del expected["bound_action"]
         recorded = {key: results[key] for key in expected if key in results}
         assert recorded == {key: expected[key] for key in recorded}, (argv, name)
 
