@@ -23,8 +23,19 @@ output log-likelihood the REINFORCE surrogate of Andrychowicz & Kurach
   `alpha = alpha_0 * alpha_decay ** (step / alpha_decay_steps)` decaying
   exponentially (section 3.3).
 
-Every term is averaged over the decision steps that precede the end of the
-answer (the last scored step of `sample_weight`). In soft attention
+**Weighting.** The paper's estimator (section 3.3, eq. 1) is, per example,
+`grad log p(y | A) + sum_t R_t grad log pi_t`: the log-likelihood summed over
+the output steps and the policy term summed over the decision steps, one
+against the other. Every term here is therefore a sum over its own steps
+(the likelihood over the scored steps of `sample_weight`; the policy,
+baseline and exploration terms over the decision steps up to and including
+the last scored one, whose returns are defined) divided by one shared
+normaliser, the number of scored steps in the batch. The likelihood is then
+the mean per-output-step cross-entropy, and the relative weight of the
+terms does not depend on how many decision steps a task takes before it
+answers (on Search, `eta = 2` decision steps precede each scored one).
+Decisions after the last scored step have no return and count in no term.
+In soft attention
 (`HAMCell(attention="soft")`) the decision terms are zero and the model is
 trained by backpropagation alone.
 
@@ -126,7 +137,9 @@ class HAMModel(keras.Model):
         rewards = ops.stop_gradient(ops.mean(correct, axis=-1) * weight)
         returns = discounted_returns(rewards, self.gamma)
         valid = decision_steps(sample_weight)
-        steps = ops.maximum(ops.sum(valid), 1.0)
+        # One normaliser for every term (see the module docstring): sums over
+        # each term's own steps, divided by the number of scored steps.
+        steps = scored
         baseline = ops.cast(y_pred["baseline"][..., 0], "float32")
         advantage = ops.stop_gradient(returns - baseline)
         log_prob = ops.cast(y_pred["log_prob"], "float32")

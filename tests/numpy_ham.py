@@ -107,6 +107,13 @@ def binary_entropy(p):
     return -(p * np.log(p) + q * np.log(q))
 
 
+def inverse_entropy(entropy, floor=1e-6):
+    """Section 3.3's `1 / H`, continued linearly in `log H` below `floor`."""
+    if entropy >= floor:
+        return 1.0 / entropy
+    return (1.0 + np.log(floor) - np.log(entropy)) / floor
+
+
 def hard_step(h, n, modules, lstm=None, state=None, read_out=None, x=None):
     """One deterministic hard step (Figs. 3-5, section 4.1: right iff p > 0.5).
 
@@ -124,7 +131,7 @@ def hard_step(h, n, modules, lstm=None, state=None, read_out=None, x=None):
         log_prob += np.log(p if right else 1.0 - p)
         entropy_e = binary_entropy(p)
         entropy += entropy_e
-        inverse += 1.0 / max(entropy_e, 1e-6)
+        inverse += inverse_entropy(entropy_e)
         e = 2 * e + 1 if right else 2 * e
     attended = h[e]
     if lstm is not None:

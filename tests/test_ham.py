@@ -391,12 +391,14 @@ def test_decision_terms_and_their_gradients():
     assert np.abs(tape.gradient(prediction, cell.embed.dense_layers[0].kernel).numpy()).sum() > 0
 
 
-def test_inverse_entropy_is_clamped_where_a_decision_is_certain():
+def test_inverse_entropy_stays_finite_where_a_decision_is_certain():
     logits = tf.constant([[0.0, 40.0, -200.0]])
     np.testing.assert_allclose(addressing.decision_entropies(logits)[0, 0], np.log(2), rtol=1e-6)
     inverse = addressing.inverse_entropies(logits).numpy()
     assert np.isfinite(inverse).all()
-    np.testing.assert_allclose(inverse[0, 1:], 1e6, rtol=1e-6)
+    # Past the floor (H < 1e-6) it continues linearly in log H: (1 + log(1e-6) - log H) / 1e-6.
+    log_h = np.array([-40.0 + np.log(41.0), -200.0 + np.log(201.0)])
+    np.testing.assert_allclose(inverse[0, 1:], (1 + np.log(1e-6) - log_h) / 1e-6, rtol=1e-5)
     log_p = addressing.decision_log_probabilities(logits, tf.constant([[1.0, 0.0, 0.0]]))
     np.testing.assert_allclose(log_p.numpy(), [[np.log(0.5), -40.0, 0.0]], atol=1e-6)
 
@@ -680,3 +682,35 @@ def test_a_hard_training_step_never_copies_the_tree():
     ops_on_trees = _tree_sized_xla_ops("hard")
     assert "scatter" in ops_on_trees  # the audit sees the in-place writes
     assert "copy" not in ops_on_trees, ops_on_trees
+
+
+def test_the_exploration_term_is_one_over_the_entropy_and_keeps_pushing():
+    """Section 3.3: `alpha / H(p)` per decision. It equals `1 / H` (NumPy, float64)
+    while `H >= 1e-6`, and beyond (logits past about 16, where `1 / max(H, 1e-6)` is
+    flat) it keeps growing with |logit|, so its gradient still pushes the decision
+    back towards uncertainty; finite and symmetric for any logit."""
+    z = np.array([0.0, 0.5, 2.0, 5.0, 10.0, 13.0, 15.0], "float64")
+    p = 1.0 / (1.0 + np.exp(-z))
+    entropy = -(p * np.log(p) + (1 - p) * np.log1p(-p))
+    values = addressing.inverse_entropies(tf.constant(z, tf.float32)).numpy()
+    np.testing.assert_allclose(values, 1.0 / entropy, rtol=2e-4)
+    np.testing.assert_allclose(
+        addressing.log_decision_entropies(tf.constant(z, tf.float32)).numpy(), np.log(entropy),
+        rtol=1e-5, atol=1e-6)
+
+    big = tf.constant([-500.0, -100.0, -30.0, -17.0, 17.0, 30.0, 100.0, 500.0])
+    with tf.GradientTape() as tape:
+        tape.watch(big)
+        values = addressing.inverse_entropies(big)
+    gradient = tape.gradient(values, big).numpy()
+    assert np.isfinite(values.numpy()).all() and np.isfinite(gradient).all()
+    # Descent on the term moves every logit towards 0, with a push that does not fade.
+    np.testing.assert_array_equal(np.sign(gradient), np.sign(big.numpy()))
+    assert (np.abs(gradient) > 1e5).all()
+    np.testing.assert_allclose(values.numpy()[:4], values.numpy()[::-1][:4], rtol=1e-6)
+    # Continuous at the floor.
+    edge = float(np.log(1e-6))
+    zs = tf.constant(np.linspace(15.0, 18.0, 301), tf.float32)
+    v = addressing.inverse_entropies(zs).numpy()
+    assert np.all(np.diff(v) > 0) and np.max(np.abs(np.diff(v)) / v[1:]) < 0.05
+    assert edge < 0

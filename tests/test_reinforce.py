@@ -303,3 +303,51 @@ def test_raw_ham_learns_a_queue_with_reinforce():
     before, after = _train_raw_ham("ham_queue")
     assert before["bit_accuracy"] < 0.6 and before["symbol_accuracy"] < 0.1
     assert after["bit_accuracy"] >= 0.77 and after["symbol_accuracy"] >= 0.4, after
+
+
+def _surrogate(log_prob, inverse_entropy, weight, logits, targets, baseline=None):
+    model = HAMModel.__new__(HAMModel)  # Only the loss arithmetic, no graph.
+    model.gamma = 1.0
+    shape = np.shape(log_prob)
+    y_pred = {"logits": np.asarray(logits, "float32"),
+              "baseline": np.zeros(shape + (1,), "float32") if baseline is None
+              else np.asarray(baseline, "float32")[..., None],
+              "log_prob": np.asarray(log_prob, "float32"),
+              "inverse_entropy": np.asarray(inverse_entropy, "float32")}
+    terms = HAMModel.surrogate_terms(model, np.asarray(targets, "float32"), y_pred,
+                                     np.asarray(weight, "float32"))
+    return {k: float(v) for k, v in terms.items()}
+
+
+def test_every_term_shares_one_normaliser_the_scored_steps():
+    """Section 3.3, eq. (1): per example `grad log p(y|A) + sum_t R_t grad log pi_t`.
+    Each term is a sum over its own steps divided by the same count (scored steps),
+    so unscored decision steps before an answer (Search's eta = 2) do not dilute
+    the policy, baseline and exploration terms relative to the likelihood."""
+    # One sequence, 4 steps, only the last scored; its one bit answered right.
+    logits = np.array([[[0.0], [0.0], [0.0], [3.0]]])
+    targets = np.ones((1, 4, 1))
+    weight = np.array([[0, 0, 0, 1]])
+    log_prob = np.array([[-0.5, -1.0, -2.0, -0.25]])
+    inverse = np.array([[2.0, 3.0, 4.0, 5.0]])
+    terms = _surrogate(log_prob, inverse, weight, logits, targets)
+    # Reward 1 at step 4, gamma 1: every return is 1; zero baseline.
+    np.testing.assert_allclose(terms["policy"], 0.5 + 1.0 + 2.0 + 0.25, rtol=1e-6)
+    np.testing.assert_allclose(terms["exploration"], 2 + 3 + 4 + 5, rtol=1e-6)
+    np.testing.assert_allclose(terms["baseline"], 4.0, rtol=1e-6)
+    np.testing.assert_allclose(terms["likelihood"], np.log1p(np.exp(-3.0)), rtol=1e-5)
+
+    # Two more decision steps with no decision (log pi = 0, no exploration) before
+    # the answer change no term: the weighting does not depend on the task's length.
+    longer = _surrogate(np.pad(log_prob, ((0, 0), (2, 0))), np.pad(inverse, ((0, 0), (2, 0))),
+                        np.pad(weight, ((0, 0), (2, 0))), np.pad(logits, ((0, 0), (2, 0), (0, 0))),
+                        np.ones((1, 6, 1)))
+    for key in ("policy", "exploration", "likelihood"):
+        np.testing.assert_allclose(longer[key], terms[key], rtol=1e-6)
+
+
+def test_decisions_after_the_last_scored_step_count_in_no_term():
+    logits = np.array([[[2.0], [0.0]]])
+    terms = _surrogate([[-1.0, -7.0]], [[1.0, 9.0]], [[1, 0]], logits, np.ones((1, 2, 1)))
+    np.testing.assert_allclose(terms["policy"], 1.0, rtol=1e-6)
+    np.testing.assert_allclose(terms["exploration"], 1.0, rtol=1e-6)

@@ -49,7 +49,7 @@ import math
 
 import tensorflow as tf
 
-#: Floor of a decision's entropy in the `1 / H(p)` exploration term (section 3.3).
+#: Entropy below which the `1 / H(p)` exploration term (section 3.3) continues linearly in `log H`.
 ENTROPY_FLOOR = 1e-6
 
 #: What `descend_hard` returns. `leaf` `(B,)` int32 node index of the reached
@@ -319,6 +319,46 @@ def decision_entropies(logits):
     return p * tf.math.softplus(-logits) + (1.0 - p) * tf.math.softplus(logits)
 
 
+def log_decision_entropies(logits):
+    """`log H(p)` of each decision, `p = sigmoid(logit)`, finite for any logit.
+
+    `H` is symmetric in the logit; with `a = |z|` and `u = exp(-a)` it is
+    `log1p(u) + a u / (1 + u)`, so `log H = -a + log(log1p(u) / u + a / (1 + u))`.
+    Unlike `log(decision_entropies(z))`, which is `-inf` once `H` underflows
+    in float32 (`|z|` above about 100), this keeps its slope of about `-1`
+    per unit of `|z|` however confident the decision.
+    """
+    a = tf.abs(tf.cast(logits, tf.float32))
+    u = tf.exp(-a)
+    # log1p(u) / u -> 1 as u -> 0; the floor keeps 0 / 0 out of the gradient.
+    u_safe = tf.maximum(u, 1e-20)
+    return -a + tf.math.log(tf.math.log1p(u_safe) / u_safe + a / (1.0 + u))
+
+
 def inverse_entropies(logits, floor=ENTROPY_FLOOR):
-    """`1 / max(H(p), floor)`: the exploration term `alpha / H(p)` without `alpha` (section 3.3)."""
-    return 1.0 / tf.maximum(decision_entropies(logits), floor)
+    """The exploration term `1 / H(p)` of each decision, without its `alpha` (section 3.3).
+
+    The paper adds `alpha / H(p)` for every sampled decision: a cost that
+    "goes to infinity whenever the entropy goes to zero, which ensures some
+    level of exploration". It is exactly `1 / H` while `H >= floor` (logits
+    up to about 16 for the default floor `1e-6`). Below the floor, where
+    `1 / H` would overflow, it continues as
+    `(1 + log(floor) - log H) / floor`: continuous, with the same slope in
+    `log H` at the floor (`-1 / floor`), and still growing with `|logit|`,
+    so its gradient keeps pushing the decision back towards uncertainty
+    exactly where the paper says it should push hardest (a plain
+    `1 / max(H, floor)` has zero gradient there).
+
+    Args:
+        logits: SEARCH logits of the decisions.
+        floor: Entropy below which `1 / H` continues linearly in `log H`.
+
+    Returns:
+        A tensor like `logits`, `>= 1 / log(2)`.
+    """
+    log_h = log_decision_entropies(logits)
+    log_floor = math.log(floor)
+    # `maximum` keeps the untaken branch finite (its gradient is then 0).
+    exact = tf.exp(-tf.maximum(log_h, log_floor))
+    continued = (1.0 + log_floor - log_h) / floor
+    return tf.where(log_h >= log_floor, exact, continued)

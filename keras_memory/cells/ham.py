@@ -140,9 +140,10 @@ class HAMCell(keras.layers.Layer):
     **REINFORCE.** The cell samples and reports; it does not build the loss.
     Each step outputs the total log-probability `log pi_t` of its decisions
     (differentiable with respect to SEARCH and, through the visited nodes,
-    EMBED, JOIN and WRITE), the sum of their entropies and
-    `sum 1 / max(H(p), 1e-6)`, the paper's exploration term without its
-    `alpha` (section 3.3). The output layer and the baseline are ordinary
+    EMBED, JOIN and WRITE), the sum of their entropies and `sum 1 / H(p)`,
+    the paper's exploration term without its `alpha` (section 3.3; past
+    `H = 1e-6` it grows linearly in `log H`, see
+    `keras_memory.addressing.ham.inverse_entropies`). The output layer and the baseline are ordinary
     `keras.layers.Dense` layers outside the RNN, the output on `h_t`, the
     baseline on `h_{t-1}`, the state step `t`'s decisions were taken from (a
     baseline on `h_t`, which has read the chosen leaf, predicts the
@@ -659,8 +660,8 @@ class HAMCell(keras.layers.Layer):
             or the raw HAM's read-out), and `(...)`-shaped `"log_prob"` (the
             step's total decision log-probability), `"entropy"` (the sum of
             the decisions' entropies), `"inverse_entropy"` (the sum of
-            `1 / max(H, 1e-6)`) and `"leaf"` (the attended leaf `0..n-1` as
-            a float).
+            `1 / H`, see `keras_memory.addressing.ham.inverse_entropies`)
+            and `"leaf"` (the attended leaf `0..n-1` as a float).
         """
         units = self.units
         return {
