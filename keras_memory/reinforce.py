@@ -89,10 +89,16 @@ class HAMModel(keras.Model):
         alpha_decay_steps: Defaults to `1000` (the paper's epoch).
         baseline_weight: Weight of the baseline's squared error.
             Defaults to `1.0`.
+        reward: Optional callable `reward(y, logits) -> (B, T)`, the reward
+            of each output step (taken only on the scored steps of
+            `sample_weight`), for targets that are not bits. Register it
+            with `keras.saving.register_keras_serializable` to save the
+            model. Defaults to `bit_reward`, the paper's share of output
+            bits whose correct value gets probability above 1/2.
     """
 
     def __init__(self, *args, gamma=0.9, alpha=1e-3, alpha_decay=0.9,
-                 alpha_decay_steps=1000, baseline_weight=1.0, **kwargs):
+                 alpha_decay_steps=1000, baseline_weight=1.0, reward=None, **kwargs):
         # `*args, **kwargs` keeps Keras' functional serialisation (it checks
         # for a functional-like constructor).
         super().__init__(*args, **kwargs)
@@ -116,6 +122,10 @@ class HAMModel(keras.Model):
         self.alpha_decay = float(alpha_decay)
         self.alpha_decay_steps = alpha_decay_steps
         self.baseline_weight = float(baseline_weight)
+        if reward is not None and not callable(reward):
+            raise ValueError("HAMModel: `reward` must be a callable reward(y, logits) -> "
+                             f"(batch, time) or None. Received: reward={reward!r}")
+        self.reward = reward
 
     def current_alpha(self):
         """The exploration weight at the optimizer's current step."""
@@ -133,8 +143,8 @@ class HAMModel(keras.Model):
         bce = ops.sum(_bce(y, logits), axis=-1)
         likelihood = ops.sum(bce * weight) / scored
 
-        correct = ops.cast((logits > 0) == (y > 0.5), "float32")
-        rewards = ops.stop_gradient(ops.mean(correct, axis=-1) * weight)
+        reward = getattr(self, "reward", None) or bit_reward
+        rewards = ops.stop_gradient(ops.cast(reward(y, logits), "float32") * weight)
         returns = discounted_returns(rewards, self.gamma)
         valid = decision_steps(sample_weight)
         # One normaliser for every term (see the module docstring): sums over
@@ -172,14 +182,19 @@ class HAMModel(keras.Model):
         config.update({
             "gamma": self.gamma, "alpha": self.alpha, "alpha_decay": self.alpha_decay,
             "alpha_decay_steps": self.alpha_decay_steps, "baseline_weight": self.baseline_weight,
+            "reward": (None if self.reward is None
+                       else keras.saving.serialize_keras_object(self.reward)),
         })
         return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         extra = {key: config.pop(key) for key in
-                 ("gamma", "alpha", "alpha_decay", "alpha_decay_steps", "baseline_weight")
+                 ("gamma", "alpha", "alpha_decay", "alpha_decay_steps", "baseline_weight",
+                  "reward")
                  if key in config}
+        if extra.get("reward") is not None:
+            extra["reward"] = keras.saving.deserialize_keras_object(extra["reward"])
         from keras.src.models.functional import functional_from_config
 
         model = functional_from_config(cls, config, custom_objects=custom_objects)
@@ -188,9 +203,74 @@ class HAMModel(keras.Model):
         return model
 
 
+def bit_reward(y, logits):
+    """The paper's reward (section 3.3): the share of an output step's bits
+    whose correct value gets probability above 1/2, `(B, T)` in `[0, 1]`."""
+    correct = ops.cast((logits > 0) == (ops.cast(y, "float32") > 0.5), "float32")
+    return ops.mean(correct, axis=-1)
+
+
 def _bce(labels, logits):
     """Binary cross-entropy on logits, element-wise, numerically stable."""
     return ops.maximum(logits, 0.0) - logits * labels + ops.log1p(ops.exp(-ops.abs(logits)))
+
+
+def reinforce_outputs(cell, sequences, output_size, query=None, name_prefix=""):
+    """The outputs a `HAMModel` trains on, from a HAM layer's output sequence.
+
+    The way to train a hard HAM by REINFORCE on your own data: run the cell
+    with `return_decisions=True` in a `HAMRNN` (or any RNN layer with
+    `return_sequences=True`), pass its output here, and build a `HAMModel`
+    on the returned dict. The logits are a linear map of the cell's output
+    `y`; the baseline (section 3.3) a linear map of `query`, what the step's
+    decisions were taken from: by default the gradient-stopped output of the
+    previous step (`h_{t-1}`, zero at the first step), right for LSTM+HAM;
+    for a raw HAM pass the step inputs `x_t`, its queries.
+
+    Args:
+        cell: The `HAMCell`, built with `return_decisions=True`.
+        sequences: The `(batch, time, cell.output_size)` output sequence.
+        output_size: Width of the logits.
+        query: Optional `(batch, time, q)` baseline input (see above).
+        name_prefix: Prefix of the two Dense layers' names (`logits`,
+            `baseline`).
+
+    Returns:
+        A dict with `"logits"`, `"baseline"`, `"log_prob"` and
+        `"inverse_entropy"`.
+
+    Example:
+
+    ```python
+    cell = keras_memory.HAMCell(units=20, memory_size=16, return_decisions=True)
+    items = keras.Input((None, 8), name="items")   # fills the tree
+    steps = keras.Input((None, 1), name="steps")   # one row per output step
+    sequences = keras_memory.HAMRNN(cell, return_sequences=True)(steps, tree_inputs=items)
+    model = keras_memory.reinforce.HAMModel(
+        {"items": items, "steps": steps},
+        keras_memory.reinforce.reinforce_outputs(cell, sequences, output_size=8),
+        reward=my_reward)  # optional; default: the share of right bits
+    model.compile(keras.optimizers.Adam(1e-3, global_clipnorm=5.0))
+    model.fit({"items": x, "steps": s}, y, sample_weight=w)
+    ```
+    """
+    if not isinstance(cell, HAMCell):
+        raise ValueError(f"reinforce_outputs: `cell` must be a HAMCell. Received: {cell!r}")
+    if not cell.return_decisions:
+        raise ValueError(
+            "reinforce_outputs: the cell must be built with return_decisions=True, so "
+            "that its output carries the log-probabilities and entropies of its decisions. "
+            f"Received: a HAMCell with return_decisions=False ({cell.name})."
+        )
+    parts = cell.split_output(sequences)
+    logits = keras.layers.Dense(output_size, name=f"{name_prefix}logits",
+                                dtype="float32")(parts["output"])
+    if query is None:  # h_{t-1}: the query of step t's decisions
+        state = keras.ops.stop_gradient(parts["output"])
+        query = keras.ops.pad(state, ((0, 0), (1, 0), (0, 0)))[:, :-1]
+    baseline = keras.layers.Dense(1, name=f"{name_prefix}baseline", dtype="float32")(query)
+    return {"logits": logits, "baseline": baseline, "log_prob": parts["log_prob"],
+            "inverse_entropy": parts["inverse_entropy"]}
 
 
 def build_ham_model(cell, task, memory_size=None, **model_kwargs):
@@ -210,6 +290,10 @@ def build_ham_model(cell, task, memory_size=None, **model_kwargs):
     for raw HAM (section 3.3: "case and timestep dependent"; a baseline on
     `h_t` would see the leaf the decisions chose).
 
+    The cell's `return_decisions` is switched on if it is not built yet
+    (the model needs the decisions' log-probabilities); for any other data
+    than the package's tasks, see `reinforce_outputs`.
+
     Args:
         cell: A `HAMCell`.
         task: A HAM task or its name.
@@ -224,6 +308,20 @@ def build_ham_model(cell, task, memory_size=None, **model_kwargs):
     task = get_task(task)
     if not isinstance(cell, HAMCell):
         raise ValueError(f"build_ham_model: `cell` must be a HAMCell. Received: {cell!r}")
+    if memory_size is not None and memory_size != cell.memory_size:
+        raise ValueError(
+            f"build_ham_model: `memory_size` must equal the cell's memory_size="
+            f"{cell.memory_size} (use `with_memory_size` for another tree). "
+            f"Received: memory_size={memory_size!r}"
+        )
+    if not cell.return_decisions:
+        if cell.built:
+            raise ValueError(
+                "build_ham_model: the cell is already built without return_decisions; "
+                "build a HAMCell(..., return_decisions=True)."
+            )
+        cell.return_decisions = True
+        cell.output_size = cell.units + 4
     if isinstance(task, TreeTask):
         sequence = keras.Input((None, task.input_size), name="sequence")
         decoder = keras.Input((None, 1), name="decoder")
@@ -240,31 +338,57 @@ def build_ham_model(cell, task, memory_size=None, **model_kwargs):
             "build_ham_model: `task` must be a HAM task (a TreeTask or a DataStructureTask). "
             f"Received: {task!r}"
         )
-    parts = cell.split_output(sequences)
-    logits = keras.layers.Dense(task.output_size, name="logits", dtype="float32")(parts["output"])
-    if isinstance(task, TreeTask):  # h_{t-1}: the query of step t's decisions
-        state = keras.ops.stop_gradient(parts["output"])
-        before = keras.ops.pad(state, ((0, 0), (1, 0), (0, 0)))[:, :-1]
-    else:  # raw HAM: the operation x_t is the query
-        before = operations
-    baseline = keras.layers.Dense(1, name="baseline", dtype="float32")(before)
-    outputs = {"logits": logits, "baseline": baseline, "log_prob": parts["log_prob"],
-               "inverse_entropy": parts["inverse_entropy"]}
+    # Raw HAM: the operation x_t is the query of the baseline.
+    query = operations if isinstance(task, DataStructureTask) else None
+    outputs = reinforce_outputs(cell, sequences, task.output_size, query=query)
     return HAMModel(inputs, outputs, name=f"ham_{task.name}", **model_kwargs)
 
 
-def with_memory_size(model, cell, task, memory_size):
-    """A copy of a `build_ham_model` model with a tree of `memory_size` leaves.
+def _set_ham_memory_size(config, memory_size):
+    """Set `memory_size` in every HAMCell config nested in `config`; count them."""
+    found = 0
+    if isinstance(config, dict):
+        if config.get("class_name") == "HAMCell" or config.get(
+                "registered_name") == "keras_memory>HAMCell":
+            config["config"]["memory_size"] = memory_size
+            found += 1
+        for value in config.values():
+            found += _set_ham_memory_size(value, memory_size)
+    elif isinstance(config, (list, tuple)):
+        for value in config:
+            found += _set_ham_memory_size(value, memory_size)
+    return found
+
+
+def with_memory_size(model, memory_size):
+    """A copy of a model with every `HAMCell` tree resized to `memory_size` leaves.
 
     The weights do not depend on the number of leaves (section 3.2), so a
-    model trained at 32 leaves runs at 128 for the generalization test.
+    model trained at 32 leaves runs at 128 for the generalization test. Works
+    for any functional or sequential model whose config holds its
+    `HAMCell`s (the models of `build_ham_model`, `HAMModel`s built with
+    `reinforce_outputs`, `keras.Sequential` stacks), not only the package's
+    tasks. The copy is not compiled.
+
+    Args:
+        model: A model holding one or more `HAMCell`s.
+        memory_size: Leaves of the new trees, a power of two `>= 2`.
+
+    Returns:
+        A new model of the same class with the same weights.
     """
-    config = cell.get_config()
-    config["memory_size"] = memory_size
-    bigger = build_ham_model(type(cell).from_config(config), task,
-                             gamma=model.gamma, alpha=model.alpha)
-    bigger.set_weights(model.get_weights())
-    return bigger
+    if (isinstance(memory_size, bool) or not isinstance(memory_size, (int, np.integer))
+            or memory_size < 2 or memory_size & (memory_size - 1)):
+        raise ValueError("with_memory_size: `memory_size` must be a power of two >= 2. "
+                         f"Received: memory_size={memory_size!r}")
+    config = keras.saving.serialize_keras_object(model)
+    if not _set_ham_memory_size(config, int(memory_size)):
+        raise ValueError(
+            f"with_memory_size: the model {model.name!r} holds no HAMCell in its config."
+        )
+    resized = keras.saving.deserialize_keras_object(config)
+    resized.set_weights(model.get_weights())
+    return resized
 
 
 def sequence_error(model, task, split="validation", num_batches=10, batch_size=50, seed=0):

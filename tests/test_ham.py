@@ -113,7 +113,8 @@ def _randomize(cell, seed=0, scale=0.6):
 
 
 def _cell(features=ITEM, randomize=True, **overrides):
-    cell = HAMCell(**{**SMALL, "memory_size": 8, "hidden_size": 8, **overrides})
+    cell = HAMCell(**{**SMALL, "memory_size": 8, "hidden_size": 8, "return_decisions": True,
+                      **overrides})
     cell.build((None, features))
     cell._build_embed(ITEM)
     if randomize:
@@ -352,7 +353,7 @@ def test_sampling_is_reproducible_from_the_seed_state_and_changes_with_it():
 
 def test_inference_is_deterministic_and_training_samples():
     keras.utils.set_random_seed(0)
-    cell = HAMCell(**{**SMALL, "memory_size": 8})
+    cell = HAMCell(**{**SMALL, "memory_size": 8, "return_decisions": True})
     rnn = HAMRNN(cell, return_sequences=True)
     steps = np.zeros((16, 6, 1), "float32")
     items = _items(batch=16, length=8)
@@ -537,8 +538,9 @@ def test_feed_inputs_decides_whether_the_controller_sees_the_step_inputs():
 
 
 def test_weights_do_not_depend_on_memory_size():
-    small = HAMCell(**{**SMALL, "memory_size": 8, "mlp_depth": 2})
-    large = HAMCell(**{**SMALL, "memory_size": 32, "mlp_depth": 2, "seed": 1})
+    small = HAMCell(**{**SMALL, "memory_size": 8, "mlp_depth": 2, "return_decisions": True})
+    large = HAMCell(**{**SMALL, "memory_size": 32, "mlp_depth": 2, "seed": 1,
+                       "return_decisions": True})
     steps = np.zeros((2, 5, 1), "float32")
     small_rnn = HAMRNN(small, return_sequences=True)
     large_rnn = HAMRNN(large, return_sequences=True)
@@ -653,14 +655,16 @@ def test_bad_tree_inputs_raise_clear_errors():
 
 
 # ------------------------------------------------- O(log n) per training step
-def _tree_sized_xla_ops(attention):
+def _tree_sized_xla_ops(attention, masked=False, layer=None):
     """Kinds of op in the optimized XLA program of a training step whose result
     is a whole tree: `(B, 2n - 1, d)` or the flat state `(B, (2n - 1) d)`."""
     import re
 
     cell = HAMCell(units=4, memory_size=1024, hidden_size=3, attention=attention, seed=0)
     inputs = keras.Input((None, 3), batch_size=2)
-    model = keras.Model(inputs, keras.layers.Dense(1)(keras_memory.MemoryRNN(cell)(inputs)))
+    x = keras.layers.Masking(0.0)(inputs) if masked else inputs
+    rnn = (layer or keras_memory.MemoryRNN)(cell)
+    model = keras.Model(inputs, keras.layers.Dense(1)(rnn(x)))
 
     @tf.function(jit_compile=True)
     def step(x):
@@ -714,3 +718,67 @@ def test_the_exploration_term_is_one_over_the_entropy_and_keeps_pushing():
     v = addressing.inverse_entropies(zs).numpy()
     assert np.all(np.diff(v) > 0) and np.max(np.abs(np.diff(v)) / v[1:]) < 0.05
     assert edge < 0
+
+
+# ------------------------------------------------ the output and the step mask
+def test_the_plain_output_is_what_the_next_layer_reads():
+    """`keras.layers.RNN(HAMCell(...))` then `Dense`: the output is `y` alone,
+    `units` wide (no leaf index, whose range grows with the tree);
+    `return_decisions=True` appends the four REINFORCE quantities."""
+    x = np.random.default_rng(0).normal(size=(2, 3, ITEM)).astype("float32")
+    for attention in ("hard", "soft"):
+        cell = HAMCell(**SMALL, attention=attention)
+        assert cell.output_size == SMALL["units"]
+        out = keras.layers.RNN(cell, return_sequences=True)(x)
+        assert out.shape == (2, 3, SMALL["units"])
+        assert set(cell.split_output(out)) == {"output"}
+        full = HAMCell(**SMALL, attention=attention, return_decisions=True)
+        assert full.output_size == SMALL["units"] + 4
+        rnn = keras.layers.RNN(full, return_sequences=True)
+        parts = full.split_output(rnn(x))
+        assert set(parts) == {"output", "log_prob", "entropy", "inverse_entropy", "leaf"}
+        # The same weights give the same y with or without the extra columns.
+        rnn_plain = keras.layers.RNN(HAMCell(**SMALL, attention=attention), return_sequences=True)
+        rnn_plain.build(x.shape)
+        rnn_plain.set_weights(rnn.get_weights())
+        np.testing.assert_allclose(rnn_plain(x), parts["output"], atol=1e-6)
+    assert HAMCell.from_config(full.get_config()).return_decisions is True
+    with pytest.raises(ValueError, match="return_decisions"):
+        HAMCell(return_decisions="yes")
+
+
+@pytest.mark.parametrize("variant", [
+    dict(attention="hard"), dict(attention="soft"), dict(attention="hard", controller=False)])
+@pytest.mark.parametrize("training", [False, True])
+def test_step_mask_gives_what_keras_masking_gives(variant, training):
+    """`MemoryRNN` hands the mask to `HAMCell.call(step_mask=)`; outputs and final
+    states equal `keras.layers.RNN`'s per-step select over every state, with the
+    same initial state (seed included), sampled or greedy."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(3, 6, ITEM)).astype("float32")
+    mask = np.ones((3, 6), bool)
+    mask[0, 4:] = False
+    mask[1, 1:3] = False
+    mask[2, 0] = False
+    cell = HAMCell(**{**SMALL, "memory_size": 8, **variant}, return_decisions=True)
+    reference = keras.layers.RNN(cell, return_sequences=True, return_state=True)
+    sparse = keras_memory.MemoryRNN(cell, return_sequences=True, return_state=True)
+    state = cell.get_initial_state(3)
+    cell.build((None, ITEM))
+    _randomize(cell, seed=2, scale=0.8)
+    expected = reference(x, mask=mask, initial_state=state, training=training)
+    got = sparse(x, mask=mask, initial_state=state, training=training)
+    for a, b in zip(expected, got):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    # The masked steps did something to hide: an unmasked run differs.
+    unmasked = sparse(x, initial_state=state, training=training)
+    assert np.abs(np.asarray(unmasked[1]) - np.asarray(got[1])).max() > 1e-4
+
+
+def test_a_masked_hard_training_step_never_copies_or_selects_the_tree():
+    """With a mask, `MemoryRNN` passes `step_mask` and the hard cell scales its
+    path's change by it: no tree-sized `select` (Keras' masking) and no copy, so
+    masked sequences keep O(log n) per step."""
+    ops_on_trees = _tree_sized_xla_ops("hard", masked=True)
+    assert "scatter" in ops_on_trees
+    assert "copy" not in ops_on_trees and "select" not in ops_on_trees, ops_on_trees

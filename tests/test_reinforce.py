@@ -37,7 +37,8 @@ def test_decisions_count_up_to_the_last_scored_step():
 def test_the_score_function_gradient_is_unbiased_against_exact_enumeration():
     """E[R(leaf) grad log pi(leaf)] equals grad sum_leaf p(leaf) R(leaf) (section 3.3)."""
     keras.utils.set_random_seed(0)
-    cell = HAMCell(units=4, memory_size=4, hidden_size=3, controller=False, seed=1)
+    cell = HAMCell(units=4, memory_size=4, hidden_size=3, controller=False, seed=1,
+                   return_decisions=True)
     batch = 40_000
     x = np.tile(np.array([[0.3, -0.7]], "float32"), (batch, 1))
     state = cell.get_initial_state(batch)  # Builds nothing; build the cell first.
@@ -113,7 +114,7 @@ def test_save_load_and_a_bigger_tree_reuse_the_weights(tmp_path):
     assert isinstance(restored, HAMModel) and restored.gamma == 0.5
     np.testing.assert_allclose(restored(x)["logits"], model(x)["logits"], atol=1e-6)
     big_task = tasks.get("ham_stack", num_operations=32)
-    bigger = with_memory_size(model, cell, big_task, 32)
+    bigger = with_memory_size(model, 32)
     xb, _, _ = big_task.generate(np.random.default_rng(1), 2)
     assert bigger(xb)["logits"].shape == (2, 32, 5)
 
@@ -189,7 +190,7 @@ def test_active_leaves_compute_what_a_smaller_tree_computes(attention):
 
 
 def test_forced_decisions_are_not_sampled_and_carry_no_reinforce_terms():
-    cell = HAMCell(units=4, memory_size=16, hidden_size=3, seed=0)
+    cell = HAMCell(units=4, memory_size=16, hidden_size=3, seed=0, return_decisions=True)
     rnn = keras.layers.RNN(cell, return_sequences=True)
     x = np.random.default_rng(0).normal(size=(64, 6, 2)).astype("float32")
     cell.set_active_leaves(4)
@@ -236,7 +237,7 @@ class _ScriptedCurriculum(TreeCurriculum):
 
 def test_the_curriculum_doubles_the_tree_below_the_threshold_and_ends_at_full_size():
     task = tasks.get("ham_reverse", num_leaves=16)
-    cell = HAMCell(units=4, memory_size=16, hidden_size=3, seed=0)
+    cell = HAMCell(units=4, memory_size=16, hidden_size=3, seed=0, return_decisions=True)
     model = build_ham_model(cell, task)
     model.compile(keras.optimizers.Adam(1e-3), weighted_metrics=task.metrics())
     lengths = []
@@ -351,3 +352,80 @@ def test_decisions_after_the_last_scored_step_count_in_no_term():
     terms = _surrogate([[-1.0, -7.0]], [[1.0, 9.0]], [[1, 0]], logits, np.ones((1, 2, 1)))
     np.testing.assert_allclose(terms["policy"], 1.0, rtol=1e-6)
     np.testing.assert_allclose(terms["exploration"], 1.0, rtol=1e-6)
+
+
+@keras.saving.register_keras_serializable(package="keras_memory_tests")
+def first_bit_reward(y, logits):
+    """A user's reward: 1 when the first output bit is right."""
+    return keras.ops.cast((logits[..., 0] > 0) == (y[..., 0] > 0.5), "float32")
+
+
+def _user_model(reward=None, memory_size=8):
+    """REINFORCE on a user's own data: no package task."""
+    cell = HAMCell(units=6, memory_size=memory_size, hidden_size=5, seed=0, return_decisions=True)
+    items = keras.Input((None, 3), name="items")
+    steps = keras.Input((None, 1), name="steps")
+    sequences = HAMRNN(cell, return_sequences=True, name="ham")(steps, tree_inputs=items)
+    from keras_memory.reinforce import reinforce_outputs
+
+    model = HAMModel({"items": items, "steps": steps},
+                     reinforce_outputs(cell, sequences, output_size=2), reward=reward)
+    return model, cell
+
+
+def test_reinforce_on_user_data_with_a_custom_reward_fits_saves_and_resizes(tmp_path):
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = {"items": rng.normal(size=(16, 5, 3)).astype("float32"),
+         "steps": np.zeros((16, 4, 1), "float32")}
+    y = (rng.uniform(size=(16, 4, 2)) > 0.5).astype("float32")
+    w = np.ones((16, 4), "float32")
+    model, cell = _user_model(reward=first_bit_reward)
+    model.compile(keras.optimizers.Adam(1e-3, global_clipnorm=5.0))
+    history = model.fit(x, y, sample_weight=w, batch_size=8, epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+
+    # The custom reward is the one used: the mean return with gamma = 0 is its mean.
+    model.gamma = 0.0
+    outputs = model(x, training=False)
+    terms = model.surrogate_terms(y, outputs, w)
+    expected = np.mean(first_bit_reward(y, outputs["logits"]))
+    np.testing.assert_allclose(float(terms["mean_return"]), expected, rtol=1e-5)
+    default, _ = _user_model()
+    default.set_weights(model.get_weights())
+    default.gamma = 0.0
+    bits = float(default.surrogate_terms(y, default(x, training=False), w)["mean_return"])
+    assert abs(bits - expected) > 1e-3  # the default (share of bits right) differs
+
+    path = str(tmp_path / "user.keras")
+    model.save(path)
+    restored = keras.models.load_model(path)
+    assert restored.reward is first_bit_reward
+    np.testing.assert_allclose(restored(x)["logits"], model(x)["logits"], atol=1e-6)
+
+    # Any model's trees move to another size with the same weights.
+    bigger = with_memory_size(model, 32)
+    assert bigger.get_layer("ham").cell.memory_size == 32 and bigger.reward is first_bit_reward
+    assert bigger(x)["logits"].shape == (16, 4, 2)
+    seq = keras.Sequential([keras.Input((None, 3)),
+                            keras.layers.RNN(HAMCell(units=4, memory_size=4, hidden_size=3)),
+                            keras.layers.Dense(1)])
+    resized = with_memory_size(seq, 16)
+    assert resized.layers[0].cell.memory_size == 16
+    z = rng.normal(size=(2, 3, 3)).astype("float32")
+    assert resized(z).shape == (2, 1)
+    with pytest.raises(ValueError, match="power of two"):
+        with_memory_size(seq, 12)
+    with pytest.raises(ValueError, match="no HAMCell"):
+        with_memory_size(keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)]), 16)
+
+
+def test_reinforce_outputs_needs_the_decisions():
+    from keras_memory.reinforce import reinforce_outputs
+
+    cell = HAMCell(units=4, memory_size=4, hidden_size=3)
+    sequences = keras.layers.RNN(cell, return_sequences=True)(keras.Input((None, 2)))
+    with pytest.raises(ValueError, match="return_decisions=True"):
+        reinforce_outputs(cell, sequences, output_size=2)
+    with pytest.raises(ValueError, match="reward"):
+        _user_model(reward="bits")

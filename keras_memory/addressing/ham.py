@@ -229,7 +229,7 @@ def soft_read(tree, probabilities):
     return tf.einsum("bn,bnd->bd", probabilities, leaves_of(tree))
 
 
-def update_path(tree, leaf, new_leaf, join):
+def update_path(tree, leaf, new_leaf, join, mask=None):
     """HAM's update phase: write one leaf and re-JOIN its ancestors (section 3.2, Fig. 5).
 
     The leaf gets `new_leaf`; then, from its parent up to the root, each
@@ -244,6 +244,9 @@ def update_path(tree, leaf, new_leaf, join):
         leaf: `(B,)` int node index of the leaf to write (`n - 1 .. 2n - 2`).
         new_leaf: `(B, d)`, its new value.
         join: see `init_tree`.
+        mask: Optional `(B,)`, 1 where the step is real and 0 where it is
+            padding: a padded sequence's tree is left unchanged, at the same
+            `O(d log n)` cost (its path's change is scaled by 0).
 
     Returns:
         The updated tree `(B, 2n - 1, d)`.
@@ -269,7 +272,10 @@ def update_path(tree, leaf, new_leaf, join):
     # gradient of an update both reads and overwrites the incoming gradient,
     # which costs a copy of the whole tree every step (O(n), not O(log n)).
     old = tf.gather_nd(tree, indices)
-    return tf.tensor_scatter_nd_add(tree, indices, tf.stack(values, axis=1) - old)
+    change = tf.stack(values, axis=1) - old
+    if mask is not None:
+        change = change * tf.cast(tf.reshape(mask, (-1, 1, 1)), change.dtype)
+    return tf.tensor_scatter_nd_add(tree, indices, change)
 
 
 def soft_write(tree, probabilities, write):

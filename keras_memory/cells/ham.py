@@ -169,10 +169,15 @@ class HAMCell(keras.layers.Layer):
     `(2n - 1) d, units, units, 1, 1` (raw HAM: `[tree, seed, step]`). `tree`
     is the heap of `keras_memory.addressing.ham` (root 0, children `2i + 1`,
     `2i + 2`, leaf `j` at node `n - 1 + j`) flattened node by node;
-    `split_state` unpacks it. The output is `[y, log_prob, entropy,
-    inverse_entropy, leaf]` of size `units + 4`, where `y` is `h` (or the raw
-    HAM's read-out MLP, `units` wide, ReLU) and `leaf` the attended leaf
-    `0..n-1` (soft: the most probable one); `split_output` unpacks it.
+    `split_state` unpacks it. The output is `y`, `units` wide: the
+    controller state `h` (raw HAM: the read-out MLP, ReLU), what the next
+    layer reads. With `return_decisions=True` it is `[y, log_prob, entropy,
+    inverse_entropy, leaf]` of size `units + 4`, the quantities REINFORCE
+    needs, where `leaf` is the attended leaf `0..n-1` (soft: the most
+    probable one); `split_output` unpacks it. The leaf index grows with the
+    tree, so it is not an input for the next layer;
+    `keras_memory.reinforce.build_ham_model` turns the option on and feeds
+    only `y` to its output layer.
 
     The number of weights does not depend on `memory_size`: a cell built
     with 32 leaves takes the weights of one built with 8 (section 3.2).
@@ -213,6 +218,9 @@ class HAMCell(keras.layers.Layer):
             of `h_a` alone (not in the paper; lets the step input, e.g. an
             output-step flag, reach the controller). Ignored when
             `controller=False`. Defaults to `False`.
+        return_decisions: Boolean. If `True` each step's output also holds
+            the REINFORCE quantities of its decisions (see above). Defaults
+            to `False`.
         kernel_initializer: Initializer of every kernel. Defaults to
             Glorot-uniform (seeded from `seed`).
         seed: Optional integer seed of the initializers and of the seed
@@ -221,7 +229,7 @@ class HAMCell(keras.layers.Layer):
             `name` or `dtype`.
 
     Attributes:
-        output_size: `units + 4`.
+        output_size: `units`, or `units + 4` with `return_decisions=True`.
         state_size: `[(2n - 1) d, units, units, 1, 1]`, or
             `[(2n - 1) d, 1, 1]` when `controller=False`.
 
@@ -231,6 +239,11 @@ class HAMCell(keras.layers.Layer):
         states: The list of state tensors of the previous step.
         training: Python boolean; with `attention="hard"`, `True` samples the
             decisions and `False` takes the most probable ones.
+        step_mask: Optional `(batch,)` tensor, 1 on real steps and 0 on
+            padded ones (`keras_memory.layers.MemoryRNN` passes the mask of
+            each step): a padded step changes no state, and a hard step
+            still costs `O(log n)` (`keras.layers.RNN` would instead select
+            between the old and the new tree, `O(n)` per step).
 
     Example:
 
@@ -241,7 +254,7 @@ class HAMCell(keras.layers.Layer):
     task = keras_memory.tasks.HAMSortTask(num_leaves=8)
     sequence = keras.Input((8, task.input_size), name="sequence")
     decoder = keras.Input((None, 1), name="decoder")
-    cell = HAMCell(units=20, memory_size=8, hidden_size=20)
+    cell = HAMCell(units=20, memory_size=8, hidden_size=20, return_decisions=True)
     rnn = HAMRNN(cell, return_sequences=True)  # Fills the tree from `sequence`.
     parts = cell.split_output(rnn(decoder, tree_inputs=sequence, tree_mask=sequence[..., -1]))
     logits = keras.layers.Dense(task.output_size, name="logits")(parts["output"])
@@ -272,6 +285,7 @@ class HAMCell(keras.layers.Layer):
         input_size=None,
         write_query="controller",
         feed_inputs=False,
+        return_decisions=False,
         kernel_initializer=None,
         seed=None,
         **kwargs,
@@ -312,6 +326,12 @@ class HAMCell(keras.layers.Layer):
         )
         self.write_query = check_option("write_query", write_query, WRITE_QUERIES, name)
         self.feed_inputs = bool(feed_inputs)
+        if not isinstance(return_decisions, (bool, np.bool_)):
+            raise ValueError(
+                f"{name}: `return_decisions` must be True or False. "
+                f"Received: return_decisions={return_decisions!r}"
+            )
+        self.return_decisions = bool(return_decisions)
         self.seed = seed
         self.kernel_initializer = (
             None if kernel_initializer is None else keras.initializers.get(kernel_initializer)
@@ -357,7 +377,7 @@ class HAMCell(keras.layers.Layer):
             self.controller = None
             self.read_out = self._mlp("read_out", self.units, "relu", offset=60)
             self.state_size = [self.num_nodes * d, 1, 1]
-        self.output_size = self.units + 4
+        self.output_size = self.units + (4 if self.return_decisions else 0)
         self._embed_input_size = None
 
     # -------------------------------------------------------------- curriculum
@@ -566,7 +586,7 @@ class HAMCell(keras.layers.Layer):
 
         return decide_below_the_active_root
 
-    def call(self, inputs, states, training=False):
+    def call(self, inputs, states, training=False, step_mask=None):
         d, n = self.hidden_size, self.memory_size
         tree = ops.reshape(states[0], (-1, self.num_nodes, d))
         seed, step = states[-2], states[-1]
@@ -578,6 +598,9 @@ class HAMCell(keras.layers.Layer):
             query = inputs
         zeros = ops.zeros_like(tree[:, 0, :1])
         forced = ops.convert_to_tensor(self._forced_levels)
+        # `(B, 1)`: 1 on real steps, 0 on padded ones (`MemoryRNN` passes it):
+        # a padded step leaves every state as it was, at the step's own cost.
+        mask = None if step_mask is None else ops.reshape(ops.cast(step_mask, "float32"), (-1, 1))
 
         # 1. Attention phase (Fig. 3; Appendix A for the soft variant).
         if self.attention == "hard":
@@ -629,26 +652,37 @@ class HAMCell(keras.layers.Layer):
 
         # 3. Update phase (Fig. 5; Appendix A for the soft variant).
         if self.attention == "hard":
+            # Padded steps: the path's change is scaled by 0, still O(log n).
             tree = addressing.update_path(
-                tree, descent.leaf, self._write(attended, write_query), self._join
+                tree, descent.leaf, self._write(attended, write_query), self._join,
+                mask=None if mask is None else mask[:, 0],
             )
         else:
             queries = ops.tile(write_query[:, None, :], [1, n, 1])
-            tree = addressing.soft_write(
+            new_tree = addressing.soft_write(
                 tree, probabilities, lambda leaves: self._write(leaves, queries)
             )
-            tree = addressing.rejoin_all(tree, self._join)
+            new_tree = addressing.rejoin_all(new_tree, self._join)
+            # The soft step rewrites the whole tree anyway (O(n)).
+            tree = new_tree if mask is None else ops.where(mask[:, :, None] > 0, new_tree, tree)
 
-        output = ops.concatenate([output, log_prob, entropy, inverse_entropy, leaf], axis=-1)
+        if self.return_decisions:
+            output = ops.concatenate([output, log_prob, entropy, inverse_entropy, leaf], axis=-1)
         new_states = [ops.reshape(tree, (-1, self.num_nodes * d))]
         if self.controller_enabled:
+            if mask is not None:
+                h = ops.where(mask > 0, h, states[1])
+                c = ops.where(mask > 0, c, states[2])
             new_states += [h, c]
-        new_states += [seed, step + 1.0]
+        new_states += [seed, step + (1.0 if mask is None else mask)]
         return output, new_states
 
     # ------------------------------------------------------------- unpacking
     def split_output(self, outputs):
         """Split the cell's output (or an RNN's output sequence) into its parts.
+
+        Without `return_decisions` the output is `y` alone and the dict has
+        only `"output"`.
 
         Args:
             outputs: Tensor, array or KerasTensor whose last axis has size
@@ -664,6 +698,8 @@ class HAMCell(keras.layers.Layer):
             and `"leaf"` (the attended leaf `0..n-1` as a float).
         """
         units = self.units
+        if not self.return_decisions:
+            return {"output": outputs[..., :units]}
         return {
             "output": outputs[..., :units],
             "log_prob": outputs[..., units],
@@ -706,6 +742,7 @@ class HAMCell(keras.layers.Layer):
                 "input_size": self.input_size,
                 "write_query": self.write_query,
                 "feed_inputs": self.feed_inputs,
+                "return_decisions": self.return_decisions,
                 "kernel_initializer": (
                     None
                     if self.kernel_initializer is None
@@ -749,7 +786,7 @@ class HAMRNN(MemoryRNN):
     >>> items = np.random.random((2, 5, 3)).astype("float32")
     >>> steps = np.zeros((2, 4, 1), "float32")
     >>> rnn(steps, tree_inputs=items).shape
-    TensorShape([2, 4, 12])
+    TensorShape([2, 4, 8])
     """
 
     def __init__(self, cell, **kwargs):
