@@ -9,8 +9,9 @@ from keras import ops
 
 import numpy_dnc as ref
 from contract import CellContract
-from keras_memory import DNCCell
+from keras_memory import DNCCell, plotting, tasks
 from keras_memory.addressing import dnc
+from keras_memory.training import build_model
 
 B, R, N, W = 3, 2, 7, 5
 SEEDS = [0, 1, 2]
@@ -345,6 +346,22 @@ def test_return_weightings_appends_distributions_and_split_output_finds_them():
     assert set(plain.split_output(np.zeros((3, plain.output_size)))) == {"controller", "reads"}
 
 
+def test_record_access_finds_the_dnc_and_returns_its_weightings():
+    keras.utils.set_random_seed(0)
+    task = tasks.CopyTask(num_bits=4, max_length=4)
+    model = build_model(DNCCell(**SMALL), task)
+    x, _, _ = task.generate(np.random.default_rng(0), 2, length=4)
+    access = plotting.record_access(model, x)
+    steps = x.shape[1]
+    assert access["read_weightings"].shape == (2, steps, 2, 6)
+    assert access["write_weightings"].shape == (2, steps, 1, 6)
+    np.testing.assert_array_equal(access["rows"], np.arange(6))
+    # A fresh memory: the first write goes to slot 0 by allocation (or
+    # everywhere alike by content), never more to another slot.
+    first = access["write_weightings"][:, 0, 0]
+    assert (first[:, 0] >= first[:, 1:].max(-1) - 1e-6).all()
+
+
 def _gradients(cell, x):
     rnn = keras.layers.RNN(cell, return_sequences=True)
     rnn(x)
@@ -466,3 +483,29 @@ def test_bad_arguments_raise_value_errors_that_name_them(kwargs, match):
     with pytest.raises(ValueError, match=match) as info:
         DNCCell(**kwargs)
     assert "Received" in str(info.value)
+
+
+def test_docstring_example_runs():
+    import doctest
+
+    finder, runner = doctest.DocTestFinder(), doctest.DocTestRunner()
+    for test in finder.find(DNCCell, "DNCCell", globs={"keras": keras, "np": np,
+                                                       "DNCCell": DNCCell}):
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.attempted == 4 and result.failed == 0
+
+
+def test_docs_page_example_builds_and_compiles():
+    import os
+    import re
+
+    path = os.path.join(os.path.dirname(__file__), "..", "docs", "cells", "dnc.md")
+    with open(path) as f:
+        code = re.search(r"```python\n(.*?)```", f.read(), re.S).group(1)
+    scope = {}
+    exec(code, scope)
+    model = scope["model"]
+    assert model.output_shape == (None, None, 8)
+    x = np.random.default_rng(0).uniform(size=(2, 5, 9)).astype("float32")
+    assert np.isfinite(model.predict(x, verbose=0)).all()
