@@ -127,7 +127,7 @@ class DNCCell(keras.layers.Layer):
     ...     return_sequences=True,
     ... )
     >>> outputs = rnn(inputs)
-    >>> outputs.shape
+    >>> tuple(outputs.shape)
     (8, 10, 128)
 
     Reference:
