@@ -56,6 +56,8 @@ def test_parse_interface_matches_reference(strength):
             np.testing.assert_allclose(got[key][b], value, atol=1e-5, err_msg=key)
     if strength == "oneplus":
         assert (got["read_strengths"] >= 1).all() and (got["write_strength"] >= 1).all()
+    with pytest.raises(ValueError, match="strength_activation"):
+        dnc.parse_interface(xi.astype("float32"), R, W, "exp")
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -31,6 +31,8 @@ Reference:
 
 from keras import ops
 
+from keras_memory.validation import check_option
+
 #: Added under the square roots of the norms of the cosine similarity, to the
 #: norm product, and used as the usage floor before the cumulative product of
 #: the allocation weighting (DeepMind's `_EPSILON`, `dnc/addressing.py`).
@@ -40,6 +42,10 @@ EPSILON = 1e-6
 #: `read_weighting`: the paper's `pi[1]` backward, `pi[2]` content,
 #: `pi[3]` forward ("Read weighting").
 READ_MODES = ("backward", "content", "forward")
+
+#: Transfer functions of the key strengths: the paper's `oneplus` and the
+#: `softplus` of DeepMind's implementation.
+STRENGTH_ACTIVATIONS = ("oneplus", "softplus")
 
 
 def oneplus(x):
@@ -79,6 +85,7 @@ def parse_interface(interface, num_read_heads, word_size, strength_activation="o
         `(B,)`, `write_gate` `(B,)` and `read_modes` `(B, R, 3)` in the order
         of `READ_MODES` (backward, content, forward).
     """
+    check_option("strength_activation", strength_activation, STRENGTH_ACTIVATIONS)
     r, w = num_read_heads, word_size
     strength = oneplus if strength_activation == "oneplus" else ops.softplus
     sizes = [("read_keys", r * w), ("read_strengths", r), ("write_key", w),

@@ -15,7 +15,6 @@ from keras_memory.validation import (
     check_positive_int,
 )
 
-STRENGTH_ACTIVATIONS = ("oneplus", "softplus")
 
 
 @keras.saving.register_keras_serializable(package="keras_memory")
@@ -160,7 +159,7 @@ class DNCCell(keras.layers.Layer):
         self.word_size = check_positive_int("word_size", word_size, name)
         self.num_read_heads = check_positive_int("num_read_heads", num_read_heads, name)
         self.strength_activation = check_option(
-            "strength_activation", strength_activation, STRENGTH_ACTIVATIONS, name
+            "strength_activation", strength_activation, addressing.STRENGTH_ACTIVATIONS, name
         )
         self.clip_value = (
             None if clip_value is None
