@@ -19,6 +19,7 @@ plotting.plot_head_trajectories(heads, example=0, path="heads.png")
 import keras
 import numpy as np
 
+from keras_memory.cells.dnc import DNCCell
 from keras_memory.cells.lantm import LANTMCell
 from keras_memory.cells.ntm import NTMCell
 from keras_memory.cells.sam import SAMCell
@@ -69,7 +70,7 @@ def _sam_weightings(parts, num_heads, k, memory_size, max_dense_rows):
 def record_access(model, inputs, layer_name=None, max_dense_rows=1024):
     """Run a trained model and record where its memory heads read and wrote.
 
-    Works for `NTMCell` and `SAMCell`. The model's cell need not have been
+    Works for `NTMCell`, `SAMCell` and `DNCCell`. The model's cell need not have been
     built with
     `return_weightings=True`: a copy of its RNN layer that returns the
     weightings is made with the same weights (the weights do not depend on that
@@ -77,7 +78,7 @@ def record_access(model, inputs, layer_name=None, max_dense_rows=1024):
 
     Args:
         model: A functional `keras.Model` containing a
-            `keras.layers.RNN(NTMCell(...))` or `SAMCell`.
+            `keras.layers.RNN(NTMCell(...))`, `SAMCell` or `DNCCell`.
         inputs: The model's input batch (a NumPy array).
         layer_name: Name of the RNN layer, if the model has several.
         max_dense_rows: A `SAMCell` with more slots than this has its
@@ -90,7 +91,8 @@ def record_access(model, inputs, layer_name=None, max_dense_rows=1024):
         row: every slot, or for a large `SAMCell` the slots it touched),
         `"inputs"`, and `"predictions"` (the model's output on `inputs`).
     """
-    rnn = model.get_layer(layer_name) if layer_name else _find_rnn(model, (NTMCell, SAMCell))
+    rnn = (model.get_layer(layer_name) if layer_name
+           else _find_rnn(model, (NTMCell, SAMCell, DNCCell)))
     config = rnn.cell.get_config()
     config["return_weightings"] = True
     cell = type(rnn.cell).from_config(config)
