@@ -782,3 +782,9 @@ def test_a_masked_hard_training_step_never_copies_or_selects_the_tree():
     ops_on_trees = _tree_sized_xla_ops("hard", masked=True)
     assert "scatter" in ops_on_trees
     assert "copy" not in ops_on_trees and "select" not in ops_on_trees, ops_on_trees
+
+
+def test_configs_saved_before_return_decisions_keep_their_output():
+    config = HAMCell(**SMALL).get_config()
+    del config["return_decisions"]  # as saved before the option existed
+    assert HAMCell.from_config(config).output_size == SMALL["units"] + 4

@@ -729,6 +729,14 @@ class HAMCell(keras.layers.Layer):
             parts["h"], parts["c"] = states[1], states[2]
         return parts
 
+    @classmethod
+    def from_config(cls, config):
+        # Configs saved before `return_decisions` existed always had the
+        # decisions in their output.
+        config = dict(config)
+        config.setdefault("return_decisions", True)
+        return super().from_config(config)
+
     def get_config(self):
         config = requested_dtype_config(super().get_config(), self._requested_dtype_policy)
         config.update(
