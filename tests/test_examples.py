@@ -299,6 +299,30 @@ def test_ham_tables_script_reports_test_and_generalization_errors(tmp_path, task
     assert 0.0 <= results["test_error"] <= 100.0 and 0.0 <= results["generalization_error"] <= 100.0
     assert (tmp_path / task / "model.keras").exists()
     assert (tmp_path / task / "leaves.png").exists()
+    # --evaluate re-draws the run's own test examples with --seed 0, others with another seed.
+    path = str(tmp_path / task / "model.keras")
+    args = ["--evaluate", path, "--task", task, "--test-examples", "8", "--batch-size", "4",
+            "--no-jit"]
+    again = script.main([*args, "--seed", "0"])
+    assert again["test_error"] == pytest.approx(results["test_error"])
+    assert again["generalization_error"] == pytest.approx(results["generalization_error"])
+    assert 0.0 <= script.main([*args, "--seed", "5"])["test_error"] <= 100.0
+
+
+def test_ham_sort_analysis_splits_the_mistakes_and_draws_the_leaves(tmp_path):
+    tables = load_example("ham_tables")
+    tables.main(["--task", "sort", "--leaves", "4", "--epochs", "1", "--batches", "2",
+                 "--batch-size", "4", "--test-examples", "8", "--no-jit",
+                 "--run-dir", str(tmp_path / "sort")])
+    analysis = load_example("ham_sort_analysis")
+    result = analysis.main([str(tmp_path / "sort" / "model.keras"), "--leaves", "8",
+                            "--examples", "40", "--output", str(tmp_path / "a.json"),
+                            "--figure", str(tmp_path / "a.png")])
+    shares = [result[k] for k in ("share_right_leaf", "share_tie_mistakes", "share_wrong_key")]
+    assert abs(sum(shares) - 1.0) < 1e-9  # every answer step is one of the three
+    assert result["sequences_with_equal_keys"] > 0 and result["leaves"] == 8
+    assert json.load(open(tmp_path / "a.json"))["examples"] == 40
+    assert (tmp_path / "a.png").exists()
 
 
 def test_ham_tables_script_runs_the_curriculum(tmp_path):

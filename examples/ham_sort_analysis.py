@@ -1,0 +1,133 @@
+"""What a trained LSTM+HAM sort model gets wrong, and the paper's sorting figure.
+
+Andrychowicz & Kurach (2016), section 4.4, show that a trained model visits
+the leaves in ascending order of their keys. This script runs a trained
+sort model (greedy decisions) on fresh examples at a tree size and splits
+its mistakes by cause, for each answer step:
+
+- `right_leaf`: it attended the leaf whose item the stable sort puts there;
+- `tie`: it attended another leaf with the same key (a stability mistake:
+  equal keys must come out in input order);
+- `wrong_key`: it attended a leaf with another key (the search failed);
+- `readout`: it attended the right leaf but some output bit is wrong.
+
+It prints the sequence error with and without equal keys in the input, the
+shares above, and the first wrong step, writes them to `--output` (JSON),
+and draws the leaves one example visits, each labelled with its key.
+
+    python examples/ham_sort_analysis.py runs/ham/sort/model.keras --leaves 8
+"""
+
+import argparse
+import json
+import os
+
+import keras
+import numpy as np
+
+from keras_memory import plotting, tasks
+from keras_memory.reinforce import with_memory_size
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", help="a trained sort model (.keras)")
+    parser.add_argument("--leaves", type=int, default=32, help="tree size to analyse at")
+    parser.add_argument("--examples", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output", default=None, help="JSON file (default: beside the model)")
+    parser.add_argument("--figure", default=None, help="PNG file (default: beside the model)")
+    return parser.parse_args(argv)
+
+
+def keys_of(items):
+    """The 5-bit keys of `(n, 10)` item rows, as ints."""
+    return (np.asarray(items[..., :5] > 0.5).astype(int) * (1 << np.arange(4, -1, -1))).sum(-1)
+
+
+def analyse(model, leaves, examples, seed):
+    task = tasks.get("ham_sort", num_leaves=leaves)
+    model = with_memory_size(model, leaves) if leaves != _tree_size(model) else model
+    x, y, w = task.generate(np.random.default_rng(seed), examples)
+    record = plotting.record_leaves(model, x)
+    visited, logits = record["leaf"], record["logits"]
+    counts = dict(steps=0, right_leaf=0, tie=0, wrong_key=0, readout=0, eoo=0)
+    first_wrong, wrong_with_ties, wrong_without, with_ties = [], 0, 0, 0
+    for b in range(examples):
+        length = int(x["sequence"][b, :, -1].sum())
+        items = x["sequence"][b, :length, :-1]
+        keys = keys_of(items)
+        order = np.argsort(keys, kind="stable")
+        has_ties = len(set(keys.tolist())) < length
+        with_ties += has_ties
+        wrong_steps = []
+        for i in range(length):
+            leaf = int(visited[b, i])
+            counts["steps"] += 1
+            bits_right = bool(((logits[b, i] > 0) == (y[b, i] > 0.5)).all())
+            if leaf == order[i]:
+                counts["right_leaf"] += 1
+                if not bits_right:
+                    counts["readout"] += 1
+            elif leaf < length and keys[leaf] == keys[order[i]]:
+                counts["tie"] += 1
+            else:
+                counts["wrong_key"] += 1
+            if not bits_right:
+                wrong_steps.append(i)
+        eoo_right = bool(((logits[b, length] > 0) == (y[b, length] > 0.5)).all())
+        counts["eoo"] += not eoo_right
+        wrong = bool(wrong_steps) or not eoo_right
+        if wrong:
+            first_wrong.append(wrong_steps[0] / max(length, 1) if wrong_steps else 1.0)
+        wrong_with_ties += wrong and has_ties
+        wrong_without += wrong and not has_ties
+    steps = max(counts["steps"], 1)
+    without = examples - with_ties
+    return {
+        "leaves": leaves, "examples": examples, "seed": seed,
+        "sequence_error": 100.0 * (wrong_with_ties + wrong_without) / examples,
+        "sequences_with_equal_keys": with_ties,
+        "sequence_error_with_equal_keys": 100.0 * wrong_with_ties / max(with_ties, 1),
+        "sequence_error_without_equal_keys": 100.0 * wrong_without / max(without, 1),
+        "answer_steps": counts["steps"],
+        "share_right_leaf": counts["right_leaf"] / steps,
+        "share_tie_mistakes": counts["tie"] / steps,
+        "share_wrong_key": counts["wrong_key"] / steps,
+        "share_readout_mistakes": counts["readout"] / steps,
+        "wrong_end_of_output": counts["eoo"],
+        "first_wrong_step_quartiles": (np.percentile(first_wrong, [25, 50, 75]).tolist()
+                                       if first_wrong else None),
+    }, (model, x, w)
+
+
+def _tree_size(model):
+    return next(layer.cell.memory_size for layer in model.layers
+                if isinstance(layer, keras.layers.RNN))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    model = keras.models.load_model(args.model)
+    result, (model, x, w) = analyse(model, args.leaves, args.examples, args.seed)
+    result["model"] = args.model
+    base = os.path.splitext(args.model)[0]
+    output = args.output or f"{base}_analysis_{args.leaves}leaves.json"
+    with open(output, "w") as f:
+        json.dump(result, f, indent=1)
+    for key, value in result.items():
+        print(f"{key}: {value}")
+    example = int(np.argmax(x["sequence"][:, :, -1].sum(1)))  # the longest input
+    items = x["sequence"][example]
+    labels = [int(k) if item[-1] > 0 else None for k, item in zip(keys_of(items[:, :-1]), items)]
+    record = plotting.record_leaves(model, {k: v[example:example + 1] for k, v in x.items()})
+    plotting.plot_leaf_visits(record, sample_weight=w[example:example + 1],
+                              path=args.figure or f"{base}_leaves_{args.leaves}.png",
+                              leaf_values=labels,
+                              title="LSTM+HAM sort: the leaf attended at each output step "
+                                    "(labels: the item's key)")
+    return result
+
+
+if __name__ == "__main__":
+    main()
