@@ -317,7 +317,7 @@ def authors_lstm(symbols, layers, seed, kernel_initializer=None, forget_bias=Non
 
 
 #: (task, regime) pairs whose grid-selected SLANTM bounds its rotation angle in
-#: the authors' code (research: lantm_ntm.md, "Grid-selected configs").
+#: the authors' code (`keras_memory.papers.TABLE_1B_CONFIGS`, their grid-selected configs).
 SLANTM_BOUNDED = {(task, regime) for (model, task, regime), config
                   in papers.TABLE_1B_CONFIGS.items() if model == "slantm" and config["bound_act"]}
 

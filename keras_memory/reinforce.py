@@ -395,8 +395,9 @@ def sequence_error(model, task, split="validation", num_batches=10, batch_size=5
     """The paper's metric: percent of sequences with any wrong output bit.
 
     Greedy decisions (inference mode) on `num_batches` fresh batches of
-    `split` (section 2.7 of the research notes; Andrychowicz & Kurach,
-    2016, section 4.1). Only scored steps (`sample_weight > 0`) count.
+    `split` (Andrychowicz & Kurach,
+    2016, section 4.1). Only scored steps (`sample_weight > 0`) count, and
+    only sequences with a scored step, as `keras_memory.metrics.SequenceAccuracy`.
 
     Args:
         model: A `build_ham_model` model (or any model whose output, or its
@@ -420,7 +421,7 @@ def sequence_error(model, task, split="validation", num_batches=10, batch_size=5
             logits = logits["logits"]
         bad = ((np.asarray(logits) > 0) != (y > 0.5)).any(axis=-1) & (w > 0)
         wrong += int(bad.any(axis=1).sum())
-        total += len(y)
+        total += int((np.asarray(w) > 0).any(axis=1).sum())  # as SequenceAccuracy counts
     return 100.0 * wrong / max(total, 1)
 
 
@@ -432,7 +433,7 @@ class TreeCurriculum(keras.callbacks.Callback):
     validation error (the share of output sequences with any wrong bit)
     falls below `threshold`, the tree doubles, up to the cell's
     `memory_size` (the paper: 32). The paper gives neither the start nor
-    the threshold; the defaults are the dossier's suggestion.
+    the threshold; the defaults are our choice.
 
     The model is built once, at the full size: the callback calls
     `cell.set_active_leaves(n)` (the decisions above the leftmost subtree of

@@ -219,7 +219,7 @@ def ham_space(model, task):
 
     The paper searches at random and publishes only that the MLP depth is 1
     or 2 and `eta` (steps per output) 1 or 2, with `l = d = 20`. The other
-    ranges are the research notes' suggestion (research: ham.md 2.6):
+    ranges are our choice, not the paper's:
     learning rate log-spaced in [1e-4, 1e-2] with a per-epoch decay in
     [0.9, 1]; REINFORCE's discount `gamma` and the exploration weight
     `alpha` (decaying per epoch); the curriculum threshold 1-5%. Discrete

@@ -36,7 +36,10 @@ class AppendedMemoryCell(keras.layers.Layer):
 
     Subclasses define `_head_layout()` (an ordered list of `(name, size)`
     controller outputs), `_build_heads()` (their learned initial states),
-    `_extra_state_sizes()` / `_initial_extra_states()` and `_step()`.
+    `_extra_state_sizes()` / `_initial_extra_states()`, `_output_size()`,
+    and the hooks `call` runs in order: `_move_heads()` (the read query,
+    the write key and the extra states), `_weigh()` (read weights over the
+    stored keys), `_after_read()` and `_output()`.
 
     See `LANTMCell` for the meaning of the shared arguments.
     """

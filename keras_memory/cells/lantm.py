@@ -291,7 +291,7 @@ class LANTMCell(AppendedMemoryCell):
             previous_action = previous_actions[:, index]
             if self.action_interpolation:
                 # Appendix B. The authors' read gate is sigmoid(sigmoid(x)), a
-                # slip; this is the clean sigmoid(x + bias) of the dossier.
+                # slip; this is the clean sigmoid(x + bias) the paper writes.
                 action_gate = ops.sigmoid(parts[f"{head}_action_gate"] + gate_biases[head])
             if self.key_space == "plane":
                 action = parts[f"{head}_action"]

@@ -18,8 +18,8 @@ Two families:
   scored only on POP steps.
 
 The paper's metric is the share of output sequences with any wrong bit
-(`1 - SequenceAccuracy`). Encodings the paper leaves open follow
-`research/ham.md` section 6.4 and are stated in each docstring.
+(`1 - SequenceAccuracy`). Encodings the paper leaves open are stated in
+each task's docstring.
 
 Reference:
     - [Andrychowicz & Kurach, 2016. Learning Efficient Algorithms with
