@@ -21,6 +21,11 @@ start with N leaves, double the tree whenever the validation error falls below
 
     python examples/ham_tables.py --task reverse --curriculum 2 --epochs 30
 
+The paper's two baselines on the same protocol (`keras_memory.baselines`):
+an encoder-decoder LSTM and one with soft attention over the input:
+
+    python examples/ham_tables.py --task sort --model lstm_attention --curriculum 2 --epochs 30
+
 Writes `results.json`, `model.keras` (the best epoch) and `leaves.png` (the
 leaf attended at each step of one test example) to `--run-dir`.
 
@@ -42,6 +47,8 @@ import keras
 import numpy as np
 
 from keras_memory import HAMCell, papers, tasks
+from keras_memory.baselines import KINDS as BASELINES
+from keras_memory.baselines import build_baseline_model
 from keras_memory.reinforce import TreeCurriculum, build_ham_model, with_memory_size
 from keras_memory.tasks.ham_tasks import _to_int
 
@@ -53,6 +60,10 @@ RAW = papers.HAM_RAW_TASKS
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=sorted(PAPER), default="stack")
+    parser.add_argument("--model", choices=("ham",) + BASELINES, default="ham",
+                        help="LSTM+HAM / raw HAM, or a Table 1 baseline (tree tasks only)")
+    parser.add_argument("--units", type=int, default=None,
+                        help="controller size (HAM: 20, the paper's) or baseline LSTM size (128)")
     parser.add_argument("--attention", choices=("hard", "soft"), default="hard")
     parser.add_argument("--leaves", type=int, default=32, help="training tree size (the paper: 32)")
     parser.add_argument("--epochs", type=int, default=20)
@@ -121,15 +132,26 @@ def evaluate(model, task_name, examples, batch_size, seed=0, jit_compile=True):
     weights on a tree 4x bigger with 2-4x longer inputs (section 4.1). The
     examples are drawn from seeds `2 seed + 1` (test) and `2 seed + 2`.
     """
-    cell = next(layer.cell for layer in model.layers if isinstance(layer, keras.layers.RNN))
-    task = make_task(task_name, cell.memory_size)
-    model.compile(weighted_metrics=task.metrics(), jit_compile=jit_compile)
+    cells = [layer.cell for layer in model.layers if isinstance(layer, keras.layers.RNN)]
+    ham = [cell for cell in cells if isinstance(cell, HAMCell)]
+    size = ham[0].memory_size if ham else model.get_layer("sequence").batch_shape[1]
+    task = make_task(task_name, size)
+    loss = {} if ham else {"loss": task.compile_kwargs()["loss"]}
+    model.compile(weighted_metrics=task.metrics(), jit_compile=jit_compile, **loss)
     test = sequence_error(model, task, "validation", examples, batch_size, seed=2 * seed + 1)
     # The same weights on a 4x bigger tree (the weights do not depend on it).
     leaves = (task.operations("generalization") if task_name in RAW
               else task.leaves("generalization"))
-    bigger = with_memory_size(model, leaves)
-    bigger.compile(weighted_metrics=task.metrics(), jit_compile=jit_compile)
+    if ham:
+        bigger = with_memory_size(model, leaves)
+    else:  # a baseline: the same model for 4x more items
+        kind = model.name.split("_ham_")[0]
+        # The logits read h (lstm) or [s; c] with a bidirectional read (3 units).
+        width = model.get_layer("logits").kernel.shape[0]
+        units = width // (3 if kind == "lstm_attention" else 1)
+        bigger = build_baseline_model(kind, task, units=units, num_leaves=leaves)
+        bigger.set_weights(model.get_weights())
+    bigger.compile(weighted_metrics=task.metrics(), jit_compile=jit_compile, **loss)
     generalization = sequence_error(bigger, task, "generalization", examples, batch_size,
                                     seed=2 * seed + 2)
     return test, generalization
@@ -147,19 +169,31 @@ def main(argv=None):
               f"seed {args.seed}, {time.perf_counter() - start:.0f} s")
         print(f"test {test:.2f}% generalization {generalization:.2f}%")
         return {"test_error": test, "generalization_error": generalization}
-    run_dir = args.run_dir or os.path.join("runs", "ham", f"{args.task}_{args.attention}_s{args.seed}")
+    variant = args.attention if args.model == "ham" else args.model
+    run_dir = args.run_dir or os.path.join("runs", "ham", f"{args.task}_{variant}_s{args.seed}")
     os.makedirs(run_dir, exist_ok=True)
     task = make_task(args.task, args.leaves)
-    cell = HAMCell(units=20, memory_size=args.leaves, hidden_size=args.hidden_size,
-                   attention=args.attention, controller=args.task not in RAW,
-                   mlp_depth=args.mlp_depth, seed=args.seed)
-    model = build_ham_model(cell, task, gamma=args.gamma, alpha=args.alpha,
-                            alpha_decay=args.alpha_decay, alpha_decay_steps=args.batches)
+    schedule = keras.optimizers.schedules.ExponentialDecay(args.lr, args.batches, args.lr_decay)
+    optimizer = keras.optimizers.Adam(schedule, global_clipnorm=5.0)
+    if args.model == "ham":
+        cell = HAMCell(units=args.units or 20, memory_size=args.leaves,
+                       hidden_size=args.hidden_size, attention=args.attention,
+                       controller=args.task not in RAW, mlp_depth=args.mlp_depth,
+                       seed=args.seed)
+        model = build_ham_model(cell, task, gamma=args.gamma, alpha=args.alpha,
+                                alpha_decay=args.alpha_decay, alpha_decay_steps=args.batches)
+        loss = {}
+    else:
+        if args.task in RAW:
+            raise SystemExit(f"--model {args.model} is a Table 1 baseline: it takes a tree task, "
+                             f"not --task {args.task}")
+        cell = None
+        model = build_baseline_model(args.model, task, units=args.units or 128)
+        loss = {"loss": task.compile_kwargs()["loss"]}
     if args.init_from:  # The weights do not depend on the tree size.
         model.load_weights(args.init_from)
-    schedule = keras.optimizers.schedules.ExponentialDecay(args.lr, args.batches, args.lr_decay)
-    model.compile(keras.optimizers.Adam(schedule, global_clipnorm=5.0),
-                  weighted_metrics=task.metrics(), jit_compile=not args.no_jit)
+    model.compile(optimizer, weighted_metrics=task.metrics(), jit_compile=not args.no_jit,
+                  **loss)
 
     curriculum = None
     if args.curriculum:
@@ -189,7 +223,7 @@ def main(argv=None):
               + (f"(error at the stage {stage['curriculum_error']:.2f}%) "
                  if "curriculum_error" in stage else "")
               + f"({time.perf_counter() - start:.0f}s)", flush=True)
-        if curriculum is not None and curriculum.leaves < cell.memory_size:
+        if curriculum is not None and curriculum.leaves < curriculum.full_leaves:
             continue  # the best epoch is chosen at the full size
         if best is None or error <= best:
             best = error
@@ -201,9 +235,10 @@ def main(argv=None):
 
     test, generalization = evaluate(model, args.task, args.test_examples, args.batch_size,
                                     seed=0, jit_compile=not args.no_jit)
-    usage = distinct_leaves(model, task, examples=200, seed=4)
-    paper_test, paper_generalization = PAPER[args.task]
-    results = {"args": vars(args), "distinct_leaves": usage,
+    usage = distinct_leaves(model, task, examples=200, seed=4) if args.model == "ham" else None
+    paper_test, paper_generalization = (PAPER[args.task] if args.model == "ham"
+                                        else papers.HAM_BASELINES[args.model][args.task])
+    results = {"args": vars(args), "distinct_leaves": usage, "model": args.model,
                "task": args.task, "attention": args.attention, "leaves": args.leaves,
                "curriculum": args.curriculum or None,
                "epochs": args.epochs, "batches": args.batches, "seconds": seconds,
@@ -212,10 +247,12 @@ def main(argv=None):
                "history": history}
     with open(os.path.join(run_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
-    print("\n| task | attention | ours test / generalization error | paper | sequences | time |")
-    print(f"| {args.task} | {args.attention} | {test:.2f}% / {generalization:.2f}% | "
+    print("\n| task | model | ours test / generalization error | paper | sequences | time |")
+    print(f"| {args.task} | {variant} | {test:.2f}% / {generalization:.2f}% | "
           f"{paper_test:g}% / {paper_generalization:g}% | "
           f"{args.epochs * args.batches * args.batch_size:,} | {seconds / 60:.1f} min |")
+    if args.model != "ham":
+        return results
     print(f"distinct leaves visited per test sequence: {usage:.2f} "
           "(1.0: the model keeps everything in one leaf, a recurrent state, not the tree)")
     try:

@@ -22,6 +22,8 @@ Modules:
 - `keras_memory.metrics`: bit errors per sequence, bit, symbol and sequence accuracy.
 - `keras_memory.training`: a task model builder, evaluation and training callbacks.
 - `keras_memory.plotting`: where the heads read and wrote (needs matplotlib).
+- `keras_memory.reinforce`: REINFORCE training of hard HAMs with `model.fit`.
+- `keras_memory.baselines`: the encoder-decoder LSTM baselines of the HAM paper.
 """
 
 from keras_memory import addressing, layers, metrics, tasks, training

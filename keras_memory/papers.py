@@ -19,6 +19,15 @@ HAM_TABLES = {
     "reverse": (0.0, 0.0), "search": (0.12, 1.68), "merge": (0.0, 2.48), "sort": (0.04, 0.24),
     "add": (0.0, 100.0), "stack": (0.0, 0.0), "queue": (0.0, 0.0), "priority_queue": (0.08, 0.2),
 }
+#: Table 1's baselines, `model -> task -> (test error, generalization error)` in
+#: percent: the encoder-decoder LSTM and the LSTM with attention (LSTM+A)
+#: (`keras_memory.baselines`).
+HAM_BASELINES = {
+    "lstm": {"reverse": (73.0, 100.0), "search": (62.0, 89.0), "merge": (88.0, 100.0),
+             "sort": (99.0, 100.0), "add": (39.0, 100.0)},
+    "lstm_attention": {"reverse": (0.0, 100.0), "search": (0.04, 0.52), "merge": (16.0, 100.0),
+                       "sort": (25.0, 100.0), "add": (0.0, 100.0)},
+}
 #: The raw-HAM tasks of `HAM_TABLES` (Table 2); the others are LSTM+HAM (Table 1).
 HAM_RAW_TASKS = ("stack", "queue", "priority_queue")
 

@@ -452,7 +452,10 @@ class TreeCurriculum(keras.callbacks.Callback):
     The stage is an attribute (`leaves`): set it before `fit` to resume.
 
     Args:
-        cell: The model's `HAMCell`.
+        cell: The model's `HAMCell`, or `None` for a model without one (the
+            encoder-decoder baselines of `keras_memory.baselines`, which
+            read inputs of any length up to the full size): then only the
+            task's sizes follow the stage, up to `task.num_leaves`.
         task: The `TreeTask` or `DataStructureTask` the training data comes
             from.
         start_leaves: Leaves of the first stage, a power of two. Defaults
@@ -482,8 +485,9 @@ class TreeCurriculum(keras.callbacks.Callback):
     def __init__(self, cell, task, start_leaves=2, threshold=0.05, validation_batches=10,
                  batch_size=50, seed=0, verbose=1):
         super().__init__()
-        if not isinstance(cell, HAMCell):
-            raise ValueError(f"TreeCurriculum: `cell` must be a HAMCell. Received: {cell!r}")
+        if cell is not None and not isinstance(cell, HAMCell):
+            raise ValueError(
+                f"TreeCurriculum: `cell` must be a HAMCell or None. Received: {cell!r}")
         task = get_task(task)
         if not isinstance(task, (TreeTask, DataStructureTask)):
             raise ValueError("TreeCurriculum: `task` must be a TreeTask or a DataStructureTask. "
@@ -492,6 +496,9 @@ class TreeCurriculum(keras.callbacks.Callback):
             raise ValueError("TreeCurriculum: `threshold` is a fraction of sequences, in "
                              f"[0, 1]. Received: threshold={threshold!r}")
         self.cell, self.task = cell, task
+        self.full_leaves = (cell.memory_size if cell is not None
+                            else getattr(task, "num_leaves", None)
+                            or getattr(task, "num_operations"))
         self.threshold = float(threshold)
         self.validation_batches = int(validation_batches)
         self.batch_size = int(batch_size)
@@ -505,14 +512,15 @@ class TreeCurriculum(keras.callbacks.Callback):
         self.history = []
 
     def _check_leaves(self, leaves):
-        n = self.cell.memory_size
+        n = self.full_leaves
         if isinstance(leaves, bool) or not isinstance(leaves, int) or not (
                 1 <= leaves <= n and leaves & (leaves - 1) == 0):
             raise ValueError("TreeCurriculum: `start_leaves` must be a power of two <= the "
-                             f"cell's memory_size={n}. Received: {leaves!r}")
+                             f"full size {n}. Received: {leaves!r}")
 
     def _apply(self, leaves):
-        self.cell.set_active_leaves(leaves)
+        if self.cell is not None:
+            self.cell.set_active_leaves(leaves)
         task, full = self.task, self._full
         if isinstance(task, DataStructureTask):
             task.num_operations = min(leaves, full["num_operations"])
@@ -557,7 +565,7 @@ class TreeCurriculum(keras.callbacks.Callback):
         self._apply(self.leaves)
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.leaves >= self.cell.memory_size:
+        if self.leaves >= self.full_leaves:
             return
         error = self.validation_error()
         self.history.append({"epoch": epoch + 1, "leaves": self.leaves, "error": error})
@@ -572,4 +580,4 @@ class TreeCurriculum(keras.callbacks.Callback):
                       f"{100 * self.threshold:g}%: the tree grows to {self.leaves} leaves")
 
     def on_train_end(self, logs=None):
-        self._apply(self.cell.memory_size)
+        self._apply(self.full_leaves)

@@ -309,6 +309,25 @@ def test_ham_tables_script_reports_test_and_generalization_errors(tmp_path, task
     assert 0.0 <= script.main([*args, "--seed", "5"])["test_error"] <= 100.0
 
 
+@pytest.mark.parametrize("model", ["lstm", "lstm_attention"])
+def test_ham_tables_script_trains_the_table1_baselines_with_the_curriculum(tmp_path, model):
+    script = load_example("ham_tables")
+    args = ["--task", "sort", "--model", model, "--units", "8", "--leaves", "8", "--epochs", "2",
+            "--batches", "2", "--batch-size", "4", "--test-examples", "8", "--no-jit",
+            "--curriculum", "4", "--curriculum-threshold", "1.0", "--run-dir", str(tmp_path / model)]
+    results = script.main(args)
+    assert results["model"] == model
+    assert (results["paper_test_error"], results["paper_generalization_error"]) == (
+        papers.HAM_BASELINES[model]["sort"])
+    stages = [h["curriculum_leaves"] for h in results["history"]]
+    assert set(stages) <= {4, 8} and stages == sorted(stages) and "curriculum_error" in (
+        results["history"][0])
+    again = script.main(["--evaluate", str(tmp_path / model / "model.keras"), "--task", "sort",
+                         "--test-examples", "8", "--batch-size", "4", "--no-jit"])
+    assert again["test_error"] == pytest.approx(results["test_error"])
+    assert again["generalization_error"] == pytest.approx(results["generalization_error"])
+
+
 def test_ham_sort_analysis_splits_the_mistakes_and_draws_the_leaves(tmp_path):
     tables = load_example("ham_tables")
     tables.main(["--task", "sort", "--leaves", "4", "--epochs", "1", "--batches", "2",
