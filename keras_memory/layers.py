@@ -3,7 +3,6 @@
 import inspect
 
 import keras
-import tensorflow as tf
 from keras import ops
 from keras.src import backend  # `keras.layers.RNN` runs its loop with this
 from keras.src.backend.common.stateless_scope import StatelessScope
@@ -30,8 +29,8 @@ class MemoryRNN(keras.layers.RNN):
     on its memory at sparse cost.
 
     It also reads the cell's weights once per sequence instead of once per
-    step. Inside `tf.while_loop` a variable read is a new tensor every step,
-    and the loop keeps it for backpropagation: `keras.layers.RNN` stores a
+    step. Inside TensorFlow's `tf.while_loop` a variable read is a new tensor
+    every step, and the loop keeps it for backpropagation: `keras.layers.RNN` stores a
     copy of the whole controller per step (about 475 KiB for `SAMCell(100)`
     with 4 heads of 32), which is most of what a sparse memory keeps. With
     the weights read before the loop nothing of them is stored per step.
@@ -56,7 +55,7 @@ class MemoryRNN(keras.layers.RNN):
         # A value captured from outside the loop is a loop invariant and is
         # kept once.
         mapping = [
-            (variable, tf.identity(variable.value))
+            (variable, ops.copy(variable.value))
             for variable in self.cell.weights
             if "seed_generator" not in variable.path
         ]
@@ -110,8 +109,13 @@ class MemoryRNN(keras.layers.RNN):
 
 def _running_max(values):
     """Running maximum along axis 1 of an int tensor `(B, T)`."""
-    transposed = tf.transpose(values)  # (T, B): tf.scan runs over axis 0
-    return tf.transpose(tf.scan(tf.maximum, transposed))
+    transposed = ops.transpose(values)  # (T, B): `scan` runs over axis 0
+
+    def step(carry, value):
+        carry = ops.maximum(carry, value)
+        return carry, carry
+
+    return ops.transpose(ops.scan(step, transposed[0], transposed)[1])
 
 
 @keras.saving.register_keras_serializable(package="keras_memory")
