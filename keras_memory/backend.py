@@ -5,7 +5,8 @@ memories (`keras_memory.addressing.sam`, `keras_memory.addressing.ham`) read
 and write a handful of rows of a large memory each step, which needs a gather
 and a scatter on explicit index tuples (TensorFlow's `gather_nd` and
 `tensor_scatter_nd_*`): `keras.ops.scatter_update` has no add or max and
-`keras.ops.segment_*` works on a flat axis. HAM's hard decisions need a
+`keras.ops.segment_*` works on a flat axis. The searches need a top-k whose
+ties go to the lowest index on every backend. HAM's hard decisions need a
 stateless Bernoulli sample from a seed tensor that lives in the RNN state,
 which `keras.random` does not take on every backend. This module implements
 these on TensorFlow, JAX and PyTorch, importing each framework only inside the
@@ -149,6 +150,26 @@ def scatter_nd_update(params, indices, updates):
         source = updates.reshape((-1,) + tuple(flat.shape[1:]))
         return torch.index_copy(flat, 0, rows, source).reshape(params.shape)
     raise _unsupported("scatter_nd_update")
+
+
+def top_k(x, k):
+    """The `k` largest entries of the last axis, largest first, ties to the lowest index.
+
+    `keras.ops.top_k` leaves the order of ties to the backend: TensorFlow's
+    and JAX's put the lower index first, PyTorch's `topk` does not promise
+    an order, so on PyTorch this is a stable descending sort cut to `k`.
+
+    Returns:
+        `(values, int32 indices)`, each `x.shape[:-1] + (k,)`.
+    """
+    if _backend() == "torch":
+        import torch
+
+        values, indices = torch.sort(x, dim=-1, descending=True, stable=True)
+        values, indices = values[..., :k], indices[..., :k]
+    else:
+        values, indices = ops.top_k(x, k=k, sorted=True)
+    return values, ops.cast(indices, "int32")
 
 
 def bernoulli(logits, seed):

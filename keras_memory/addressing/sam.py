@@ -81,7 +81,7 @@ def exact_top_k(memory, keys, k):
     dots = ops.matmul(memory, ops.transpose(keys, (0, 2, 1)))
     norms = ops.sqrt(ops.sum(ops.square(memory), -1, keepdims=True) + EPSILON)
     scores = ops.transpose(dots / norms, (0, 2, 1))  # the key norm does not change the order
-    return ops.cast(ops.top_k(scores, k=k, sorted=True)[1], "int32")
+    return backend.top_k(scores, k)[1]
 
 
 def sparse_read(memory, keys, strengths, rows, valid=None):
@@ -127,7 +127,7 @@ def least_recently_accessed(last_access, num):
     Returns:
         int32 `(B, num)`, distinct rows, oldest first.
     """
-    return ops.cast(ops.top_k(-ops.stop_gradient(last_access), k=num, sorted=True)[1], "int32")
+    return backend.top_k(-ops.stop_gradient(last_access), num)[1]
 
 
 def clip(values, limit):
@@ -310,8 +310,8 @@ def lsh_candidates(table, memory, keys, hyperplanes, k):
     rows = gather_rows(memory, candidates)
     scores = cosine_similarity(keys, rows)
     scores = ops.where(duplicate, ops.full_like(scores, -3.0), scores)
-    values, indices = ops.top_k(scores, k=k, sorted=True)
-    picked = ops.take_along_axis(candidates, ops.cast(indices, "int32"), axis=-1)
+    values, indices = backend.top_k(scores, k)
+    picked = ops.take_along_axis(candidates, indices, axis=-1)
     return picked, values > -2.0
 
 
