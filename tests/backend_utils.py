@@ -18,6 +18,12 @@ only_tensorflow = pytest.mark.skipif(
     reason=f"inspects TensorFlow graphs or XLA HLO; the backend is {BACKEND}",
 )
 
+#: JAX computes float64 in float32 unless `jax_enable_x64` is set, and even
+#: then Keras' JAX `ops.tanh`/`ops.sin` return float32 for float64 inputs.
+needs_float64 = pytest.mark.skipif(
+    BACKEND == "jax", reason="float64 arithmetic: JAX computes it in float32 under Keras"
+)
+
 
 def tensor(value, dtype=None):
     """`value` as a tensor of the backend (float64 NumPy stays float64)."""

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from backend_utils import gradients, numpy, tensor
+from backend_utils import gradients, needs_float64, numpy, tensor
 from contract import CellContract
 from keras_memory import HAMCell, LANTMCell, NTMCell, RAMCell
 from keras_memory.addressing import lantm as addressing
@@ -387,6 +387,7 @@ def test_a_seeded_kernel_initializer_gives_every_weight_its_own_numbers(make):
             assert not np.allclose(flat[i][:n], flat[j][:n]), (kernels[i].shape, kernels[j].shape)
 
 
+@needs_float64
 @pytest.mark.parametrize(
     "make",
     [
@@ -410,6 +411,7 @@ def test_cells_compute_in_float64_when_asked(make):
     assert all(np.isfinite(g).all() for g in grads)
 
 
+@needs_float64
 @pytest.mark.parametrize(
     "make",
     [

@@ -50,6 +50,9 @@ def test_outputs_and_gradients_equal_keras_rnn(make, jit_compile):
 
 @pytest.mark.parametrize("return_sequences", [True, False])
 def test_masked_go_backwards_equals_keras_rnn(return_sequences):
+    if keras.backend.backend() == "jax":
+        pytest.skip("Keras' JAX RNN takes the cell's first state for its previous output: "
+                    "no reference for a cell whose output is wider")
     x = _masked_inputs()
     outputs = []
     for cls in (keras.layers.RNN, MemoryRNN):

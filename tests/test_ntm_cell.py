@@ -6,7 +6,7 @@ import pytest
 from keras import ops
 
 import numpy_ntm as ref
-from backend_utils import gradients, numpy, tensor
+from backend_utils import gradients, needs_float64, numpy, tensor
 from contract import CellContract
 from keras_memory import NTMCell
 
@@ -108,6 +108,7 @@ def test_return_weightings_appends_distributions_and_split_output_finds_them():
     assert set(plain.split_output(np.zeros((3, plain.output_size)))) == {"controller", "reads"}
 
 
+@needs_float64
 def test_gradients_match_finite_differences():
     keras.utils.set_random_seed(0)
     cell = NTMCell(units=3, memory_size=4, word_size=2, dtype="float64", seed=0)

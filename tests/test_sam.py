@@ -7,7 +7,7 @@ import pytest
 from keras import ops
 
 import numpy_sam as ref
-from backend_utils import gradients, numpy, only_tensorflow, tensor, xla
+from backend_utils import gradients, needs_float64, numpy, only_tensorflow, tensor, xla
 from contract import CellContract
 from keras_memory import MemoryRNN, NTMCell, SAMCell
 from keras_memory.addressing import sam as addressing
@@ -144,6 +144,7 @@ def test_cell_steps_equal_the_numpy_reference(config):
 
 
 # ----------------------------------------------------------- sparse read
+@needs_float64
 def test_sparse_read_with_k_equal_to_memory_size_is_the_dense_read():
     rng = np.random.default_rng(0)
     batch, heads, n, w = 2, 2, 5, 3
@@ -416,6 +417,7 @@ def test_lsh_candidates_mark_padding_invalid_and_the_read_ignores_it():
 
 
 # --------------------------------------------------------------- gradients
+@needs_float64
 def test_gradients_match_finite_differences():
     keras.utils.set_random_seed(0)
     cell = SAMCell(units=3, memory_size=5, word_size=2, num_heads=1, k=2,
@@ -481,6 +483,9 @@ def _masked_inputs():
     ],
 )
 def test_memory_rnn_with_a_mask_equals_keras_rnn(config, rnn_kwargs):
+    if keras.backend.backend() == "jax" and not rnn_kwargs.get("zero_output_for_mask"):
+        pytest.skip("Keras' JAX RNN takes the cell's first state for its previous output: "
+                    "no reference for a cell whose output is wider")
     keras.utils.set_random_seed(0)
     cell = SAMCell(**config, seed=1)
     x = _masked_inputs()
