@@ -68,6 +68,38 @@ def test_masked_go_backwards_equals_keras_rnn(return_sequences):
     np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-6)
 
 
+@pytest.mark.parametrize(
+    "rnn_kwargs",
+    [dict(return_sequences=True), dict(return_sequences=False, return_state=True),
+     dict(return_sequences=True, go_backwards=True), dict(return_sequences=True,
+                                                         zero_output_for_mask=True)],
+)
+def test_a_cell_without_step_mask_is_masked_as_keras_rnn_masks_it(rnn_kwargs):
+    """MemoryRNN keeps the states of padded steps itself for a cell that does not
+    take `step_mask` (here NTMCell): the same outputs and states as Keras."""
+    if keras.backend.backend() == "jax" and not rnn_kwargs.get("zero_output_for_mask"):
+        pytest.skip("Keras' JAX RNN takes the cell's first state for its previous output: "
+                    "no reference for a cell whose output is wider")
+    x = _masked_inputs()
+    outputs = []
+    for cls in (keras.layers.RNN, MemoryRNN):
+        keras.utils.set_random_seed(0)
+        inp = keras.Input((None, 3))
+        layer = cls(_ntm(), **rnn_kwargs)
+        model = keras.Model(inp, layer(keras.layers.Masking(0.0)(inp)))
+        if outputs:
+            model.set_weights(weights)
+        else:
+            weights = model.get_weights()
+        outputs.append(keras.tree.flatten(model.predict(x, verbose=0)))
+    assert len(outputs[1]) == len(outputs[0])
+    for a, b in zip(*outputs):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    # The padded steps did matter: unmasked, the result differs.
+    unmasked = keras.tree.flatten(model.predict(x * 1.0 + (x == 0) * 0.5, verbose=0))
+    assert not np.allclose(unmasked[0], outputs[1][0])
+
+
 def test_bidirectional_masked_model_round_trips(tmp_path):
     x = _masked_inputs()
     inp = keras.Input((None, 3))
