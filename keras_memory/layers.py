@@ -3,7 +3,6 @@
 import inspect
 
 import keras
-import tensorflow as tf
 from keras import ops
 from keras.src import backend  # `keras.layers.RNN` runs its loop with this
 from keras.src.backend.common.stateless_scope import StatelessScope
@@ -30,8 +29,8 @@ class MemoryRNN(keras.layers.RNN):
     on its memory at sparse cost.
 
     It also reads the cell's weights once per sequence instead of once per
-    step. Inside `tf.while_loop` a variable read is a new tensor every step,
-    and the loop keeps it for backpropagation: `keras.layers.RNN` stores a
+    step. Inside TensorFlow's `tf.while_loop` a variable read is a new tensor
+    every step, and the loop keeps it for backpropagation: `keras.layers.RNN` stores a
     copy of the whole controller per step (about 475 KiB for `SAMCell(100)`
     with 4 heads of 32), which is most of what a sparse memory keeps. With
     the weights read before the loop nothing of them is stored per step.
@@ -39,7 +38,10 @@ class MemoryRNN(keras.layers.RNN):
 
     Masked timesteps output what Keras outputs: the output of the last
     unmasked step (zeros before the first one), or zeros when
-    `zero_output_for_mask=True`.
+    `zero_output_for_mask=True`. This holds for any cell on every backend:
+    on JAX, `keras.layers.RNN` with a mask takes a cell's first state for its
+    previous output and fails for the memory cells, whose output is wider;
+    `MemoryRNN` keeps the states of a padded step itself.
 
     Example:
 
@@ -56,7 +58,7 @@ class MemoryRNN(keras.layers.RNN):
         # A value captured from outside the loop is a loop invariant and is
         # kept once.
         mapping = [
-            (variable, tf.identity(variable.value))
+            (variable, ops.copy(variable.value))
             for variable in self.cell.weights
             if "seed_generator" not in variable.path
         ]
@@ -64,7 +66,7 @@ class MemoryRNN(keras.layers.RNN):
             return self._inner_loop(sequences, initial_state, mask, training)
 
     def _inner_loop(self, sequences, initial_state, mask, training):
-        if mask is None or not _accepts_step_mask(self.cell):
+        if mask is None:
             return super().inner_loop(sequences, initial_state, mask, training=training)
 
         cell_kwargs = {}
@@ -73,10 +75,25 @@ class MemoryRNN(keras.layers.RNN):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
         step_mask = ops.cast(ops.expand_dims(mask, -1), self.cell.compute_dtype)
+        cell_applies_the_mask = _accepts_step_mask(self.cell)
 
         def step(inputs, states):
             x, m = inputs
-            output, new_states = self.cell(x, states, step_mask=m[:, 0], **cell_kwargs)
+            if cell_applies_the_mask:
+                output, new_states = self.cell(x, states, step_mask=m[:, 0], **cell_kwargs)
+            else:
+                # What `keras.layers.RNN` does: a padded step keeps every state.
+                # (Keras' JAX loop takes the first state for the previous
+                # output, which fails for a cell whose output is not its
+                # first state; this select does not.)
+                output, new_states = self.cell(x, states, **cell_kwargs)
+                keep = m > 0
+                new_flat = keras.tree.flatten(new_states)
+                old_flat = keras.tree.flatten(states)
+                new_states = keras.tree.pack_sequence_as(
+                    new_states,
+                    [ops.where(keep, n, o) for n, o in zip(new_flat, old_flat)],
+                )
             if not isinstance(new_states, (list, tuple)):
                 new_states = [new_states]
             return output, new_states
@@ -110,8 +127,13 @@ class MemoryRNN(keras.layers.RNN):
 
 def _running_max(values):
     """Running maximum along axis 1 of an int tensor `(B, T)`."""
-    transposed = tf.transpose(values)  # (T, B): tf.scan runs over axis 0
-    return tf.transpose(tf.scan(tf.maximum, transposed))
+    transposed = ops.transpose(values)  # (T, B): `scan` runs over axis 0
+
+    def step(carry, value):
+        carry = ops.maximum(carry, value)
+        return carry, carry
+
+    return ops.transpose(ops.scan(step, transposed[0], transposed)[1])
 
 
 @keras.saving.register_keras_serializable(package="keras_memory")

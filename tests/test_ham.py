@@ -7,9 +7,10 @@ import textwrap
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
+from keras import ops
 
 import numpy_ham as ref
+from backend_utils import BACKEND, gradients, numpy, tensor
 from contract import CellContract
 import keras_memory
 from keras_memory import HAMRNN, HAMCell
@@ -36,7 +37,9 @@ class _SeedStateMasking:
         padded = x.copy()
         padded[:, valid:] = 0.0
         inp = keras.Input((None, self.input_dim))
-        rnn = keras.layers.RNN(cell, return_state=True)
+        # Keras' JAX RNN cannot mask a cell whose output is not its first state.
+        rnn_class = keras_memory.MemoryRNN if BACKEND == "jax" else keras.layers.RNN
+        rnn = rnn_class(cell, return_state=True)
         model = keras.Model(inp, rnn(keras.layers.Masking(0.0)(inp)))
         full = model.predict(padded, verbose=0)
         truncated = model.predict(x[:, :valid], verbose=0)
@@ -176,7 +179,7 @@ def test_heap_arithmetic_with_join_as_a_sum():
     # With JOIN = +, every node must hold the sum of the leaves below it.
     n = 8
     leaves = np.arange(1.0, n + 1.0, dtype="float32").reshape(1, n, 1)
-    tree = addressing.init_tree(tf.constant(leaves), _add).numpy()[0, :, 0]
+    tree = numpy(addressing.init_tree(tensor(leaves), _add))[0, :, 0]
     np.testing.assert_array_equal(tree[n - 1 :], leaves[0, :, 0])
     for e in range(n - 1):
         np.testing.assert_array_equal(tree[e], tree[2 * e + 1] + tree[2 * e + 2])
@@ -184,33 +187,33 @@ def test_heap_arithmetic_with_join_as_a_sum():
 
     # Right, left, right: node 0 -> 2 -> 5 -> 12, leaf 5.
     def decide(logits, level):
-        return tf.constant([[1.0, 0.0, 1.0][level]] * 2)
+        return tensor([[1.0, 0.0, 1.0][level]] * 2)
 
-    full = addressing.init_tree(tf.constant(np.repeat(leaves, 2, axis=0)), _add)
-    descent = addressing.descend_hard(full, lambda h, q: h[:, 0] * 0.0, tf.zeros((2, 1)), decide)
-    np.testing.assert_array_equal(descent.path.numpy(), [[0, 2, 5, 12]] * 2)
-    np.testing.assert_array_equal(descent.leaf.numpy(), [12, 12])
-    np.testing.assert_array_equal(descent.probabilities.numpy(), 0.5)
+    full = addressing.init_tree(tensor(np.repeat(leaves, 2, axis=0)), _add)
+    descent = addressing.descend_hard(full, lambda h, q: h[:, 0] * 0.0, ops.zeros((2, 1)), decide)
+    np.testing.assert_array_equal(numpy(descent.path), [[0, 2, 5, 12]] * 2)
+    np.testing.assert_array_equal(numpy(descent.leaf), [12, 12])
+    np.testing.assert_array_equal(numpy(descent.probabilities), 0.5)
 
     # Writing 100 into leaf 5 of row 0 and leaf 0 of row 1: each ancestor's sum follows.
-    updated = addressing.update_path(
-        full, tf.constant([12, 7]), tf.constant([[100.0], [100.0]]), _add).numpy()[..., 0]
+    updated = numpy(addressing.update_path(
+        full, tensor([12, 7]), tensor([[100.0], [100.0]]), _add))[..., 0]
     for row, leaf in ((0, 5), (1, 0)):
         expected_leaves = leaves[0, :, 0].copy()
         expected_leaves[leaf] = 100.0
-        expected = addressing.init_tree(tf.constant(expected_leaves.reshape(1, n, 1)), _add)
-        np.testing.assert_array_equal(updated[row], expected.numpy()[0, :, 0])
+        expected = addressing.init_tree(tensor(expected_leaves.reshape(1, n, 1)), _add)
+        np.testing.assert_array_equal(updated[row], numpy(expected)[0, :, 0])
 
     # Leaf probabilities with SEARCH = 0.5 everywhere are uniform; soft_write
     # with p = 1 on one leaf writes exactly that leaf.
-    uniform = addressing.leaf_probabilities(full, lambda h, q: h[..., 0] * 0.0, tf.zeros((2, 1)))
-    np.testing.assert_allclose(uniform.numpy(), 1.0 / n)
-    one_hot = tf.one_hot([3, 6], n)
-    written = addressing.soft_write(full, one_hot, lambda h: h * 0.0 - 1.0).numpy()[..., 0]
+    uniform = addressing.leaf_probabilities(full, lambda h, q: h[..., 0] * 0.0, ops.zeros((2, 1)))
+    np.testing.assert_allclose(numpy(uniform), 1.0 / n)
+    one_hot = ops.one_hot([3, 6], n)
+    written = numpy(addressing.soft_write(full, one_hot, lambda h: h * 0.0 - 1.0))[..., 0]
     np.testing.assert_array_equal(written[0, n - 1 + 3], -1.0)
     np.testing.assert_array_equal(written[1, n - 1 + 6], -1.0)
     assert (written[:, n - 1 :] == -1.0).sum() == 2
-    np.testing.assert_array_equal(written[:, : n - 1], full.numpy()[:, : n - 1, 0])
+    np.testing.assert_array_equal(written[:, : n - 1], numpy(full)[:, : n - 1, 0])
 
 
 # --------------------------------------------------------- tree invariants
@@ -285,7 +288,7 @@ def test_a_hard_step_changes_only_the_attended_leaf_and_its_ancestors(controller
         x = rng.normal(size=(6, ITEM)).astype("float32")
         output, states = _step(cell, states, True, x)
         after = _f64(cell.split_state(states)["tree"])
-        leaves = cell.split_output(output)["leaf"].numpy().astype(int)
+        leaves = numpy(cell.split_output(output)["leaf"]).astype(int)
         for b, leaf in enumerate(leaves):
             path = _path_nodes(leaf, n)
             others = [e for e in range(2 * n - 1) if e not in path]
@@ -303,7 +306,7 @@ def test_sampled_leaves_follow_the_leaf_probabilities():
     states = cell.initial_state_from(np.repeat(_items(batch=1), batch, axis=0))
     # A non-zero previous controller state: the query of the descent.
     query = np.random.default_rng(3).normal(size=(1, cell.units)).astype("float32")
-    states[1] = tf.constant(np.repeat(query, batch, axis=0))
+    states[1] = tensor(np.repeat(query, batch, axis=0))
     tree = cell.split_state(states)["tree"]
 
     modules = _modules(cell)
@@ -315,36 +318,36 @@ def test_sampled_leaves_follow_the_leaf_probabilities():
 
     output, _ = _step(cell, states, training=True)
     parts = cell.split_output(output)
-    leaves = parts["leaf"].numpy().astype(int)
+    leaves = numpy(parts["leaf"]).astype(int)
     frequencies = np.bincount(leaves, minlength=n) / batch
     tolerance = 4.5 * np.sqrt(expected * (1 - expected) / batch) + 1e-3
     np.testing.assert_array_less(np.abs(frequencies - expected), tolerance)
     # The log-probability output is log p(reached leaf).
     np.testing.assert_allclose(
-        parts["log_prob"].numpy(), np.log(expected[leaves]), rtol=1e-4, atol=1e-5
+        numpy(parts["log_prob"]), np.log(expected[leaves]), rtol=1e-4, atol=1e-5
     )
 
     # Inference takes the most probable branch at every node.
     deterministic, _ = _step(cell, states, training=False)
-    assert len(set(cell.split_output(deterministic)["leaf"].numpy())) == 1
+    assert len(set(numpy(cell.split_output(deterministic)["leaf"]))) == 1
 
 
 def test_sampling_is_reproducible_from_the_seed_state_and_changes_with_it():
     cell = _cell()
     states = cell.initial_state_from(np.repeat(_items(batch=1), 64, axis=0))
-    states[1] = tf.constant(np.random.default_rng(4).normal(size=(64, cell.units)), "float32")
+    states[1] = tensor(np.random.default_rng(4).normal(size=(64, cell.units)), "float32")
     first, _ = _step(cell, states, True)
     again, _ = _step(cell, states, True)
-    np.testing.assert_array_equal(first.numpy(), again.numpy())
+    np.testing.assert_array_equal(numpy(first), numpy(again))
     other = list(states)
     other[3] = states[3] + 1.0  # Another base seed.
     changed, _ = _step(cell, other, True)
-    leaf = cell.split_output(first)["leaf"].numpy()
-    assert (leaf != cell.split_output(changed)["leaf"].numpy()).any()
+    leaf = numpy(cell.split_output(first)["leaf"])
+    assert (leaf != numpy(cell.split_output(changed)["leaf"])).any()
     later = list(states)
     later[4] = states[4] + 1.0  # The next step number.
     stepped, _ = _step(cell, later, True)
-    assert (leaf != cell.split_output(stepped)["leaf"].numpy()).any()
+    assert (leaf != numpy(cell.split_output(stepped)["leaf"])).any()
     # A fresh initial state draws a fresh base seed below 2^24.
     seeds = [_f64(cell.get_initial_state(2)[3]) for _ in range(2)]
     assert seeds[0][0, 0] != seeds[1][0, 0]
@@ -360,48 +363,54 @@ def test_inference_is_deterministic_and_training_samples():
     rnn(steps, tree_inputs=items)
     _randomize(cell, scale=0.3)
     runs = [cell.split_output(rnn(steps, tree_inputs=items, training=t)) for t in (0, 0, 1, 1)]
-    np.testing.assert_array_equal(runs[0]["output"].numpy(), runs[1]["output"].numpy())
-    np.testing.assert_array_equal(runs[0]["leaf"].numpy(), runs[1]["leaf"].numpy())
-    assert (runs[2]["leaf"].numpy() != runs[3]["leaf"].numpy()).any()
+    np.testing.assert_array_equal(numpy(runs[0]["output"]), numpy(runs[1]["output"]))
+    np.testing.assert_array_equal(numpy(runs[0]["leaf"]), numpy(runs[1]["leaf"]))
+    assert (numpy(runs[2]["leaf"]) != numpy(runs[3]["leaf"])).any()
 
 
 # --------------------------------------------------- REINFORCE bookkeeping
 def test_decision_terms_and_their_gradients():
     cell = _cell()
-    query = tf.constant(np.random.default_rng(5).normal(size=(4, cell.units)), "float32")
+    query = tensor(np.random.default_rng(5).normal(size=(4, cell.units)), "float32")
     search_kernel = cell.search.dense_layers[-1].kernel
-    with tf.GradientTape(persistent=True) as tape:
+    embed_kernel = cell.embed.dense_layers[0].kernel
+    seed = cell.initial_state_from(_items(batch=4))[3]  # the same samples every call
+
+    def parts_of_a_step():
         states = cell.initial_state_from(_items(batch=4))
-        states[1] = query
+        states[1], states[3] = query, seed
         output, _ = _step(cell, states, True)
-        parts = cell.split_output(output)
-        log_prob = tf.reduce_sum(parts["log_prob"])
-        inverse_entropy = tf.reduce_sum(parts["inverse_entropy"])
-        prediction = tf.reduce_sum(parts["output"])
-    assert (parts["log_prob"].numpy() < 0).all()
-    assert (parts["entropy"].numpy() > 0).all()
-    assert (parts["entropy"].numpy() <= 3 * np.log(2) + 1e-6).all()  # log2(8) decisions.
-    assert (parts["inverse_entropy"].numpy() >= 3 / np.log(2) - 1e-4).all()
+        return cell.split_output(output)
+
+    def gradient(name, variable):
+        return gradients(lambda: ops.sum(parts_of_a_step()[name]), [variable],
+                         allow_missing=True)[1][0]
+
+    parts = parts_of_a_step()
+    assert (numpy(parts["log_prob"]) < 0).all()
+    assert (numpy(parts["entropy"]) > 0).all()
+    assert (numpy(parts["entropy"]) <= 3 * np.log(2) + 1e-6).all()  # log2(8) decisions.
+    assert (numpy(parts["inverse_entropy"]) >= 3 / np.log(2) - 1e-4).all()
     # REINFORCE's log pi and the 1/H term reach SEARCH; the prediction does
     # not (the decisions are samples).
-    assert np.abs(tape.gradient(log_prob, search_kernel).numpy()).sum() > 0
-    assert np.abs(tape.gradient(inverse_entropy, search_kernel).numpy()).sum() > 0
-    no_gradient = tape.gradient(prediction, search_kernel)
-    assert no_gradient is None or not np.any(no_gradient.numpy())
+    assert np.abs(gradient("log_prob", search_kernel)).sum() > 0
+    assert np.abs(gradient("inverse_entropy", search_kernel)).sum() > 0
+    no_gradient = gradient("output", search_kernel)
+    assert no_gradient is None or not np.any(no_gradient)
     # The prediction does reach the tree modules through the attended leaf.
-    assert np.abs(tape.gradient(prediction, cell.embed.dense_layers[0].kernel).numpy()).sum() > 0
+    assert np.abs(gradient("output", embed_kernel)).sum() > 0
 
 
 def test_inverse_entropy_stays_finite_where_a_decision_is_certain():
-    logits = tf.constant([[0.0, 40.0, -200.0]])
+    logits = tensor([[0.0, 40.0, -200.0]])
     np.testing.assert_allclose(addressing.decision_entropies(logits)[0, 0], np.log(2), rtol=1e-6)
-    inverse = addressing.inverse_entropies(logits).numpy()
+    inverse = numpy(addressing.inverse_entropies(logits))
     assert np.isfinite(inverse).all()
     # Past the floor (H < 1e-6) it continues linearly in log H: (1 + log(1e-6) - log H) / 1e-6.
     log_h = np.array([-40.0 + np.log(41.0), -200.0 + np.log(201.0)])
     np.testing.assert_allclose(inverse[0, 1:], (1 + np.log(1e-6) - log_h) / 1e-6, rtol=1e-5)
-    log_p = addressing.decision_log_probabilities(logits, tf.constant([[1.0, 0.0, 0.0]]))
-    np.testing.assert_allclose(log_p.numpy(), [[np.log(0.5), -40.0, 0.0]], atol=1e-6)
+    log_p = addressing.decision_log_probabilities(logits, tensor([[1.0, 0.0, 0.0]]))
+    np.testing.assert_allclose(numpy(log_p), [[np.log(0.5), -40.0, 0.0]], atol=1e-6)
 
 
 # ------------------------------------------------------------------ DHAM
@@ -427,7 +436,7 @@ def test_soft_attention_with_saturated_search_equals_hard_attention():
         descent = addressing.descend_hard(
             parts["tree"], hard._search, parts["h"], lambda z, k: addressing.hard_decisions(z)
         )
-        assert np.abs(descent.logits.numpy()).min() > 30
+        assert np.abs(numpy(descent.logits)).min() > 30
         hard_output, hard_states = _step(hard, hard_states, False)
         soft_output, soft_states = _step(soft, soft_states, False)
         hard_parts, soft_parts = hard.split_output(hard_output), soft.split_output(soft_output)
@@ -443,7 +452,7 @@ def test_a_soft_step_matches_the_numpy_reference():
     n = cell.memory_size
     items = _items(batch=2)
     states = cell.initial_state_from(items)
-    states[1] = tf.constant(np.random.default_rng(6).normal(size=(2, cell.units)), "float32")
+    states[1] = tensor(np.random.default_rng(6).normal(size=(2, cell.units)), "float32")
     tree = _f64(states[0]).reshape(2, 2 * n - 1, -1)
     output, new_states = _step(cell, states, False)
     lstm = cell.controller
@@ -533,7 +542,7 @@ def test_feed_inputs_decides_whether_the_controller_sees_the_step_inputs():
     x = np.random.default_rng(8).normal(size=(2, 4, ITEM)).astype("float32")
     for feed, differs in ((False, False), (True, True)):
         rnn = keras.layers.RNN(HAMCell(**SMALL, feed_inputs=feed), return_sequences=True)
-        a, b = rnn(x).numpy(), rnn(2.0 * x).numpy()
+        a, b = numpy(rnn(x)), numpy(rnn(2.0 * x))
         assert (not np.allclose(a, b)) is differs
 
 
@@ -546,10 +555,10 @@ def test_weights_do_not_depend_on_memory_size():
     large_rnn = HAMRNN(large, return_sequences=True)
     small_rnn(steps, tree_inputs=_items(length=6))
     _randomize(small)
-    before = large_rnn(steps, tree_inputs=_items(length=20)).numpy()
+    before = numpy(large_rnn(steps, tree_inputs=_items(length=20)))
     assert [w.shape for w in small.weights] == [w.shape for w in large.weights]
     large.set_weights(small.get_weights())
-    after = large_rnn(steps, tree_inputs=_items(length=20)).numpy()
+    after = numpy(large_rnn(steps, tree_inputs=_items(length=20)))
     assert np.isfinite(after).all() and not np.allclose(before, after)
     assert set(large.split_output(after)["leaf"].ravel()) <= set(range(32))
 
@@ -666,13 +675,29 @@ def _tree_sized_xla_ops(attention, masked=False, layer=None):
     rnn = (layer or keras_memory.MemoryRNN)(cell)
     model = keras.Model(inputs, keras.layers.Dense(1)(rnn(x)))
 
-    @tf.function(jit_compile=True)
-    def step(x):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_sum(model(x, training=True))
-        return tape.gradient(loss, model.trainable_weights)
+    x = np.ones((2, 5, 3), "float32")
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
 
-    hlo = step.experimental_get_compiler_ir(tf.ones((2, 5, 3)))(stage="optimized_hlo")
+        @tf.function(jit_compile=True)
+        def step(x):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(model(x, training=True))
+            return tape.gradient(loss, model.trainable_weights)
+
+        hlo = step.experimental_get_compiler_ir(tf.constant(x))(stage="optimized_hlo")
+    elif BACKEND == "jax":
+        import jax
+
+        trainable = [v.value for v in model.trainable_variables]
+        fixed = [v.value for v in model.non_trainable_variables]
+
+        def loss(trainable, x):
+            return ops.sum(model.stateless_call(trainable, fixed, x, training=True)[0])
+
+        hlo = jax.jit(jax.grad(loss)).lower(trainable, x).compile().as_text()
+    else:
+        pytest.skip(f"no XLA program to audit on the {BACKEND} backend")
     tree = re.compile(r"= f32\[2,(2047,3|6141)\]\{[0-9,]*\} ([a-z-]+)\(")
     return [m.group(2) for m in map(tree.search, hlo.splitlines()) if m]
 
@@ -696,26 +721,24 @@ def test_the_exploration_term_is_one_over_the_entropy_and_keeps_pushing():
     z = np.array([0.0, 0.5, 2.0, 5.0, 10.0, 13.0, 15.0], "float64")
     p = 1.0 / (1.0 + np.exp(-z))
     entropy = -(p * np.log(p) + (1 - p) * np.log1p(-p))
-    values = addressing.inverse_entropies(tf.constant(z, tf.float32)).numpy()
+    values = numpy(addressing.inverse_entropies(tensor(z, "float32")))
     np.testing.assert_allclose(values, 1.0 / entropy, rtol=2e-4)
     np.testing.assert_allclose(
-        addressing.log_decision_entropies(tf.constant(z, tf.float32)).numpy(), np.log(entropy),
+        numpy(addressing.log_decision_entropies(tensor(z, "float32"))), np.log(entropy),
         rtol=1e-5, atol=1e-6)
 
-    big = tf.constant([-500.0, -100.0, -30.0, -17.0, 17.0, 30.0, 100.0, 500.0])
-    with tf.GradientTape() as tape:
-        tape.watch(big)
-        values = addressing.inverse_entropies(big)
-    gradient = tape.gradient(values, big).numpy()
-    assert np.isfinite(values.numpy()).all() and np.isfinite(gradient).all()
+    big = np.array([-500.0, -100.0, -30.0, -17.0, 17.0, 30.0, 100.0, 500.0], "float32")
+    values = numpy(addressing.inverse_entropies(tensor(big)))
+    _, (gradient,) = gradients(lambda t: ops.sum(addressing.inverse_entropies(t)), [tensor(big)])
+    assert np.isfinite(values).all() and np.isfinite(gradient).all()
     # Descent on the term moves every logit towards 0, with a push that does not fade.
-    np.testing.assert_array_equal(np.sign(gradient), np.sign(big.numpy()))
+    np.testing.assert_array_equal(np.sign(gradient), np.sign(big))
     assert (np.abs(gradient) > 1e5).all()
-    np.testing.assert_allclose(values.numpy()[:4], values.numpy()[::-1][:4], rtol=1e-6)
+    np.testing.assert_allclose(values[:4], values[::-1][:4], rtol=1e-6)
     # Continuous at the floor.
     edge = float(np.log(1e-6))
-    zs = tf.constant(np.linspace(15.0, 18.0, 301), tf.float32)
-    v = addressing.inverse_entropies(zs).numpy()
+    zs = tensor(np.linspace(15.0, 18.0, 301).astype("float32"))
+    v = numpy(addressing.inverse_entropies(zs))
     assert np.all(np.diff(v) > 0) and np.max(np.abs(np.diff(v)) / v[1:]) < 0.05
     assert edge < 0
 
@@ -754,6 +777,8 @@ def test_step_mask_gives_what_keras_masking_gives(variant, training):
     """`MemoryRNN` hands the mask to `HAMCell.call(step_mask=)`; outputs and final
     states equal `keras.layers.RNN`'s per-step select over every state, with the
     same initial state (seed included), sampled or greedy."""
+    if BACKEND == "jax":
+        pytest.skip("Keras' JAX RNN cannot mask a cell whose output is not its first state")
     rng = np.random.default_rng(1)
     x = rng.normal(size=(3, 6, ITEM)).astype("float32")
     mask = np.ones((3, 6), bool)

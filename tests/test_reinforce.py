@@ -3,8 +3,9 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
+from keras import ops
 
+from backend_utils import BACKEND, gradients, numpy, tensor
 from keras_memory import HAMCell, tasks
 from keras_memory.addressing import ham as addressing
 from keras_memory import HAMRNN
@@ -45,34 +46,41 @@ def test_the_score_function_gradient_is_unbiased_against_exact_enumeration():
     cell.build((batch, 2))
     rng = np.random.default_rng(1)
     tree = np.tile(rng.normal(size=(1, cell.num_nodes * 3)).astype("float32"), (batch, 1))
-    state = [tf.constant(tree)] + list(cell.get_initial_state(batch)[1:])
-    reward = tf.constant([1.0, -2.0, 0.5, 3.0])
+    state = [tensor(tree)] + list(cell.get_initial_state(batch)[1:])
+    reward = np.array([1.0, -2.0, 0.5, 3.0], "float32")
     weights = cell.search.trainable_weights
     # Larger SEARCH weights so the leaf probabilities are far from uniform.
     for w in weights:
         w.assign(rng.normal(size=w.shape).astype("float32") * 2.0)
 
-    with tf.GradientTape() as tape:
+    def sampled_leaves():  # the same samples at every call: the seed is in `state`
+        return ops.cast(cell.split_output(cell(x, state, training=True)[0])["leaf"], "int32")
+
+    def surrogate():
         output, _ = cell(x, state, training=True)
         parts = cell.split_output(output)
-        leaf = tf.cast(parts["leaf"], tf.int32)
-        surrogate = tf.reduce_mean(tf.gather(reward, leaf) * parts["log_prob"])
-    estimate = tape.gradient(surrogate, weights)
+        leaf = ops.cast(parts["leaf"], "int32")
+        return ops.mean(ops.take(reward, leaf) * parts["log_prob"])
 
-    tree3 = tf.reshape(tf.constant(tree[:1]), (1, cell.num_nodes, 3))
-    with tf.GradientTape() as tape:
-        probabilities = addressing.leaf_probabilities(tree3, cell._search, tf.constant(x[:1]))
-        expected_reward = tf.reduce_sum(probabilities[0] * reward)
-    exact = tape.gradient(expected_reward, weights)
+    _, estimate = gradients(surrogate, weights)
+    leaf = numpy(sampled_leaves())
+
+    tree3 = ops.reshape(tensor(tree[:1]), (1, cell.num_nodes, 3))
+
+    def leaf_probabilities():
+        return addressing.leaf_probabilities(tree3, cell._search, tensor(x[:1]))
+
+    _, exact = gradients(lambda: ops.sum(ops.multiply(leaf_probabilities()[0], reward)), weights)
+    probabilities = numpy(leaf_probabilities())
 
     # The sampled leaves follow the exact distribution...
-    frequencies = np.bincount(leaf.numpy(), minlength=4) / batch
-    np.testing.assert_allclose(frequencies, probabilities.numpy()[0], atol=0.01)
+    frequencies = np.bincount(leaf, minlength=4) / batch
+    np.testing.assert_allclose(frequencies, probabilities[0], atol=0.01)
     # ...and the estimator's mean is the exact gradient (Monte-Carlo error ~1/sqrt(40,000)).
     for e, g in zip(estimate, exact):
-        scale = np.abs(g.numpy()).max() + 1e-3
-        np.testing.assert_allclose(e.numpy(), g.numpy(), atol=0.06 * scale + 0.02)
-    assert max(np.abs(g.numpy()).max() for g in exact) > 0.05  # Not a trivially zero gradient.
+        scale = np.abs(g).max() + 1e-3
+        np.testing.assert_allclose(e, g, atol=0.06 * scale + 0.02)
+    assert max(np.abs(g).max() for g in exact) > 0.05  # Not a trivially zero gradient.
 
 
 def _stack_model(attention="hard", **kwargs):
@@ -172,19 +180,24 @@ def test_active_leaves_compute_what_a_smaller_tree_computes(attention):
     small = HAMCell(units=6, memory_size=8, hidden_size=5, attention=attention,
                     feed_inputs=True, seed=1)
     small_rnn = HAMRNN(small, return_sequences=True)
-    expected = small_rnn(steps, tree_inputs=sequence).numpy()
+    expected = numpy(small_rnn(steps, tree_inputs=sequence))
     big = HAMCell(units=6, memory_size=32, hidden_size=5, attention=attention,
                   feed_inputs=True, seed=2)
     big_rnn = HAMRNN(big, return_sequences=True)
-    whole = big_rnn(steps, tree_inputs=sequence).numpy()
+    whole = numpy(big_rnn(steps, tree_inputs=sequence))
     big_rnn.set_weights(small_rnn.get_weights())
     big.set_active_leaves(8)
     assert big.active_leaves == 8
     np.testing.assert_allclose(big_rnn(steps, tree_inputs=sequence), expected, atol=1e-5)
-    compiled = tf.function(lambda s, q: big_rnn(s, tree_inputs=q), jit_compile=True)
-    np.testing.assert_allclose(compiled(steps, sequence), expected, atol=1e-5)
+    if BACKEND == "tensorflow":  # a variable read at run time, not baked into the program
+        import tensorflow as tf
+
+        compiled = tf.function(lambda s, q: big_rnn(s, tree_inputs=q), jit_compile=True)
+        np.testing.assert_allclose(compiled(steps, sequence), expected, atol=1e-5)
+    else:
+        compiled = lambda s, q: big_rnn(s, tree_inputs=q)  # noqa: E731
     big.set_active_leaves(32)
-    again = compiled(steps, sequence).numpy()
+    again = numpy(compiled(steps, sequence))
     assert np.abs(again - expected).max() > 1e-3  # the whole tree again, no retrace needed
     assert np.abs(whole - expected).max() > 1e-3
 
@@ -195,14 +208,14 @@ def test_forced_decisions_are_not_sampled_and_carry_no_reinforce_terms():
     x = np.random.default_rng(0).normal(size=(64, 6, 2)).astype("float32")
     cell.set_active_leaves(4)
     parts = cell.split_output(rnn(x, training=True))
-    leaves = parts["leaf"].numpy()
+    leaves = numpy(parts["leaf"])
     assert leaves.max() <= 3 and len(np.unique(leaves)) > 1  # sampled within the subtree
     # Two decisions remain: entropy at most 2 log 2, and some are uncertain.
-    assert 0 < parts["entropy"].numpy().max() <= 2 * np.log(2) + 1e-6
+    assert 0 < numpy(parts["entropy"]).max() <= 2 * np.log(2) + 1e-6
     cell.set_active_leaves(1)
     parts = cell.split_output(rnn(x, training=True))
     for name in ("log_prob", "entropy", "inverse_entropy", "leaf"):
-        assert np.all(parts[name].numpy() == 0.0), name
+        assert np.all(numpy(parts[name]) == 0.0), name
 
 
 def test_active_leaves_are_not_weights_and_not_saved(tmp_path):

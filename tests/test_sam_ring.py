@@ -2,18 +2,19 @@
 
 import numpy as np
 import pytest
-import tensorflow as tf
+from keras import ops
 
+from backend_utils import numpy, tensor, xla
 from keras_memory.addressing import sam as addressing
 
 
 def _ring(batch, size, dtype):
     nxt, prev, _ = addressing.ring_initial(size)
-    tile = lambda a: tf.cast(tf.tile(a[None], [batch, 1]), dtype)  # noqa: E731
-    return tile(nxt), tile(prev), tf.zeros([batch], tf.int32), tf.fill([batch], size - 1)
+    tile = lambda a: ops.cast(ops.tile(a[None], [batch, 1]), dtype)  # noqa: E731
+    return tile(nxt), tile(prev), ops.zeros([batch], "int32"), ops.full([batch], size - 1, dtype="int32")
 
 
-@pytest.mark.parametrize("dtype", [tf.int32, tf.float32])
+@pytest.mark.parametrize("dtype", ["int32", "float32"])
 def test_ring_order_is_the_order_of_last_access(dtype):
     """After any sequence of accesses the ring lists the rows from the least to the most
     recently accessed: its first rows are the argsort of the last-access times."""
@@ -26,36 +27,36 @@ def test_ring_order_is_the_order_of_last_access(dtype):
         rows = rng.integers(0, size, size=(batch, 5))
         active = rng.random((batch, 5)) < 0.7
         nxt, prev, head, tail = addressing.ring_touch_all(
-            nxt, prev, head, tail, tf.constant(rows, tf.int32), tf.constant(active))
+            nxt, prev, head, tail, tensor(rows, "int32"), tensor(active))
         for j in range(5):
             for b in range(batch):
                 if active[b, j]:
                     last[b, rows[b, j]] = step * 10 + j
-        oldest = addressing.ring_oldest(nxt, head, 6).numpy()
+        oldest = numpy(addressing.ring_oldest(nxt, head, 6))
         np.testing.assert_array_equal(oldest, np.argsort(last, 1, kind="stable")[:, :6])
-        np.testing.assert_array_equal(tail.numpy(), np.argmax(last, 1))
+        np.testing.assert_array_equal(numpy(tail), np.argmax(last, 1))
     # Still one list through every row: walking from the head visits each row once.
-    order = addressing.ring_oldest(nxt, head, size).numpy()
+    order = numpy(addressing.ring_oldest(nxt, head, size))
     assert all(sorted(o) == list(range(size)) for o in order)
 
 
 def test_ring_starts_in_index_order_and_inactive_touches_change_nothing():
-    nxt, prev, head, tail = _ring(2, 6, tf.float32)
-    np.testing.assert_array_equal(addressing.ring_oldest(nxt, head, 6).numpy(),
+    nxt, prev, head, tail = _ring(2, 6, "float32")
+    np.testing.assert_array_equal(numpy(addressing.ring_oldest(nxt, head, 6)),
                                   [list(range(6))] * 2)
-    moved = addressing.ring_touch_all(nxt, prev, head, tail, tf.constant([[0, 3], [5, 1]]),
-                                      tf.constant([[False, False], [False, True]]))
-    np.testing.assert_array_equal(moved[0].numpy()[0], nxt.numpy()[0])
-    np.testing.assert_array_equal(addressing.ring_oldest(moved[0], moved[2], 6).numpy()[1],
+    moved = addressing.ring_touch_all(nxt, prev, head, tail, tensor([[0, 3], [5, 1]]),
+                                      tensor([[False, False], [False, True]]))
+    np.testing.assert_array_equal(numpy(moved[0])[0], numpy(nxt)[0])
+    np.testing.assert_array_equal(numpy(addressing.ring_oldest(moved[0], moved[2], 6))[1],
                                   [0, 2, 3, 4, 5, 1])
 
 
 def test_ring_under_xla_matches_eager():
-    nxt, prev, head, tail = _ring(2, 9, tf.float32)
-    rows = tf.constant([[3, 0, 8, 3], [1, 1, 2, 8]])
-    active = tf.constant([[True, True, True, True], [True, False, True, True]])
+    nxt, prev, head, tail = _ring(2, 9, "float32")
+    rows = tensor([[3, 0, 8, 3], [1, 1, 2, 8]])
+    active = tensor([[True, True, True, True], [True, False, True, True]])
     eager = addressing.ring_touch_all(nxt, prev, head, tail, rows, active)
-    compiled = tf.function(addressing.ring_touch_all, jit_compile=True)(
+    compiled = xla(addressing.ring_touch_all)(
         nxt, prev, head, tail, rows, active)
     for a, b in zip(eager, compiled):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        np.testing.assert_array_equal(numpy(a), numpy(b))

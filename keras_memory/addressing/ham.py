@@ -21,7 +21,7 @@ The modules are passed in as callables, so these functions hold no weights:
 Cost per call: `init_tree` and `rejoin_all` run `n - 1` JOINs in `log n`
 sequential levels, each level one batched call; `descend_hard` runs `log n`
 SEARCHes; `update_path` runs `log n` JOINs and writes the `log n + 1` new path
-values with one `tf.tensor_scatter_nd_update` on explicit `[batch, node]` index
+values with one `scatter_nd_add` (`keras_memory.backend`) on explicit `[batch, node]` index
 pairs, so the arithmetic is `O(d log n)` per step; `leaf_probabilities` runs
 `n - 1` SEARCHes (DHAM, `O(n)`).
 
@@ -33,8 +33,9 @@ XLA (`jit_compile=True`), whose per-step time grows roughly like `log n`
 (the update apparently runs in place). The backward pass of `tf.while_loop`
 also carries a dense tree-sized gradient per step.
 
-`keras.ops` has no `gather_nd` or scatter, so these functions use TensorFlow
-directly, as `keras_memory.addressing.sam` does.
+`keras.ops` has no `gather_nd` or scatter: these come from
+`keras_memory.backend`, as in `keras_memory.addressing.sam`; the rest is
+`keras.ops`.
 
 Reference:
     Andrychowicz & Kurach, "Learning Efficient Algorithms with Hierarchical
@@ -47,7 +48,9 @@ Reference:
 import collections
 import math
 
-import tensorflow as tf
+from keras import ops
+
+from keras_memory import backend
 
 #: Entropy below which the `1 / H(p)` exploration term (section 3.3) continues linearly in `log H`.
 ENTROPY_FLOOR = 1e-6
@@ -94,17 +97,15 @@ def level(tree, k):
 
 def batch_node_indices(nodes):
     """`[batch, node]` index pairs `(B, ..., 2)` for int32 node indices `(B, ...)`."""
-    nodes = tf.cast(nodes, tf.int32)
-    shape = tf.shape(nodes)
-    batch = tf.reshape(
-        tf.range(shape[0], dtype=tf.int32), tf.concat([[-1], tf.ones_like(shape[1:])], 0)
-    )
-    return tf.stack([tf.broadcast_to(batch, shape), nodes], axis=-1)
+    nodes = ops.cast(nodes, "int32")
+    shape = ops.shape(nodes)
+    batch = ops.reshape(ops.arange(shape[0], dtype="int32"), (-1,) + (1,) * (len(shape) - 1))
+    return ops.stack([ops.broadcast_to(batch, shape), nodes], axis=-1)
 
 
 def gather_nodes(tree, nodes):
     """The values `(B, ..., d)` of the nodes `(B, ...)` of `tree`."""
-    return tf.gather_nd(tree, batch_node_indices(nodes))
+    return backend.gather_nd(tree, batch_node_indices(nodes))
 
 
 # ---------------------------------------------------------------- the tree
@@ -129,10 +130,10 @@ def init_tree(leaves, join):
     current = leaves
     while current.shape[1] > 1:
         width = current.shape[1] // 2
-        pairs = tf.reshape(current, (-1, width, 2, current.shape[-1]))
+        pairs = ops.reshape(current, (-1, width, 2, current.shape[-1]))
         current = join(pairs[:, :, 0], pairs[:, :, 1])
         levels.append(current)
-    return tf.concat(levels[::-1], axis=1)
+    return ops.concatenate(levels[::-1], axis=1)
 
 
 def rejoin_all(tree, join):
@@ -170,21 +171,21 @@ def descend_hard(tree, search, query, decisions_fn):
         A `Descent` (`leaf`, `path`, `decisions`, `probabilities`, `logits`).
     """
     n = num_leaves(tree)
-    node = tf.zeros(tf.shape(tree)[:1], tf.int32)
+    node = ops.zeros(ops.shape(tree)[:1], "int32")
     path, decisions, logits = [node], [], []
     for k in range(depth(n)):
         logit = search(gather_nodes(tree, node), query)
-        decision = tf.cast(decisions_fn(logit, k), tf.float32)
-        node = 2 * node + 1 + tf.cast(decision > 0.5, tf.int32)
+        decision = ops.cast(decisions_fn(logit, k), "float32")
+        node = 2 * node + 1 + ops.cast(decision > 0.5, "int32")
         path.append(node)
         decisions.append(decision)
         logits.append(logit)
-    logits = tf.stack(logits, axis=1)
+    logits = ops.stack(logits, axis=1)
     return Descent(
         leaf=node,
-        path=tf.stack(path, axis=1),
-        decisions=tf.stack(decisions, axis=1),
-        probabilities=tf.sigmoid(logits),
+        path=ops.stack(path, axis=1),
+        decisions=ops.stack(decisions, axis=1),
+        probabilities=ops.sigmoid(logits),
         logits=logits,
     )
 
@@ -210,23 +211,23 @@ def leaf_probabilities(tree, search, query, forced_levels=0):
         `(B, n)` leaf probabilities, left to right.
     """
     n = num_leaves(tree)
-    probabilities = tf.ones_like(tree[:, :1, 0])  # (B, 1): the root.
+    probabilities = ops.ones_like(tree[:, :1, 0])  # (B, 1): the root.
     for k in range(depth(n)):
         nodes = level(tree, k)
         # `tile` with constant multiples: a dynamic `broadcast_to` inside
         # `tf.while_loop` has a gradient that XLA cannot compile.
-        queries = tf.tile(query[:, None, :], [1, 2**k, 1])
-        right = tf.sigmoid(search(nodes, queries))  # (B, 2^k)
+        queries = ops.tile(query[:, None, :], [1, 2**k, 1])
+        right = ops.sigmoid(search(nodes, queries))  # (B, 2^k)
         if not (isinstance(forced_levels, int) and forced_levels == 0):
-            right = tf.where(k < forced_levels, tf.zeros_like(right), right)
-        children = tf.stack([probabilities * (1.0 - right), probabilities * right], axis=-1)
-        probabilities = tf.reshape(children, (-1, 2 ** (k + 1)))
+            right = ops.where(k < forced_levels, ops.zeros_like(right), right)
+        children = ops.stack([probabilities * (1.0 - right), probabilities * right], axis=-1)
+        probabilities = ops.reshape(children, (-1, 2 ** (k + 1)))
     return probabilities
 
 
 def soft_read(tree, probabilities):
     """DHAM's read: `sum_e p(e) h_e` over the leaves (Appendix A). Returns `(B, d)`."""
-    return tf.einsum("bn,bnd->bd", probabilities, leaves_of(tree))
+    return ops.einsum("bn,bnd->bd", probabilities, leaves_of(tree))
 
 
 def update_path(tree, leaf, new_leaf, join, mask=None):
@@ -235,7 +236,7 @@ def update_path(tree, leaf, new_leaf, join, mask=None):
     The leaf gets `new_leaf`; then, from its parent up to the root, each
     ancestor `e` gets `JOIN(h_l(e), h_r(e))` (the off-path child read from
     `tree`). Only these `log n + 1` nodes change; they are written with one
-    `tf.tensor_scatter_nd_add` of `new - old` on `[batch, node]` pairs, every
+    `scatter_nd_add` of `new - old` on `[batch, node]` pairs, every
     other node is passed through untouched, so under XLA a training step
     (forward and backward) costs O(log n), not O(n).
 
@@ -252,30 +253,30 @@ def update_path(tree, leaf, new_leaf, join, mask=None):
         The updated tree `(B, 2n - 1, d)`.
     """
     n = num_leaves(tree)
-    node = tf.cast(leaf, tf.int32)
-    current = tf.cast(new_leaf, tree.dtype)
+    node = ops.cast(leaf, "int32")
+    current = ops.cast(new_leaf, tree.dtype)
     nodes, values = [node], [current]
     for _ in range(depth(n)):
-        is_right = tf.equal(node % 2, 0)  # Right children have even indices.
-        sibling = gather_nodes(tree, tf.where(is_right, node - 1, node + 1))
+        is_right = ops.equal(node % 2, 0)  # Right children have even indices.
+        sibling = gather_nodes(tree, ops.where(is_right, node - 1, node + 1))
         right_side = is_right[:, None]
         current = join(
-            tf.where(right_side, sibling, current), tf.where(right_side, current, sibling)
+            ops.where(right_side, sibling, current), ops.where(right_side, current, sibling)
         )
         node = (node - 1) // 2
         nodes.append(node)
         values.append(current)
-    indices = batch_node_indices(tf.stack(nodes, axis=1))  # (B, D + 1, 2)
+    indices = batch_node_indices(ops.stack(nodes, axis=1))  # (B, D + 1, 2)
     # Written as `tree + scatter(new - old)`, not `tensor_scatter_nd_update`:
     # the same values (a path holds distinct nodes), but the gradient of an
     # add is the identity plus gathers, which XLA runs in place, while the
     # gradient of an update both reads and overwrites the incoming gradient,
     # which costs a copy of the whole tree every step (O(n), not O(log n)).
-    old = tf.gather_nd(tree, indices)
-    change = tf.stack(values, axis=1) - old
+    old = backend.gather_nd(tree, indices)
+    change = ops.stack(values, axis=1) - old
     if mask is not None:
-        change = change * tf.cast(tf.reshape(mask, (-1, 1, 1)), change.dtype)
-    return tf.tensor_scatter_nd_add(tree, indices, change)
+        change = change * ops.cast(ops.reshape(mask, (-1, 1, 1)), change.dtype)
+    return backend.scatter_nd_add(tree, indices, change)
 
 
 def soft_write(tree, probabilities, write):
@@ -294,15 +295,15 @@ def soft_write(tree, probabilities, write):
     """
     n = num_leaves(tree)
     leaves = leaves_of(tree)
-    p = tf.cast(probabilities, tree.dtype)[..., None]
+    p = ops.cast(probabilities, tree.dtype)[..., None]
     written = p * write(leaves) + (1.0 - p) * leaves
-    return tf.concat([tree[:, : n - 1], written], axis=1)
+    return ops.concatenate([tree[:, : n - 1], written], axis=1)
 
 
 # -------------------------------------------------------- the decisions
 def hard_decisions(logits):
     """Test-time decisions (section 4.1): right iff `p > 0.5`, i.e. `logit > 0`."""
-    return tf.cast(logits > 0.0, tf.float32)
+    return ops.cast(logits > 0.0, "float32")
 
 
 def decision_log_probabilities(logits, decisions):
@@ -311,7 +312,7 @@ def decision_log_probabilities(logits, decisions):
     `log sigmoid(z)` for right and `log sigmoid(-z)` for left, finite even
     where `sigmoid(z)` rounds to 0 or 1.
     """
-    return decisions * tf.math.log_sigmoid(logits) + (1.0 - decisions) * tf.math.log_sigmoid(
+    return decisions * ops.log_sigmoid(logits) + (1.0 - decisions) * ops.log_sigmoid(
         -logits
     )
 
@@ -321,8 +322,8 @@ def decision_entropies(logits):
 
     `H = p softplus(-z) + (1 - p) softplus(z)`, finite for any logit.
     """
-    p = tf.sigmoid(logits)
-    return p * tf.math.softplus(-logits) + (1.0 - p) * tf.math.softplus(logits)
+    p = ops.sigmoid(logits)
+    return p * ops.softplus(-logits) + (1.0 - p) * ops.softplus(logits)
 
 
 def log_decision_entropies(logits):
@@ -334,11 +335,11 @@ def log_decision_entropies(logits):
     in float32 (`|z|` above about 100), this keeps its slope of about `-1`
     per unit of `|z|` however confident the decision.
     """
-    a = tf.abs(tf.cast(logits, tf.float32))
-    u = tf.exp(-a)
+    a = ops.abs(ops.cast(logits, "float32"))
+    u = ops.exp(-a)
     # log1p(u) / u -> 1 as u -> 0; the floor keeps 0 / 0 out of the gradient.
-    u_safe = tf.maximum(u, 1e-20)
-    return -a + tf.math.log(tf.math.log1p(u_safe) / u_safe + a / (1.0 + u))
+    u_safe = ops.maximum(u, 1e-20)
+    return -a + ops.log(ops.log1p(u_safe) / u_safe + a / (1.0 + u))
 
 
 def inverse_entropies(logits, floor=ENTROPY_FLOOR):
@@ -365,6 +366,6 @@ def inverse_entropies(logits, floor=ENTROPY_FLOOR):
     log_h = log_decision_entropies(logits)
     log_floor = math.log(floor)
     # `maximum` keeps the untaken branch finite (its gradient is then 0).
-    exact = tf.exp(-tf.maximum(log_h, log_floor))
+    exact = ops.exp(-ops.maximum(log_h, log_floor))
     continued = (1.0 + log_floor - log_h) / floor
-    return tf.where(log_h >= log_floor, exact, continued)
+    return ops.where(log_h >= log_floor, exact, continued)

@@ -3,19 +3,23 @@
 Shapes: `B` batch, `N` memory slots, `W` word size, `R` heads, `K` rows read
 per head. The memory is `(B, N, W)`; row indices are int32.
 
-The memory is touched only by `tf.gather_nd` and `tf.tensor_scatter_nd_*`
-with explicit `[batch, row]` index pairs, and every search runs on a
-`stop_gradient` view. Inside `tf.while_loop` the gradients of these ops keep
-only O(K * W) tensors per step for backpropagation, never the `(B, N, W)`
-memory, and under XLA the scatters run in place (research: `sam.md` section 9;
-the paper's "revert the sparse modifications" backward pass, section 3.4, is
-then not needed). `keras.ops` has no `gather_nd`, so these functions use
-TensorFlow directly.
+The memory is touched only by `gather_nd` and `scatter_nd_*` with explicit
+`[batch, row]` index pairs (`keras_memory.backend`, the one module with code
+for each backend: `keras.ops` has no such gather and scatter), and every
+search runs on a `stop_gradient` view. Inside TensorFlow's `tf.while_loop`
+the gradients of these ops keep only O(K * W) tensors per step for
+backpropagation, never the `(B, N, W)` memory, and under XLA (TensorFlow with
+`jit_compile=True`, or JAX) the scatters run in place (research: `sam.md`
+section 9; the paper's "revert the sparse modifications" backward pass,
+section 3.4, is then not needed). Everything else is `keras.ops`.
 """
 
 import math
 
-import tensorflow as tf
+import numpy as np
+from keras import ops
+
+from keras_memory import backend
 
 EPSILON = 1e-6
 
@@ -29,16 +33,15 @@ def batch_row_indices(rows):
     Returns:
         int32 tensor `(B, ..., 2)`.
     """
-    rows = tf.cast(rows, tf.int32)
-    shape = tf.shape(rows)
-    batch = tf.reshape(tf.range(shape[0], dtype=tf.int32),
-                       tf.concat([[-1], tf.ones_like(shape[1:])], 0))
-    return tf.stack([tf.broadcast_to(batch, shape), rows], axis=-1)
+    rows = ops.cast(rows, "int32")
+    shape = ops.shape(rows)
+    batch = ops.reshape(ops.arange(shape[0], dtype="int32"), (-1,) + (1,) * (len(shape) - 1))
+    return ops.stack([ops.broadcast_to(batch, shape), rows], axis=-1)
 
 
 def gather_rows(memory, rows):
     """Rows of `memory` (B, N, W) at `rows` (B, ...): `(B, ..., W)`."""
-    return tf.gather_nd(memory, batch_row_indices(rows))
+    return backend.gather_nd(memory, batch_row_indices(rows))
 
 
 def cosine_similarity(keys, rows):
@@ -52,9 +55,9 @@ def cosine_similarity(keys, rows):
         `(B, R, K)`. The epsilon keeps zero rows and zero keys finite
         (similarity 0), as in the DNC's `CosineWeights`.
     """
-    dot = tf.einsum("brw,brkw->brk", keys, rows)
-    key_norm = tf.sqrt(tf.reduce_sum(tf.square(keys), -1) + EPSILON)
-    row_norm = tf.sqrt(tf.reduce_sum(tf.square(rows), -1) + EPSILON)
+    dot = ops.einsum("brw,brkw->brk", keys, rows)
+    key_norm = ops.sqrt(ops.sum(ops.square(keys), -1) + EPSILON)
+    row_norm = ops.sqrt(ops.sum(ops.square(rows), -1) + EPSILON)
     return dot / (key_norm[..., None] * row_norm + EPSILON)
 
 
@@ -72,13 +75,13 @@ def exact_top_k(memory, keys, k):
     Returns:
         int32 `(B, R, k)`; ties go to the lowest row index.
     """
-    memory = tf.stop_gradient(memory)
-    keys = tf.stop_gradient(keys)
+    memory = ops.stop_gradient(memory)
+    keys = ops.stop_gradient(keys)
     # (B, N, W) x (B, W, R): the layout XLA's CPU dot handles fastest.
-    dots = tf.matmul(memory, keys, transpose_b=True)
-    norms = tf.sqrt(tf.reduce_sum(tf.square(memory), -1, keepdims=True) + EPSILON)
-    scores = tf.transpose(dots / norms, [0, 2, 1])  # the key norm does not change the order
-    return tf.math.top_k(scores, k=k, sorted=True).indices
+    dots = ops.matmul(memory, ops.transpose(keys, (0, 2, 1)))
+    norms = ops.sqrt(ops.sum(ops.square(memory), -1, keepdims=True) + EPSILON)
+    scores = ops.transpose(dots / norms, (0, 2, 1))  # the key norm does not change the order
+    return backend.top_k(scores, k)[1]
 
 
 def sparse_read(memory, keys, strengths, rows, valid=None):
@@ -104,9 +107,9 @@ def sparse_read(memory, keys, strengths, rows, valid=None):
     gathered = gather_rows(memory, rows)
     logits = strengths[..., None] * cosine_similarity(keys, gathered)
     if valid is not None:
-        logits = tf.where(valid, logits, tf.fill(tf.shape(logits), -1e9))
-    weights = tf.nn.softmax(logits, axis=-1)
-    reads = tf.einsum("brk,brkw->brw", weights, gathered)
+        logits = ops.where(valid, logits, ops.full_like(logits, -1e9))
+    weights = ops.softmax(logits, axis=-1)
+    reads = ops.einsum("brk,brkw->brw", weights, gathered)
     return weights, reads
 
 
@@ -124,27 +127,19 @@ def least_recently_accessed(last_access, num):
     Returns:
         int32 `(B, num)`, distinct rows, oldest first.
     """
-    return tf.math.top_k(-tf.stop_gradient(last_access), k=num, sorted=True).indices
+    return backend.top_k(-ops.stop_gradient(last_access), num)[1]
 
 
 def clip(values, limit):
     """`clip(values, -limit, limit)` whose gradient keeps only a boolean mask.
 
-    The gradient is `tf.clip_by_value`'s (zero where the value was clipped),
-    but inside a `tf.while_loop` it stores one byte per value for the backward
-    pass instead of the input and the output in float32.
+    The gradient is `clip`'s (zero where the value was clipped), but written
+    as a select between `values` and a `stop_gradient` clipped copy it keeps
+    only the boolean mask for the backward pass (inside `tf.while_loop`, one
+    byte per value instead of the input and the output in float32).
     """
-
-    @tf.custom_gradient
-    def _clip(x):
-        inside = tf.logical_and(x >= -limit, x <= limit)
-
-        def grad(upstream):
-            return tf.where(inside, upstream, tf.zeros_like(upstream))
-
-        return tf.clip_by_value(x, -limit, limit), grad
-
-    return _clip(values)
+    inside = ops.logical_and(values >= -limit, values <= limit)
+    return ops.where(inside, values, ops.stop_gradient(ops.clip(values, -limit, limit)))
 
 
 def write_weights(previous_read_weights, alpha, gamma):
@@ -198,19 +193,19 @@ def sparse_write(memory, previous_rows, on_previous, lra_rows, on_lra, words, ma
     lra_delta = on_lra[..., None] * words - old_lra
     # An einsum keeps `words` itself for the gradient (a broadcast product
     # would keep a second, expanded copy of it every step).
-    previous_delta = tf.einsum("brk,brw->brkw", on_previous, words)
+    previous_delta = ops.einsum("brk,brw->brkw", on_previous, words)
     if mask is not None:
         lra_delta = lra_delta * mask[:, None, None]
         previous_delta = previous_delta * mask[:, None, None, None]
-    batch = tf.shape(memory)[0]
-    width = tf.shape(memory)[2]
-    rows = tf.concat(
-        [tf.reshape(previous_rows, [batch, -1]), tf.reshape(lra_rows, [batch, -1])], 1
+    heads, per_head, width = previous_delta.shape[1], previous_delta.shape[2], memory.shape[2]
+    rows = ops.concatenate(
+        [ops.reshape(ops.cast(previous_rows, "int32"), (-1, heads * per_head)),
+         ops.reshape(ops.cast(lra_rows, "int32"), (-1, lra_delta.shape[1]))], 1
     )
-    deltas = tf.concat(
-        [tf.reshape(previous_delta, [batch, -1, width]), lra_delta], 1
+    deltas = ops.concatenate(
+        [ops.reshape(previous_delta, (-1, heads * per_head, width)), lra_delta], 1
     )
-    return tf.tensor_scatter_nd_add(memory, batch_row_indices(rows), deltas)
+    return backend.scatter_nd_add(memory, batch_row_indices(rows), deltas)
 
 
 def mark_accessed(last_access, rows, weights, step, threshold, mask=None):
@@ -232,23 +227,23 @@ def mark_accessed(last_access, rows, weights, step, threshold, mask=None):
     Returns:
         The new `(B, N)` last-access times.
     """
-    weights = tf.stop_gradient(weights)
-    last_access = tf.stop_gradient(last_access)
-    batch = tf.shape(last_access)[0]
-    rows = tf.reshape(rows, [batch, -1])
-    weights = tf.reshape(weights, [batch, -1])
+    weights = ops.stop_gradient(weights)
+    last_access = ops.stop_gradient(last_access)
+    count = int(np.prod(rows.shape[1:]))
+    rows = ops.reshape(rows, (-1, count))
+    weights = ops.reshape(weights, (-1, count))
     accessed = weights > threshold
     if mask is not None:
-        accessed = tf.logical_and(accessed, tf.stop_gradient(mask)[:, None] > 0)
-    old = tf.gather_nd(last_access, batch_row_indices(rows))
+        accessed = ops.logical_and(accessed, ops.stop_gradient(mask)[:, None] > 0)
+    old = backend.gather_nd(last_access, batch_row_indices(rows))
     # `step` is a scalar or one value per example; zeros_like broadcasts it
     # with static shapes (XLA).
-    step = tf.reshape(tf.stop_gradient(tf.cast(step, last_access.dtype)), [-1, 1])
-    new = tf.where(accessed, step + tf.zeros_like(old), old)
+    step = ops.reshape(ops.stop_gradient(ops.cast(step, last_access.dtype)), (-1, 1))
+    new = ops.where(accessed, step + ops.zeros_like(old), old)
     # The outer stop_gradient matters: without it TensorFlow still builds the
     # scatter's gradient, which keeps the (B, N) input and output every step.
-    return tf.stop_gradient(
-        tf.tensor_scatter_nd_max(last_access, batch_row_indices(rows), new)
+    return ops.stop_gradient(
+        backend.scatter_nd_max(last_access, batch_row_indices(rows), new)
     )
 
 
@@ -263,10 +258,10 @@ def lsh_codes(vectors, hyperplanes):
     Returns:
         int32 `(..., L)`, codes in `[0, 2**bits)`.
     """
-    projections = tf.einsum("...w,lbw->...lb", tf.stop_gradient(vectors), hyperplanes)
-    bits = tf.cast(projections > 0, tf.int32)
-    powers = tf.bitwise.left_shift(1, tf.range(tf.shape(hyperplanes)[1], dtype=tf.int32))
-    return tf.reduce_sum(bits * powers, -1)
+    projections = ops.einsum("...w,lbw->...lb", ops.stop_gradient(vectors), hyperplanes)
+    bits = ops.cast(projections > 0, "int32")
+    powers = ops.convert_to_tensor(np.left_shift(1, np.arange(hyperplanes.shape[1])), "int32")
+    return ops.sum(bits * powers, -1)
 
 
 def lsh_initial_table(num_tables, num_buckets, bucket_size, memory_size):
@@ -276,9 +271,9 @@ def lsh_initial_table(num_tables, num_buckets, bucket_size, memory_size):
     uniform, so which bucket an untouched row sits in does not matter; what
     matters is that every slot names a real row.
     """
-    slots = tf.range(num_buckets * bucket_size, dtype=tf.int32) % memory_size
-    table = tf.reshape(slots, [1, num_buckets, bucket_size])
-    return tf.tile(table, [num_tables, 1, 1])
+    slots = ops.arange(num_buckets * bucket_size, dtype="int32") % memory_size
+    table = ops.reshape(slots, (1, num_buckets, bucket_size))
+    return ops.tile(table, (num_tables, 1, 1))
 
 
 def lsh_candidates(table, memory, keys, hyperplanes, k):
@@ -302,25 +297,31 @@ def lsh_candidates(table, memory, keys, hyperplanes, k):
         `(rows int32 (B, R, k), valid bool (B, R, k))`; `valid` is False for
         padding when fewer than `k` distinct rows were found.
     """
-    memory = tf.stop_gradient(memory)
-    keys = tf.stop_gradient(keys)
+    memory = ops.stop_gradient(memory)
+    keys = ops.stop_gradient(keys)
     codes = lsh_codes(keys, hyperplanes)  # (B, R, L)
-    shape = tf.shape(codes)
-    batch, heads, tables = shape[0], shape[1], shape[2]
-    b = tf.broadcast_to(tf.range(batch)[:, None, None], shape)
-    t = tf.broadcast_to(tf.range(tables)[None, None, :], shape)
-    buckets = tf.cast(tf.gather_nd(table, tf.stack([b, t, codes], -1)), tf.int32)  # (B, R, L, C)
-    candidates = tf.reshape(buckets, [batch, heads, -1])  # (B, R, L*C)
-    candidates = tf.sort(candidates, axis=-1)
-    duplicate = tf.concat(
-        [tf.zeros_like(candidates[..., :1], tf.bool),
+    heads, tables = codes.shape[1], codes.shape[2]
+    buckets = ops.cast(backend.gather_nd(table, _bucket_indices(codes)), "int32")  # (B, R, L, C)
+    candidates = ops.reshape(buckets, (-1, heads, tables * buckets.shape[-1]))  # (B, R, L*C)
+    candidates = ops.sort(candidates, axis=-1)
+    duplicate = ops.concatenate(
+        [ops.zeros_like(candidates[..., :1], "bool"),
          candidates[..., 1:] == candidates[..., :-1]], -1)
     rows = gather_rows(memory, candidates)
     scores = cosine_similarity(keys, rows)
-    scores = tf.where(duplicate, tf.fill(tf.shape(scores), -3.0), scores)
-    top = tf.math.top_k(scores, k=k, sorted=True)
-    picked = tf.gather(candidates, top.indices, batch_dims=2)
-    return picked, top.values > -2.0
+    scores = ops.where(duplicate, ops.full_like(scores, -3.0), scores)
+    values, indices = backend.top_k(scores, k)
+    picked = ops.take_along_axis(candidates, indices, axis=-1)
+    return picked, values > -2.0
+
+
+def _bucket_indices(codes):
+    """`[batch, table, code]` index triples `(B, n, L, 3)` for codes `(B, n, L)`."""
+    codes = ops.cast(codes, "int32")
+    shape = ops.shape(codes)
+    b = ops.broadcast_to(ops.arange(shape[0], dtype="int32")[:, None, None], shape)
+    t = ops.broadcast_to(ops.arange(shape[2], dtype="int32")[None, None, :], shape)
+    return ops.stack([b, t, codes], -1)
 
 
 def lsh_insert(table, counts, rows, codes, mask):
@@ -337,33 +338,30 @@ def lsh_insert(table, counts, rows, codes, mask):
     Returns:
         `(table, counts)` updated.
     """
-    bucket_size = tf.shape(table)[3]
-    shape = tf.shape(codes)
-    batch, n, tables = shape[0], shape[1], shape[2]
-    b = tf.broadcast_to(tf.range(batch)[:, None, None], shape)
-    t = tf.broadcast_to(tf.range(tables)[None, None, :], shape)
-    bucket_index = tf.stack([b, t, codes], -1)  # (B, n, L, 3)
-    take = tf.broadcast_to(mask[:, :, None], shape)
+    bucket_size = table.shape[3]
+    n = codes.shape[1]
+    bucket_index = _bucket_indices(codes)  # (B, n, L, 3)
+    take = ops.broadcast_to(mask[:, :, None], ops.shape(codes))
     # Rank of each insert among this step's earlier inserts into the same bucket.
-    same = tf.logical_and(
-        tf.equal(codes[:, :, None, :], codes[:, None, :, :]),
+    same = ops.logical_and(
+        ops.equal(codes[:, :, None, :], codes[:, None, :, :]),
         take[:, None, :, :],
     )  # (B, n_i, n_j, L)
-    earlier = tf.linalg.band_part(tf.ones([n, n], tf.int32), -1, 0) - tf.eye(n, dtype=tf.int32)
-    rank = tf.reduce_sum(tf.cast(same, tf.int32) * earlier[None, :, :, None], 2)
-    slot = (tf.cast(tf.gather_nd(counts, bucket_index), tf.int32) + rank) % bucket_size
-    slot_index = tf.concat([bucket_index, slot[..., None]], -1)
+    earlier = ops.tril(ops.ones((n, n), "int32"), -1)  # earlier[i, j] = 1 for j < i
+    rank = ops.sum(ops.cast(same, "int32") * earlier[None, :, :, None], 2)
+    slot = (ops.cast(backend.gather_nd(counts, bucket_index), "int32") + rank) % bucket_size
+    slot_index = ops.concatenate([bucket_index, slot[..., None]], -1)
     # An insert followed by C or more inserts into the same bucket in this call
     # is overwritten within the call: skip it, so each slot gets one write.
-    later = tf.reduce_sum(tf.cast(same, tf.int32) * tf.transpose(earlier)[None, :, :, None], 2)
-    kept = tf.logical_and(take, later < bucket_size)
-    old = tf.gather_nd(table, slot_index)
+    later = ops.sum(ops.cast(same, "int32") * ops.transpose(earlier)[None, :, :, None], 2)
+    kept = ops.logical_and(take, later < bucket_size)
+    old = backend.gather_nd(table, slot_index)
     # An add of (new - old), zero where not inserting: a skipped insert that
     # lands on the slot of a real one then leaves it alone.
-    new = tf.cast(tf.broadcast_to(rows[:, :, None], shape), table.dtype)
-    delta = tf.where(kept, new - old, tf.zeros_like(old))
-    table = tf.tensor_scatter_nd_add(table, slot_index, delta)
-    counts = tf.tensor_scatter_nd_add(counts, bucket_index, tf.cast(take, counts.dtype))
+    new = ops.cast(ops.broadcast_to(rows[:, :, None], ops.shape(codes)), table.dtype)
+    delta = ops.where(kept, new - old, ops.zeros_like(old))
+    table = backend.scatter_nd_add(table, slot_index, delta)
+    counts = backend.scatter_nd_add(counts, bucket_index, ops.cast(take, counts.dtype))
     return table, counts
 
 
@@ -389,18 +387,18 @@ def ring_initial(memory_size):
     `(next (N,), prev (N,), ends (2,))` int32, `ends = [head, tail]`, `-1`
     marking the ends of the list.
     """
-    rows = tf.range(memory_size, dtype=tf.int32)
-    nxt = tf.where(rows + 1 < memory_size, rows + 1, -1)
+    rows = ops.arange(memory_size, dtype="int32")
+    nxt = ops.cast(ops.where(rows + 1 < memory_size, rows + 1, -1), "int32")
     prev = rows - 1
-    return nxt, prev, tf.constant([0, memory_size - 1], tf.int32)
+    return nxt, prev, ops.convert_to_tensor([0, memory_size - 1], "int32")
 
 
 def _set(array, rows, values, active):
     """`array[b, rows[b]] = values[b]` where `active[b]`, one row per example."""
-    index = batch_row_indices(tf.maximum(rows, 0))
-    old = tf.gather_nd(array, index)
-    new = tf.where(active, tf.cast(values, array.dtype), old)
-    return tf.tensor_scatter_nd_update(array, index, new)
+    index = batch_row_indices(ops.maximum(rows, 0))
+    old = backend.gather_nd(array, index)
+    new = ops.where(active, ops.cast(values, array.dtype), old)
+    return backend.scatter_nd_update(array, index, new)
 
 
 def ring_touch(nxt, prev, head, tail, rows, active):
@@ -423,19 +421,19 @@ def ring_touch(nxt, prev, head, tail, rows, active):
     Returns:
         `(nxt, prev, head, tail)`.
     """
-    move = tf.logical_and(active, rows != tail)
-    before = tf.cast(tf.gather_nd(prev, batch_row_indices(rows)), tf.int32)
-    after = tf.cast(tf.gather_nd(nxt, batch_row_indices(rows)), tf.int32)
+    move = ops.logical_and(active, rows != tail)
+    before = ops.cast(backend.gather_nd(prev, batch_row_indices(rows)), "int32")
+    after = ops.cast(backend.gather_nd(nxt, batch_row_indices(rows)), "int32")
     was_head = rows == head
     # Unlink.
-    nxt = _set(nxt, before, after, tf.logical_and(move, tf.logical_not(was_head)))
+    nxt = _set(nxt, before, after, ops.logical_and(move, ops.logical_not(was_head)))
     prev = _set(prev, after, before, move)
-    head = tf.where(tf.logical_and(move, was_head), after, head)
+    head = ops.where(ops.logical_and(move, was_head), after, head)
     # Append at the tail.
     nxt = _set(nxt, tail, rows, move)
     prev = _set(prev, rows, tail, move)
-    nxt = _set(nxt, rows, -tf.ones_like(rows), move)
-    tail = tf.where(move, rows, tail)
+    nxt = _set(nxt, rows, -ops.ones_like(rows), move)
+    tail = ops.where(move, rows, tail)
     return nxt, prev, head, tail
 
 
@@ -450,5 +448,5 @@ def ring_oldest(nxt, head, num):
     """The `num` least recently accessed rows: the first `num` from the head."""
     rows = [head]
     for _ in range(num - 1):
-        rows.append(tf.cast(tf.gather_nd(nxt, batch_row_indices(rows[-1])), tf.int32))
-    return tf.stack(rows, axis=1)
+        rows.append(ops.cast(backend.gather_nd(nxt, batch_row_indices(rows[-1])), "int32"))
+    return ops.stack(rows, axis=1)

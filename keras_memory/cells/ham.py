@@ -2,9 +2,9 @@
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
+from keras_memory import backend
 from keras_memory.addressing import ham as addressing
 from keras_memory.cells.common import (
     clone_initializer,
@@ -23,11 +23,8 @@ SEED_BOUND = 2**24
 
 
 def _bernoulli_sample(logits, seed):
-    """Stateless Bernoulli(sigmoid(logits)) samples as float32 0/1 (tfp imported lazily)."""
-    import tensorflow_probability as tfp  # ~1 s to import; only hard training needs it.
-
-    distribution = tfp.distributions.Bernoulli(logits=logits, dtype=tf.float32)
-    return tf.stop_gradient(distribution.sample(seed=seed))
+    """Stateless Bernoulli(sigmoid(logits)) samples as float32 0/1 (`keras_memory.backend`)."""
+    return backend.bernoulli(logits, seed)
 
 
 class _MLP(keras.layers.Layer):
@@ -63,7 +60,7 @@ class _MLP(keras.layers.Layer):
             x = layer(x)
         if len(shape) > 2:
             if None in shape[1:-1]:  # e.g. a sequence of unknown length
-                x = tf.reshape(x, tf.concat([tf.shape(inputs)[:-1], [x.shape[-1]]], 0))
+                x = ops.reshape(x, tuple(ops.shape(inputs)[:-1]) + (x.shape[-1],))
             else:
                 x = ops.reshape(x, (-1,) + shape[1:-1] + (x.shape[-1],))
         return x
@@ -131,7 +128,7 @@ class HAMCell(keras.layers.Layer):
     state carries a base seed, drawn once per sequence outside the RNN loop
     (by `get_initial_state` or `initial_state_from`, from the cell's
     `keras.random.SeedGenerator`) and stored as a float32 below `2^24`, and a
-    step counter. Level `k` of step `t` samples with the tfp seed
+    step counter. Level `k` of step `t` samples with the seed
     `[base, t * log2(n) + k]`, shared by the batch (each example gets its own
     draw from it). Nothing inside the loop touches a random state, so the
     cell runs in `tf.while_loop`, under XLA and in `MemoryRNN`'s stateless
@@ -563,9 +560,9 @@ class HAMCell(keras.layers.Layer):
         if mask is not None:
             keep = ops.cast(ops.convert_to_tensor(mask), "float32")[..., None] > 0
             leaves = ops.where(keep, leaves, ops.zeros_like(leaves))
-        pad = self.memory_size - (items if items is not None else tf.shape(leaves)[1])
-        leaves = tf.pad(leaves, [[0, 0], [0, pad], [0, 0]])
-        leaves = tf.ensure_shape(leaves, (None, self.memory_size, self.hidden_size))
+        pad = self.memory_size - (items if items is not None else ops.shape(leaves)[1])
+        leaves = ops.pad(leaves, [[0, 0], [0, pad], [0, 0]])
+        leaves = ops.reshape(leaves, (-1, self.memory_size, self.hidden_size))
         tree = addressing.init_tree(leaves, self._join)
         return self._states_from_tree(tree, ops.shape(sequence)[0])
 
@@ -578,11 +575,11 @@ class HAMCell(keras.layers.Layer):
             counter = ops.cast(step[0, 0], "int32") * self.depth
 
             def decide(logits, level):
-                return _bernoulli_sample(logits, tf.stack([base, counter + level]))
+                return _bernoulli_sample(logits, ops.stack([base, counter + level]))
 
         def decide_below_the_active_root(logits, level):
             # Above the active subtree (curriculum) every decision is "left".
-            return tf.where(level < forced, tf.zeros_like(logits), decide(logits, level))
+            return ops.where(level < forced, ops.zeros_like(logits), decide(logits, level))
 
         return decide_below_the_active_root
 
@@ -648,7 +645,7 @@ class HAMCell(keras.layers.Layer):
             # Raw HAM (section 4.3): the output reads the leaf before the write.
             output, write_query = self.read_out(attended), inputs
         if self.write_query == "root":  # The root of the active subtree.
-            write_query = tf.gather(tree, 2**forced - 1, axis=1)
+            write_query = ops.take(tree, 2**forced - 1, axis=1)
 
         # 3. Update phase (Fig. 5; Appendix A for the soft variant).
         if self.attention == "hard":

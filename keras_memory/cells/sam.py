@@ -3,7 +3,6 @@
 import math
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 from keras_memory.addressing import sam as addressing
@@ -354,7 +353,7 @@ class SAMCell(keras.layers.Layer):
         dtype = self.compute_dtype
         r, k, n, w = self.num_heads, self.k, self.memory_size, self.word_size
         memory = ops.reshape(memory, (-1, n, w))
-        previous_rows = tf.cast(ops.reshape(read_rows, (-1, r, k)), tf.int32)
+        previous_rows = ops.cast(ops.reshape(read_rows, (-1, r, k)), "int32")
         previous_weights = ops.reshape(read_weights, (-1, r, k))
         mask = None if step_mask is None else ops.cast(ops.reshape(step_mask, (-1,)), dtype)
         now = step[:, 0] + 1.0  # this step's time; paper: T in U_T
@@ -383,13 +382,13 @@ class SAMCell(keras.layers.Layer):
             # The least accessed ring (Suppl. A.3): O(1) instead of a scan of N.
             # The ring stays float32: only the touched entries are cast.
             nxt, prev = states[10], states[11]
-            ends = tf.cast(states[12], tf.int32)
+            ends = ops.cast(states[12], "int32")
             head, tail = ends[:, 0], ends[:, 1]
             lra_rows = addressing.ring_oldest(nxt, head, r)
         else:
             lra_rows = addressing.least_recently_accessed(last_access, r)  # (B, R)
         on_previous, on_lra = addressing.write_weights(previous_weights, alpha, gamma)
-        written_rows = tf.concat(
+        written_rows = ops.concatenate(
             [ops.reshape(previous_rows, (-1, r * k)), lra_rows], axis=1
         )
         # Every read of the old memory happens here, before the scatter and
@@ -417,14 +416,14 @@ class SAMCell(keras.layers.Layer):
             new_codes = addressing.lsh_codes(
                 addressing.gather_rows(new_memory, written_rows), self.lsh_hyperplanes
             )
-            changed = tf.reduce_any(old_codes != new_codes, axis=-1)
-            is_lra = tf.concat(
-                [tf.zeros_like(written_rows[:, : r * k], tf.bool),
-                 tf.ones_like(lra_rows, tf.bool)], axis=1
+            changed = ops.any(old_codes != new_codes, axis=-1)
+            is_lra = ops.concatenate(
+                [ops.zeros_like(written_rows[:, : r * k], "bool"),
+                 ops.ones_like(lra_rows, "bool")], axis=1
             )
-            insert = tf.logical_or(changed, is_lra)
+            insert = ops.logical_or(changed, is_lra)
             if mask is not None:
-                insert = tf.logical_and(insert, mask[:, None] > 0)
+                insert = ops.logical_and(insert, mask[:, None] > 0)
             table, counts = addressing.lsh_insert(table, counts, written_rows, new_codes, insert)
             # 4a. Approximate top-k through the index.
             rows, valid = addressing.lsh_candidates(
@@ -447,19 +446,19 @@ class SAMCell(keras.layers.Layer):
             new_last_access, rows, new_read_weights, now, self.usage_threshold, mask
         )
         if self.search == "lsh":
-            touched = tf.concat([written_rows, ops.reshape(rows, (-1, r * k))], axis=1)
-            weights = tf.stop_gradient(tf.concat(
+            touched = ops.concatenate([written_rows, ops.reshape(rows, (-1, r * k))], axis=1)
+            weights = ops.stop_gradient(ops.concatenate(
                 [written_weights, ops.reshape(new_read_weights, (-1, r * k))], axis=1))
             accessed = weights > self.usage_threshold
             if mask is not None:
-                accessed = tf.logical_and(accessed, mask[:, None] > 0)
+                accessed = ops.logical_and(accessed, mask[:, None] > 0)
             nxt, prev, head, tail = addressing.ring_touch_all(
                 nxt, prev, head, tail, touched, accessed
             )
             extra_states += [
                 nxt,
                 prev,
-                ops.cast(tf.stack([head, tail], axis=1), dtype),
+                ops.cast(ops.stack([head, tail], axis=1), dtype),
             ]
 
         new_reads = ops.reshape(new_reads, (-1, r * w))
