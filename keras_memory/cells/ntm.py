@@ -12,9 +12,13 @@ from keras_memory.cells.common import (
     requested_dtype_config,
 )
 from keras_memory.validation import (
+    check_bool,
     check_option,
     check_positive_float,
     check_positive_int,
+    check_seed,
+    check_tensor_size,
+    get_initializer,
 )
 
 MEMORY_INITS = ("random", "constant", "learned")
@@ -196,20 +200,22 @@ class NTMCell(keras.layers.Layer):
                 f"Received: memory_init_value={memory_init_value!r}"
             )
         self.clip_value = check_positive_float("clip_value", clip_value, name)
-        self.return_weightings = bool(return_weightings)
-        self.seed = seed
+        self.return_weightings = check_bool("return_weightings", return_weightings, name)
+        self.seed = seed = check_seed("seed", seed, name)
         # Xavier-uniform with gain 1.4 (pytorch-ntm's head layers): see the
         # class docstring for why the NTM wants larger initial weights.
-        self.kernel_initializer = keras.initializers.get(
+        self.kernel_initializer = get_initializer(
+            "kernel_initializer",
             kernel_initializer
             or keras.initializers.VarianceScaling(
                 scale=1.96, mode="fan_avg", distribution="uniform", seed=seed
-            )
+            ),
+            name,
         )
         self.controller_initializer = (
             None
             if controller_initializer is None
-            else keras.initializers.get(controller_initializer)
+            else get_initializer("controller_initializer", controller_initializer, name)
         )
 
         # Half-precision policies: the controller follows the policy, the memory
@@ -224,6 +230,20 @@ class NTMCell(keras.layers.Layer):
             self.num_heads * self.head_parameter_size
             + self.num_write_heads * 2 * self.word_size
         )
+        n, w, units = self.memory_size, self.word_size, self.units
+        heads = {"num_read_heads": self.num_read_heads,
+                 "num_write_heads": self.num_write_heads}
+        for what, shape, arguments in (
+            ("the memory (memory_size x word_size)", (n, w),
+             {"memory_size": n, "word_size": w}),
+            ("the weightings (heads x memory_size)", (self.num_heads, n),
+             {"memory_size": n, **heads}),
+            ("the controller's recurrent kernel (units x 4 units)", (units, 4 * units),
+             {"units": units}),
+            ("the head layer's kernel (units x head parameters)",
+             (units, self.num_head_parameters), {"units": units, "word_size": w, **heads}),
+        ):
+            check_tensor_size(what, shape, arguments, name)
         self.controller = keras.layers.LSTMCell(
             self.units,
             seed=seed,

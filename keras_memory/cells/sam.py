@@ -13,9 +13,13 @@ from keras_memory.cells.common import (
     requested_dtype_config,
 )
 from keras_memory.validation import (
+    check_bool,
     check_option,
     check_positive_float,
     check_positive_int,
+    check_seed,
+    check_tensor_size,
+    get_initializer,
 )
 
 SEARCHES = ("exact", "lsh")
@@ -232,9 +236,20 @@ class SAMCell(keras.layers.Layer):
             )
         self.memory_init = check_option("memory_init", memory_init, MEMORY_INITS, name)
         self.clip_value = check_positive_float("clip_value", clip_value, name)
-        self.return_weightings = bool(return_weightings)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.seed = seed
+        self.return_weightings = check_bool("return_weightings", return_weightings, name)
+        self.kernel_initializer = get_initializer("kernel_initializer", kernel_initializer, name)
+        self.seed = seed = check_seed("seed", seed, name)
+        n, w, units = self.memory_size, self.word_size, self.units
+        for what, shape, arguments in (
+            ("the memory (memory_size x word_size)", (n, w),
+             {"memory_size": n, "word_size": w}),
+            ("the controller's recurrent kernel (units x 4 units)", (units, 4 * units),
+             {"units": units}),
+            ("the head layer's kernel (units x head parameters)",
+             (units, self.num_heads * (2 * w + 3)),
+             {"units": units, "word_size": w, "num_heads": self.num_heads}),
+        ):
+            check_tensor_size(what, shape, arguments, name)
 
         # Half-precision policies: the controller follows the policy, the memory
         # and the addressing stay in float32 (see the class docstring).
