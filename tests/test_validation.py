@@ -116,3 +116,39 @@ def test_check_bool_and_check_seed_return_plain_python_values():
     assert check_bool("b", np.bool_(True)) is True
     assert check_seed("s", np.int64(3)) == 3 and type(check_seed("s", np.int64(3))) is int
     assert check_seed("s", None) is None
+
+
+# ------------------------------------------------------------- bad inputs
+STEP_CELLS = [
+    lambda: NTMCell(4, memory_size=8, word_size=3, seed=1),
+    lambda: SAMCell(4, memory_size=8, word_size=3, num_heads=1, k=2, seed=1),
+    lambda: LANTMCell(4, memory_width=3, memory_capacity=8, seed=1),
+    lambda: RAMCell(4, memory_width=3, key_size=3, memory_capacity=8, seed=1),
+]
+
+
+@pytest.mark.parametrize("make_cell", STEP_CELLS)
+def test_a_feature_size_other_than_the_built_one_is_a_clear_error(make_cell):
+    import keras
+
+    rnn = keras.layers.RNN(make_cell())
+    rnn(np.zeros((2, 3, 4), "float32"))
+    with pytest.raises(ValueError, match="built for inputs with 4 features.*cannot take 5"):
+        rnn(np.zeros((2, 3, 5), "float32"))
+
+
+@pytest.mark.parametrize("make_cell", STEP_CELLS)
+def test_an_empty_batch_is_a_clear_error(make_cell):
+    import keras
+
+    rnn = keras.layers.RNN(make_cell())
+    with pytest.raises(ValueError, match="the batch is empty"):
+        rnn(np.zeros((0, 3, 4), "float32"))
+
+
+@pytest.mark.parametrize("make_cell", STEP_CELLS)
+def test_an_empty_time_axis_is_a_clear_error_of_memory_rnn(make_cell):
+    from keras_memory.layers import MemoryRNN
+
+    with pytest.raises(ValueError, match="MemoryRNN: the time axis is empty"):
+        MemoryRNN(make_cell())(np.zeros((2, 0, 4), "float32"))

@@ -16,6 +16,7 @@ from keras import ops
 from keras_memory.addressing import lantm as addressing
 from keras_memory.cells.common import (
     clone_initializer,
+    check_step_input,
     keep_memory_in_float32,
     offset_seed,
     requested_dtype_config,
@@ -199,6 +200,7 @@ class AppendedMemoryCell(keras.layers.Layer):
                 f"{name}: the last dimension (features) of the input must be "
                 f"defined. Received: input_shape={input_shape}"
             )
+        self._step_features = features
         if self.write_flag_input:
             if features < 2:
                 raise ValueError(
@@ -257,6 +259,7 @@ class AppendedMemoryCell(keras.layers.Layer):
 
     # -------------------------------------------------------------------- call
     def call(self, inputs, states, training=False):
+        check_step_input(self, inputs)
         num_extra = len(self._extra_state_sizes())
         h, c, r = states[:3]
         extra = list(states[3 : 3 + num_extra])

@@ -8,6 +8,7 @@ from keras import ops
 from keras_memory.addressing import ntm as addressing
 from keras_memory.cells.common import (
     clone_initializer,
+    check_step_input,
     keep_memory_in_float32,
     requested_dtype_config,
 )
@@ -281,6 +282,7 @@ class NTMCell(keras.layers.Layer):
                 "NTMCell: the last dimension (features) of the input must be "
                 f"defined. Received: input_shape={input_shape}"
             )
+        self._step_features = input_shape[-1]
         batch = input_shape[0]
         read_size = self.num_read_heads * self.word_size
         controller_inputs = input_shape[-1] + read_size
@@ -358,6 +360,7 @@ class NTMCell(keras.layers.Layer):
         return [zeros, zeros, reads, weightings, memory]
 
     def call(self, inputs, states, training=False):
+        check_step_input(self, inputs)
         h, c, reads, weightings, memory = states
         dtype = self.compute_dtype
         num_heads, read_heads = self.num_heads, self.num_read_heads

@@ -9,6 +9,7 @@ from keras import ops
 from keras_memory.addressing import sam as addressing
 from keras_memory.cells.common import (
     clone_initializer,
+    check_step_input,
     keep_memory_in_float32,
     requested_dtype_config,
 )
@@ -310,6 +311,7 @@ class SAMCell(keras.layers.Layer):
                 "SAMCell: the last dimension (features) of the input must be "
                 f"defined. Received: input_shape={input_shape}"
             )
+        self._step_features = input_shape[-1]
         batch = input_shape[0]
         self.controller.build((batch, input_shape[-1] + self.num_heads * self.word_size))
         self.head_parameters.build((batch, self.units))
@@ -365,6 +367,7 @@ class SAMCell(keras.layers.Layer):
         return states
 
     def call(self, inputs, states, training=False, step_mask=None):
+        check_step_input(self, inputs)
         h, c, reads, memory, last_access, read_rows, read_weights, step = states[:8]
         dtype = self.compute_dtype
         r, k, n, w = self.num_heads, self.k, self.memory_size, self.word_size
