@@ -45,6 +45,7 @@ from keras_memory.training import (
     TrainingStream,
     build_model,
     default_optimizer,
+    restore_random_state,
     resume_state,
     evaluate_task,
 )
@@ -191,7 +192,8 @@ def main(argv=None):
     epochs = max(1, args.steps // args.eval_every)
     evaluation = TaskEvaluation(task, args.batch_size, every=args.eval_every,
                                 splits=("validation",), verbose=args.verbose,
-                                initial_sequences=initial_epoch * args.eval_every * args.batch_size)
+                                initial_sequences=initial_epoch * args.eval_every * args.batch_size,
+                                initial_evaluations=len(previous))
     evaluations_path = os.path.join(run_dir, "evaluations.json")
 
     class SaveEvaluations(keras.callbacks.Callback):
@@ -222,6 +224,9 @@ def main(argv=None):
     if args.stop_at is not None:
         callbacks.append(StopAtThreshold(evaluation, "validation_bit_errors_per_sequence",
                                          args.stop_at))
+    # fit orders each epoch's batches with Python's random: continue its
+    # sequence where the checkpointed epoch left it.
+    restore_random_state(state)
     start = time.perf_counter()
     if initial_epoch < epochs:
         model.fit(stream, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,

@@ -139,11 +139,17 @@ class TaskEvaluation(keras.callbacks.Callback):
         splits: Splits to evaluate. Defaults to `("validation",)`.
         num_batches: Batches per evaluation. Defaults to `4`.
         initial_sequences: Sequences already seen (when resuming).
+        initial_evaluations: Evaluations already made (when resuming).
+            Evaluation `i` of a run draws its batches with seed
+            `10_000 + i`, so a resumed run must know `i` to evaluate on the
+            batches the uninterrupted run would have used. Defaults to
+            `initial_sequences // (batch_size * every)`, the count of
+            evaluations made every `every` batches.
         verbose: If truthy, print one line per evaluation.
     """
 
     def __init__(self, task, batch_size, every=200, splits=("validation",), num_batches=4,
-                 initial_sequences=0, verbose=0):
+                 initial_sequences=0, verbose=0, initial_evaluations=None):
         super().__init__()
         self.task = get_task(task)
         self.batch_size = batch_size
@@ -151,6 +157,9 @@ class TaskEvaluation(keras.callbacks.Callback):
         self.splits = tuple(splits)
         self.num_batches = num_batches
         self.sequences = initial_sequences
+        if initial_evaluations is None:
+            initial_evaluations = initial_sequences // (batch_size * every)
+        self.initial_evaluations = int(initial_evaluations)
         self.verbose = verbose
         self.history = []
         self._start = None
@@ -170,7 +179,7 @@ class TaskEvaluation(keras.callbacks.Callback):
         for split in self.splits:
             results = evaluate_task(self.model, self.task, split=split,
                                     num_batches=self.num_batches,
-                                    seed=10_000 + len(self.history))
+                                    seed=10_000 + self.initial_evaluations + len(self.history))
             for key, value in results.items():
                 if key != "num_sequences":
                     record[f"{split}_{key}"] = value
@@ -348,6 +357,12 @@ class RunCheckpoint(keras.callbacks.Callback):
     `keras.callbacks.TerminateOnNaN` stops the run) is not saved, so the
     checkpoint stays the last finite model.
 
+    The state also holds Python's `random` state at the end of the epoch
+    (`"python_random_state"`): `fit(..., shuffle=True)` orders the batches
+    of every epoch with `random.shuffle`, so a resumed run calls
+    `restore_random_state(state)` before `fit` to take the next epochs'
+    batches in the order the uninterrupted run would have.
+
     Args:
         model_path: Path of the `.keras` checkpoint.
         state_path: Path of the JSON state file.
@@ -375,12 +390,36 @@ class RunCheckpoint(keras.callbacks.Callback):
         temporary = self.model_path + ".partial.keras"
         self.model.save(temporary)
         os.replace(temporary, self.model_path)
-        state = {"epoch": epoch + 1}
+        state = {"epoch": epoch + 1, "python_random_state": _python_random_state()}
         if self.extra_state is not None:
             state.update(self.extra_state())
         with open(self.state_path + ".partial", "w") as f:
             json.dump(state, f, indent=1)
         os.replace(self.state_path + ".partial", self.state_path)
+
+
+def _python_random_state():
+    import random
+
+    version, internal, gauss_next = random.getstate()
+    return [version, list(internal), gauss_next]
+
+
+def restore_random_state(state):
+    """Set Python's `random` to the state `RunCheckpoint` saved in `state`, if any.
+
+    Call it after loading the model and right before `fit`, so that `fit`'s
+    shuffle of the next epoch draws what it drew in the uninterrupted run.
+    Returns whether a state was restored.
+    """
+    import random
+
+    saved = (state or {}).get("python_random_state")
+    if saved is None:
+        return False
+    version, internal, gauss_next = saved
+    random.setstate((version, tuple(internal), gauss_next))
+    return True
 
 
 def resume_state(state_path):

@@ -327,3 +327,25 @@ def test_ham_tables_script_goes_on_from_saved_weights_at_another_tree_size(tmp_p
     assert len(saved) == len(loaded)
     for a, b in zip(saved, loaded):
         np.testing.assert_array_equal(a, b)
+
+
+def _run_record(run_dir):
+    model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
+    with open(os.path.join(run_dir, "evaluations.json")) as f:
+        evaluations = [{k: v for k, v in e.items() if k != "seconds"} for e in json.load(f)]
+    return [keras.ops.convert_to_numpy(w) for w in model.weights], evaluations
+
+
+def test_a_resumed_run_equals_the_uninterrupted_run(tmp_path):
+    """2 evaluation periods in one go == 1 period, then --resume for 1 more: weights and validation."""
+    train = load_example("train")
+    whole, halves = str(tmp_path / "whole"), str(tmp_path / "halves")
+    train.main(["--steps", "10", "--run-dir", whole, *TINY])
+    train.main(["--steps", "5", "--run-dir", halves, *TINY])
+    train.main(["--steps", "10", "--run-dir", halves, "--resume", *TINY])
+    weights, evaluations = _run_record(whole)
+    resumed_weights, resumed_evaluations = _run_record(halves)
+    assert len(evaluations) == 2
+    assert resumed_evaluations == evaluations
+    for a, b in zip(weights, resumed_weights, strict=True):
+        np.testing.assert_array_equal(a, b)
