@@ -39,6 +39,8 @@ import keras
 import keras_memory
 from keras_memory import tasks
 from keras_memory.training import (
+    DirectoryInUseError,
+    DirectoryLock,
     StopAtThreshold,
     TaskEvaluation,
     RunCheckpoint,
@@ -157,6 +159,20 @@ def parser():
 def main(argv=None):
     args = parser().parse_args(argv)
     run_dir = args.run_dir or os.path.join("runs", f"{args.cell}_{args.task}")
+    # One run per directory: a second one would share its checkpoints.
+    lock = DirectoryLock(run_dir)
+    try:
+        lock.acquire()
+    except DirectoryInUseError as error:
+        raise SystemExit(f"Cannot start: {error}") from None
+    try:
+        return run(args, run_dir)
+    finally:
+        lock.release()
+
+
+def run(args, run_dir):
+    """Train, checkpoint and evaluate in `run_dir` (locked by `main`)."""
     model_path = os.path.join(run_dir, "model.keras")
     state_path = os.path.join(run_dir, "state.json")
     best_path = os.path.join(run_dir, "best.keras")
@@ -167,7 +183,10 @@ def main(argv=None):
                 f"{run_dir} already holds a run ({state['epoch']} evaluation periods done). "
                 "Pass --resume to continue it or --overwrite to start again."
             )
-        shutil.rmtree(run_dir)
+        for entry in os.listdir(run_dir):  # Everything but the lock.
+            path = os.path.join(run_dir, entry)
+            if entry != DirectoryLock.NAME:
+                shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
         state = None
     os.makedirs(run_dir, exist_ok=True)
     with open(os.path.join(run_dir, "args.json"), "w") as f:

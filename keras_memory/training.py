@@ -387,15 +387,141 @@ class RunCheckpoint(keras.callbacks.Callback):
             warnings.warn(f"RunCheckpoint: the model's weights are not finite after epoch "
                           f"{epoch + 1}; kept the checkpoint of an earlier epoch.")
             return
-        temporary = self.model_path + ".partial.keras"
+        # One temporary name per process: two writers never share a file.
+        temporary = f"{self.model_path}.partial-{os.getpid()}.keras"
         self.model.save(temporary)
         os.replace(temporary, self.model_path)
         state = {"epoch": epoch + 1, "python_random_state": _python_random_state()}
         if self.extra_state is not None:
             state.update(self.extra_state())
-        with open(self.state_path + ".partial", "w") as f:
+        temporary = f"{self.state_path}.partial-{os.getpid()}"
+        with open(temporary, "w") as f:
             json.dump(state, f, indent=1)
-        os.replace(self.state_path + ".partial", self.state_path)
+        os.replace(temporary, self.state_path)
+
+
+class DirectoryInUseError(RuntimeError):
+    """Another live process holds the lock of a run or project directory."""
+
+
+class DirectoryLock:
+    """An exclusive lock on a run (or tuning project) directory, held by one process.
+
+    The lock is the file `<directory>/.lock`, holding the owner's pid. On
+    POSIX it is locked with `fcntl.flock`, which the system releases when
+    the process dies, so a lock left by a killed run is taken over; without
+    `fcntl` the file is created with `O_CREAT | O_EXCL`, and one whose pid
+    no longer runs is taken over. A second process asking for a held lock
+    gets a `DirectoryInUseError` naming the directory and the holder's pid.
+
+    Use it as a context manager, or `acquire()` / `release()`:
+
+    ```python
+    with DirectoryLock("runs/ntm_copy"):
+        ...  # train, write checkpoints
+    ```
+
+    Args:
+        directory: The directory to lock (created if missing).
+    """
+
+    NAME = ".lock"
+
+    def __init__(self, directory):
+        import os
+
+        self.directory = directory
+        self.path = os.path.join(directory, self.NAME)
+        self._fd = None
+
+    def _holder(self):
+        try:
+            with open(self.path) as f:
+                return int(f.read().strip() or 0) or None
+        except (OSError, ValueError):
+            return None
+
+    def _refuse(self, pid):
+        raise DirectoryInUseError(
+            f"{self.directory} is in use by another process (pid {pid or 'unknown'}, "
+            f"lock file {self.path}). Wait for it to finish or stop it; a lock left "
+            f"by a process that no longer runs is taken over."
+        )
+
+    def acquire(self):
+        """Take the lock, or raise `DirectoryInUseError`. Returns `self`."""
+        import os
+
+        os.makedirs(self.directory, exist_ok=True)
+        try:
+            import fcntl
+        except ImportError:  # Not POSIX.
+            fcntl = None
+        for _ in range(100):
+            if fcntl is None:
+                try:
+                    fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
+                except FileExistsError:
+                    pid = self._holder()
+                    if pid is not None and _process_alive(pid):
+                        self._refuse(pid)
+                    with contextlib.suppress(FileNotFoundError):
+                        os.remove(self.path)  # Stale: its process is gone.
+                    continue
+            else:
+                fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    os.close(fd)
+                    self._refuse(self._holder())
+                # The file may have been removed by its previous holder's
+                # release between our open and our lock: lock the file that
+                # is at the path now.
+                try:
+                    same = os.path.samestat(os.fstat(fd), os.stat(self.path))
+                except FileNotFoundError:
+                    same = False
+                if not same:
+                    os.close(fd)
+                    continue
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            os.fsync(fd)
+            self._fd = fd
+            return self
+        raise DirectoryInUseError(f"Could not lock {self.directory} ({self.path}).")
+
+    def release(self):
+        """Give the lock up (removing the lock file)."""
+        import os
+
+        if self._fd is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(self.path)
+        os.close(self._fd)  # Closing releases the flock.
+        self._fd = None
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc_info):
+        self.release()
+
+
+def _process_alive(pid):
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # Alive, another user's.
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def _python_random_state():

@@ -349,3 +349,14 @@ def test_a_resumed_run_equals_the_uninterrupted_run(tmp_path):
     assert resumed_evaluations == evaluations
     for a, b in zip(weights, resumed_weights, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_second_train_script_on_a_run_directory_in_use_exits_naming_it(tmp_path):
+    from keras_memory.training import DirectoryLock
+
+    train = load_example("train")
+    run_dir = str(tmp_path / "run")
+    with DirectoryLock(run_dir):
+        with pytest.raises(SystemExit, match=rf"{run_dir} is in use .*pid {os.getpid()}"):
+            train.main(["--steps", "5", "--run-dir", run_dir, *TINY])
+    assert os.listdir(run_dir) == []  # Nothing written, the lock file gone.
