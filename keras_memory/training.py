@@ -423,15 +423,19 @@ class DirectoryLock:
 
     Args:
         directory: The directory to lock (created if missing).
+        lock_file: Optional path of the lock file, for a directory that
+            something else may delete while it is locked (Keras Tuner's
+            `overwrite=True` deletes the project directory). Defaults to
+            `<directory>/.lock`.
     """
 
     NAME = ".lock"
 
-    def __init__(self, directory):
+    def __init__(self, directory, lock_file=None):
         import os
 
         self.directory = directory
-        self.path = os.path.join(directory, self.NAME)
+        self.path = lock_file or os.path.join(directory, self.NAME)
         self._fd = None
 
     def _holder(self):
@@ -453,6 +457,7 @@ class DirectoryLock:
         import os
 
         os.makedirs(self.directory, exist_ok=True)
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         try:
             import fcntl
         except ImportError:  # Not POSIX.

@@ -407,3 +407,18 @@ def test_a_trial_trains_exactly_like_the_table1b_example(tmp_path):
     assert trial["fine"] == pytest.approx(results["fine"], abs=1e-9)
     assert trial["coarse"] == pytest.approx(results["coarse"], abs=1e-9)
     assert trial["decay_delay_used"] == results["decay_delay"]
+
+
+def test_a_second_search_on_a_project_in_use_exits_naming_it(tmp_path, monkeypatch):
+    """Without distributed mode, one search per project: a second exits before training."""
+    from keras_memory.training import DirectoryLock
+
+    for name in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    directory = str(tmp_path)
+    project = os.path.join(directory, "ntm_copy_quick")
+    with DirectoryLock(project, lock_file=os.path.join(directory, ".ntm_copy_quick.lock")):
+        with pytest.raises(SystemExit, match=rf"{project} is in use .*pid {os.getpid()}"):
+            search.main(["--model", "ntm", "--task", "copy", "--quick", "--steps", "4",
+                         "--directory", directory, "--verbose", "0"])
+        assert not any(e.startswith("trial_") for e in os.listdir(project))

@@ -283,6 +283,28 @@ def main(argv=None):
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
 
+    from tuners import is_distributed
+
+    if is_distributed():  # The chief's oracle hands each trial to one worker.
+        return _search(args, space)
+    # One search per project: two would each train every point.
+    from keras_memory.training import DirectoryInUseError, DirectoryLock
+
+    project_dir = os.path.join(args.directory, args.project_name)
+    lock = DirectoryLock(project_dir, lock_file=os.path.join(
+        args.directory, f".{args.project_name}.lock"))  # Survives --overwrite.
+    try:
+        lock.acquire()
+    except DirectoryInUseError as error:
+        raise SystemExit(f"Cannot start the search: {error} Run the searches of one project "
+                         "one after the other, or distributed (see tuning/README.md).") from None
+    try:
+        return _search(args, space)
+    finally:
+        lock.release()
+
+
+def _search(args, space):
     from tuners import is_worker
 
     hypermodel = make_hypermodel(args, space)
