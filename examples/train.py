@@ -39,6 +39,7 @@ import keras
 import keras_memory
 from keras_memory import tasks
 from keras_memory.training import (
+    CorruptFileError,
     DirectoryInUseError,
     DirectoryLock,
     StopAtThreshold,
@@ -46,7 +47,9 @@ from keras_memory.training import (
     RunCheckpoint,
     TrainingStream,
     build_model,
+    check_keras_file,
     default_optimizer,
+    load_checkpoint,
     restore_random_state,
     resume_state,
     evaluate_task,
@@ -176,7 +179,11 @@ def run(args, run_dir):
     model_path = os.path.join(run_dir, "model.keras")
     state_path = os.path.join(run_dir, "state.json")
     best_path = os.path.join(run_dir, "best.keras")
-    state = resume_state(state_path)
+    try:
+        state = resume_state(state_path)
+    except CorruptFileError as error:
+        raise SystemExit(f"Cannot read the run in {run_dir}: {error} Start again with "
+                         "--overwrite, or put back a copy of the file.") from None
     if state is not None and not args.resume:
         if not args.overwrite:
             raise SystemExit(
@@ -189,19 +196,35 @@ def run(args, run_dir):
                 shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
         state = None
     os.makedirs(run_dir, exist_ok=True)
-    with open(os.path.join(run_dir, "args.json"), "w") as f:
-        json.dump(vars(args), f, indent=2)
 
     keras.utils.set_random_seed(args.seed)
     task = tasks.get(args.task, **parse_task_args(args.task_arg))
     if state is not None:
-        # The checkpoint holds the weights and the optimizer state.
-        model = keras.models.load_model(model_path)
+        # The checkpoint holds the weights and the optimizer state. Check
+        # both models before anything in the run directory changes: a corrupt
+        # best.keras would otherwise be replaced by the next best model
+        # without a word.
+        try:
+            if not os.path.exists(model_path):
+                raise CorruptFileError(f"{model_path} is missing.")
+            model = load_checkpoint(model_path)
+            if os.path.exists(best_path):
+                check_keras_file(best_path)
+        except CorruptFileError as error:
+            raise SystemExit(
+                f"Cannot resume {run_dir}: {error} Nothing was changed. Put back a "
+                "copy of the file, move it out of the run directory (a missing "
+                "best.keras is written anew when a validation check beats the best so "
+                "far), "
+                "or start again with --overwrite."
+            ) from None
         print(f"Resuming {run_dir} after {state['epoch']} evaluation periods.")
     else:
         model = build_model(make_cell(args), task)
         model.compile(optimizer=make_optimizer(args), jit_compile=args.jit_compile,
                       **task.compile_kwargs())
+    with open(os.path.join(run_dir, "args.json"), "w") as f:
+        json.dump(vars(args), f, indent=2)
     if args.verbose:
         model.summary()
 

@@ -553,15 +553,63 @@ def restore_random_state(state):
     return True
 
 
+class CorruptFileError(ValueError):
+    """A checkpoint or state file that exists but cannot be read back whole."""
+
+
+def check_keras_file(path):
+    """Raise `CorruptFileError` unless `path` is a complete `.keras` archive.
+
+    A `.keras` file is a zip archive; one cut short (a full disk, a copy
+    interrupted) fails the zip's checks. Keras itself reports such a file as
+    "File not found". Does not load the model.
+    """
+    import os
+    import zipfile
+
+    size = os.path.getsize(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise CorruptFileError(
+            f"{path} is corrupt: not a complete .keras (zip) archive ({size} bytes; "
+            f"{error})."
+        ) from None
+    if bad is not None:
+        raise CorruptFileError(f"{path} is corrupt: its member {bad!r} fails its checksum.")
+
+
+def load_checkpoint(path, **kwargs):
+    """`keras.models.load_model(path)`, with a `CorruptFileError` naming a corrupt file."""
+    check_keras_file(path)
+    return keras.models.load_model(path, **kwargs)
+
+
 def resume_state(state_path):
-    """The state written by `RunCheckpoint`, or `None` if there is none."""
+    """The state written by `RunCheckpoint`, or `None` if there is none.
+
+    Raises `CorruptFileError`, naming the file, if it is not the complete
+    JSON object `RunCheckpoint` writes.
+    """
     import json
     import os
 
     if not os.path.exists(state_path):
         return None
     with open(state_path) as f:
-        return json.load(f)
+        text = f.read()
+    try:
+        state = json.loads(text)
+    except json.JSONDecodeError as error:
+        state = error
+    if not isinstance(state, dict) or not isinstance(state.get("epoch"), int):
+        raise CorruptFileError(
+            f"{state_path} is corrupt: not the JSON object with an integer \"epoch\" "
+            f"that RunCheckpoint writes ({len(text)} characters"
+            + (f"; {state}" if isinstance(state, Exception) else "") + ")."
+        )
+    return state
 
 
 # ---------------------------------------------------------------------------

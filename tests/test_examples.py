@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import os
+import re
 
 import keras
 import numpy as np
@@ -360,3 +361,27 @@ def test_a_second_train_script_on_a_run_directory_in_use_exits_naming_it(tmp_pat
         with pytest.raises(SystemExit, match=rf"{run_dir} is in use .*pid {os.getpid()}"):
             train.main(["--steps", "5", "--run-dir", run_dir, *TINY])
     assert os.listdir(run_dir) == []  # Nothing written, the lock file gone.
+
+
+def test_corrupt_run_files_stop_a_resume_naming_the_file_before_anything_changes(tmp_path):
+    import shutil
+
+    train = load_example("train")
+    original = str(tmp_path / "run")
+    train.main(["--steps", "5", "--run-dir", original, *TINY])
+    for name in ("model.keras", "state.json", "best.keras"):
+        for size in (0, 100):  # Empty, and cut short.
+            run_dir = str(tmp_path / f"{name}_{size}")
+            shutil.copytree(original, run_dir)
+            path = os.path.join(run_dir, name)
+            with open(path, "rb") as f:
+                head = f.read(size)
+            with open(path, "wb") as f:
+                f.write(head)
+            before = {entry: open(os.path.join(run_dir, entry), "rb").read()
+                      for entry in os.listdir(run_dir) if entry != "logs"}
+            with pytest.raises(SystemExit, match=rf"{re.escape(path)} is corrupt"):
+                train.main(["--steps", "10", "--run-dir", run_dir, "--resume", *TINY])
+            after = {entry: open(os.path.join(run_dir, entry), "rb").read()
+                     for entry in os.listdir(run_dir) if entry != "logs"}
+            assert after == before, name  # args.json and the truncated file untouched
