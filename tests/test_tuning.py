@@ -422,3 +422,35 @@ def test_a_second_search_on_a_project_in_use_exits_naming_it(tmp_path, monkeypat
             search.main(["--model", "ntm", "--task", "copy", "--quick", "--steps", "4",
                          "--directory", directory, "--verbose", "0"])
         assert not any(e.startswith("trial_") for e in os.listdir(project))
+
+
+def test_truncated_tuner_files_stop_a_rerun_naming_the_file_and_the_way_on(tmp_path):
+    import re
+    import shutil
+
+    argv = ["--model", "ntm", "--task", "copy", "--quick", "--steps", "4", "--verbose", "0"]
+    original = str(tmp_path / "original")
+    search.main(argv + ["--directory", original])
+    project = "ntm_copy_quick"
+
+    # A truncated oracle.json: a clear error; the finished trials still report.
+    directory = str(tmp_path / "oracle")
+    shutil.copytree(original, directory)
+    oracle = os.path.join(directory, project, "oracle.json")
+    with open(oracle, "r+") as f:
+        f.truncate(40)
+    with pytest.raises(SystemExit, match=rf"{re.escape(oracle)} is corrupt.*--report-only"):
+        search.main(argv + ["--directory", directory])
+    ranked = search.main(argv + ["--directory", directory, "--report-only"])
+    assert len([t for t in ranked if t["rank"] is not None]) == 2
+
+    # A truncated trial.json: a clear error, and the advice given works.
+    directory = str(tmp_path / "trial")
+    shutil.copytree(original, directory)
+    trial = os.path.join(directory, project, "trial_0", "trial.json")
+    open(trial, "w").close()
+    with pytest.raises(SystemExit, match=rf"{re.escape(trial)} is corrupt.*move "):
+        search.main(argv + ["--directory", directory])
+    shutil.move(os.path.dirname(trial), str(tmp_path / "trial_0"))
+    ranked = search.main(argv + ["--directory", directory])
+    assert [t["trial_id"] for t in ranked if t["rank"] is not None] == ["1"]

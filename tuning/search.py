@@ -305,8 +305,13 @@ def main(argv=None):
 
 
 def _search(args, space):
-    from tuners import is_worker
+    from tuners import CorruptProjectError, check_project_files, is_worker
 
+    if not args.overwrite and not is_worker():
+        try:
+            check_project_files(os.path.join(args.directory, args.project_name))
+        except CorruptProjectError as error:
+            raise SystemExit(f"Cannot reload the search: {error}") from None
     hypermodel = make_hypermodel(args, space)
     tuner = make_tuner(args, hypermodel)
     project_dir = os.path.join(args.directory, args.project_name)
