@@ -5,6 +5,7 @@ max_length=3`, a few steps, one test batch, no XLA): the file runs in a few
 minutes on two CPU cores.
 """
 
+import contextlib
 import csv
 import itertools
 import json
@@ -454,3 +455,50 @@ def test_truncated_tuner_files_stop_a_rerun_naming_the_file_and_the_way_on(tmp_p
     shutil.move(os.path.dirname(trial), str(tmp_path / "trial_0"))
     ranked = search.main(argv + ["--directory", directory])
     assert [t["trial_id"] for t in ranked if t["rank"] is not None] == ["1"]
+
+
+def _fake_python(tmp_path):
+    """An interpreter stand-in that records its pid and sleeps: a chief or worker that never ends."""
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    fake = tmp_path / "fake_python"
+    fake.write_text(f"#!/bin/sh\necho $$ > {pids}/$$\nexec sleep 300\n")
+    fake.chmod(0o755)
+    return str(fake), pids
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:  # A zombie has ended.
+        return f.read().split(")")[-1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+def test_stopping_the_local_launcher_stops_the_chief_and_the_workers(tmp_path, signum):
+    fake, pids = _fake_python(tmp_path)
+    command = [sys.executable, os.path.join(TUNING, "launch_local.py"), "--workers", "2",
+               "--python", fake, "--"]
+    launcher = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(os.listdir(pids)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        children = [int(name) for name in os.listdir(pids)]
+        assert len(children) == 3  # The chief and two workers.
+        # The children are in the launcher's process group.
+        assert {os.getpgid(pid) for pid in children} == {os.getpgid(launcher.pid)}
+        launcher.send_signal(signum)
+        launcher.wait(timeout=60)
+        deadline = time.monotonic() + 30
+        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in children if _alive(pid)]
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(launcher.pid, signal.SIGKILL)
+        launcher.wait()
