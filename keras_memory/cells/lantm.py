@@ -68,8 +68,11 @@ class LANTMCell(AppendedMemoryCell):
     The initial controller state, read vector, heads and actions are learned
     vectors (the authors' `learnable_init_states`), uniform in (-1, 1) at
     first. The default initializers are Torch's (uniform in
-    `+-1/sqrt(fan_in)`), which most of the paper's configurations use; the
-    others (`init_magnitude=1`) correspond to
+    `+-1/sqrt(fan_in)`), which most of the paper's configurations use, with
+    one difference: the controller's forget gates start with bias 1 (Keras'
+    `unit_forget_bias`), where the authors' code leaves them uniform like
+    the other biases (pass `forget_bias` to set another value). The other
+    configurations (`init_magnitude=1`) correspond to
     `kernel_initializer=keras.initializers.RandomUniform(-1, 1)` and
     `forget_bias=2.0`.
 
@@ -117,7 +120,9 @@ class LANTMCell(AppendedMemoryCell):
         kernel_initializer: Initializer of the controller's kernels and the
             head layer. Defaults to Torch's, uniform in `+-1/sqrt(fan_in)`.
         forget_bias: Optional float; if set, the controller's forget-gate
-            bias starts at this value. Defaults to `None`.
+            bias starts at this value. Defaults to `None`: 1 (Keras'
+            `unit_forget_bias`), the other gates' biases uniform in
+            `+-1/sqrt(units)`.
         seed: Optional integer seed of the initializers.
         project_initial_key: Boolean, sphere only. If `True`, the learned key
             of the initial memory slot is projected onto the sphere, where the

@@ -72,7 +72,9 @@ class NTMCell(keras.layers.Layer):
     (every LSTM weight uniform in `+-5/sqrt(inputs + units)`, head layer
     Xavier-uniform with gain 1.4) both fell below 1 bit per sequence after
     about 50,000. Those are the defaults here; `memory_init="constant"` and
-    the Keras initializers remain available.
+    the Keras initializers remain available. The controller's biases are not
+    pytorch-ntm's (all 0): they are Keras' `LSTMCell` defaults, 0 with the
+    forget gates at 1 (`unit_forget_bias`); the head layer's biases are 0.
 
     Under a mixed-precision policy (`"mixed_float16"`, `"mixed_bfloat16"`), the
     controller computes in half precision while the memory, the addressing and
@@ -119,7 +121,8 @@ class NTMCell(keras.layers.Layer):
         controller_initializer: Initializer for the LSTM controller's kernel
             and recurrent kernel. Defaults to uniform in
             `+-5/sqrt(inputs + units)`, where `inputs` counts the input
-            features and the read vectors (pytorch-ntm).
+            features and the read vectors (pytorch-ntm). The controller's
+            biases are 0, the forget gates' 1 (Keras' `unit_forget_bias`).
         seed: Optional integer, seed for the default initializers and the
             `"random"` memory.
         **kwargs: Other keyword arguments passed to `keras.layers.Layer`,
