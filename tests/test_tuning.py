@@ -262,7 +262,14 @@ def test_random_search_of_ham_reports_the_papers_metric(tmp_path, model, task):
     assert "The paper (best of its random search): 0% test error" in markdown
 
 
-def test_a_ham_trial_with_the_curriculum_scores_only_the_full_tree(tmp_path):
+@pytest.mark.parametrize("curriculum_error, full_size_epochs", [(100.0, 0), (0.0, 2)])
+def test_a_ham_trial_with_the_curriculum_scores_only_the_full_tree(
+        tmp_path, monkeypatch, curriculum_error, full_size_epochs):
+    from keras_memory.reinforce import TreeCurriculum
+
+    # The curriculum's measurement is fixed, so the stage each epoch trains at is known:
+    # every sequence wrong keeps the tree at 2 leaves, none wrong grows it after epoch 1.
+    monkeypatch.setattr(TreeCurriculum, "validation_error", lambda self: curriculum_error)
     hypermodel = hypermodels.HAMHyperModel(
         "ham", "reverse", epochs=2, batches=2, batch_size=4, leaves=4, curriculum_start=2,
         validation_batches=1, space=hypermodels.restrict_space(
@@ -273,9 +280,16 @@ def test_a_ham_trial_with_the_curriculum_scores_only_the_full_tree(tmp_path):
     model = hypermodel.build(hp)
     results = hypermodel.fit(hp, model)
     # Threshold 100%: the first epoch (2 leaves) moves to 4 leaves unless every
-    # sequence was wrong; only epochs at 4 leaves are scored.
-    assert results["full_size_epochs"] in (0.0, 1.0)
-    assert results["objective"] == 100.0 or results["full_size_epochs"] == 1.0
+    # sequence was wrong; only the model at 4 leaves is scored: after the epoch
+    # whose end grew the tree (the validation runs after the curriculum) and after
+    # every later one.
+    assert results["full_size_epochs"] == full_size_epochs
+    assert results["curriculum_final_leaves"] == (2.0 if full_size_epochs == 0 else 4.0)
+    if full_size_epochs == 0:
+        assert results["objective"] == 100.0  # Never at the full tree.
+        assert results["final_validation_error"] == 100.0
+    else:  # The best of its scored epochs.
+        assert 0.0 <= results["objective"] <= results["final_validation_error"] <= 100.0
 
 
 # ---------------------------------------------------------------------------
