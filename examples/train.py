@@ -23,6 +23,13 @@ read by `--resume`), `logs/` (TensorBoard), `history.csv`
 (training metrics per evaluation period), `evaluations.json` (validation
 results against sequences seen) and `results.json` (the final and the best
 model evaluated on the validation and generalization splits).
+
+One run at a time per run directory: a run holds `<run-dir>/.lock` (its pid)
+while it trains, and a second one on the same directory exits naming the
+first one's pid. `--resume` continues exactly where the checkpoint left off
+(the same batches, in the same order, and the same validation batches as an
+uninterrupted run), and stops with an error naming the file if
+`model.keras`, `best.keras` or `state.json` is corrupt.
 """
 
 import argparse

@@ -19,7 +19,10 @@
 Re-running the same command resumes the search: finished trials are kept
 and not run again; a trial that was interrupted is run again. A re-run walks
 the grid of its own command line, so `--fix seed=1` and then the same command
-without it trains seeds 2 and 3 only. Each search
+without it trains seeds 2 and 3 only. Outside distributed mode one search
+runs per project at a time (`<directory>/.<project-name>.lock`); a corrupt
+`oracle.json` or `trial.json` stops the re-run with an error naming the
+file and how to go on. Each search
 writes `results.csv` (every trial, ranked) and `results.md` (the best trial
 next to the paper's Table 1(b) number, then every trial) into
 `<directory>/<project-name>/`.
