@@ -23,6 +23,13 @@ read by `--resume`), `logs/` (TensorBoard), `history.csv`
 (training metrics per evaluation period), `evaluations.json` (validation
 results against sequences seen) and `results.json` (the final and the best
 model evaluated on the validation and generalization splits).
+
+One run at a time per run directory: a run holds `<run-dir>/.lock` (its pid)
+while it trains, and a second one on the same directory exits naming the
+first one's pid. `--resume` continues exactly where the checkpoint left off
+(the same batches, in the same order, and the same validation batches as an
+uninterrupted run), and stops with an error naming the file if
+`model.keras`, `best.keras` or `state.json` is corrupt.
 """
 
 import argparse
@@ -39,12 +46,18 @@ import keras
 import keras_memory
 from keras_memory import tasks
 from keras_memory.training import (
+    CorruptFileError,
+    DirectoryInUseError,
+    DirectoryLock,
     StopAtThreshold,
     TaskEvaluation,
     RunCheckpoint,
     TrainingStream,
     build_model,
+    check_keras_file,
     default_optimizer,
+    load_checkpoint,
+    restore_random_state,
     resume_state,
     evaluate_task,
 )
@@ -156,32 +169,69 @@ def parser():
 def main(argv=None):
     args = parser().parse_args(argv)
     run_dir = args.run_dir or os.path.join("runs", f"{args.cell}_{args.task}")
+    # One run per directory: a second one would share its checkpoints.
+    lock = DirectoryLock(run_dir)
+    try:
+        lock.acquire()
+    except DirectoryInUseError as error:
+        raise SystemExit(f"Cannot start: {error}") from None
+    try:
+        return run(args, run_dir)
+    finally:
+        lock.release()
+
+
+def run(args, run_dir):
+    """Train, checkpoint and evaluate in `run_dir` (locked by `main`)."""
     model_path = os.path.join(run_dir, "model.keras")
     state_path = os.path.join(run_dir, "state.json")
     best_path = os.path.join(run_dir, "best.keras")
-    state = resume_state(state_path)
+    try:
+        state = resume_state(state_path)
+    except CorruptFileError as error:
+        raise SystemExit(f"Cannot read the run in {run_dir}: {error} Start again with "
+                         "--overwrite, or put back a copy of the file.") from None
     if state is not None and not args.resume:
         if not args.overwrite:
             raise SystemExit(
                 f"{run_dir} already holds a run ({state['epoch']} evaluation periods done). "
                 "Pass --resume to continue it or --overwrite to start again."
             )
-        shutil.rmtree(run_dir)
+        for entry in os.listdir(run_dir):  # Everything but the lock.
+            path = os.path.join(run_dir, entry)
+            if entry != DirectoryLock.NAME:
+                shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
         state = None
     os.makedirs(run_dir, exist_ok=True)
-    with open(os.path.join(run_dir, "args.json"), "w") as f:
-        json.dump(vars(args), f, indent=2)
 
     keras.utils.set_random_seed(args.seed)
     task = tasks.get(args.task, **parse_task_args(args.task_arg))
     if state is not None:
-        # The checkpoint holds the weights and the optimizer state.
-        model = keras.models.load_model(model_path)
+        # The checkpoint holds the weights and the optimizer state. Check
+        # both models before anything in the run directory changes: a corrupt
+        # best.keras would otherwise be replaced by the next best model
+        # without a word.
+        try:
+            if not os.path.exists(model_path):
+                raise CorruptFileError(f"{model_path} is missing.")
+            model = load_checkpoint(model_path)
+            if os.path.exists(best_path):
+                check_keras_file(best_path)
+        except CorruptFileError as error:
+            raise SystemExit(
+                f"Cannot resume {run_dir}: {error} Nothing was changed. Put back a "
+                "copy of the file, move it out of the run directory (a missing "
+                "best.keras is written anew when a validation check beats the best so "
+                "far), "
+                "or start again with --overwrite."
+            ) from None
         print(f"Resuming {run_dir} after {state['epoch']} evaluation periods.")
     else:
         model = build_model(make_cell(args), task)
         model.compile(optimizer=make_optimizer(args), jit_compile=args.jit_compile,
                       **task.compile_kwargs())
+    with open(os.path.join(run_dir, "args.json"), "w") as f:
+        json.dump(vars(args), f, indent=2)
     if args.verbose:
         model.summary()
 
@@ -191,7 +241,8 @@ def main(argv=None):
     epochs = max(1, args.steps // args.eval_every)
     evaluation = TaskEvaluation(task, args.batch_size, every=args.eval_every,
                                 splits=("validation",), verbose=args.verbose,
-                                initial_sequences=initial_epoch * args.eval_every * args.batch_size)
+                                initial_sequences=initial_epoch * args.eval_every * args.batch_size,
+                                initial_evaluations=len(previous))
     evaluations_path = os.path.join(run_dir, "evaluations.json")
 
     class SaveEvaluations(keras.callbacks.Callback):
@@ -222,6 +273,9 @@ def main(argv=None):
     if args.stop_at is not None:
         callbacks.append(StopAtThreshold(evaluation, "validation_bit_errors_per_sequence",
                                          args.stop_at))
+    # fit orders each epoch's batches with Python's random: continue its
+    # sequence where the checkpointed epoch left it.
+    restore_random_state(state)
     start = time.perf_counter()
     if initial_epoch < epochs:
         model.fit(stream, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,

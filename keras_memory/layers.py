@@ -51,6 +51,19 @@ class MemoryRNN(keras.layers.RNN):
     ...                     return_sequences=True)(masked)
     """
 
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        shape = tuple(sequences.shape)
+        if len(shape) >= 2 and shape[1] == 0:
+            # keras.layers.RNN reads the first step before the loop and fails
+            # with a backend error on an empty time axis.
+            raise ValueError(
+                f"{type(self).__name__}: the time axis is empty; the input needs at "
+                f"least one step. Received: input shape={shape}"
+            )
+        return super().call(
+            sequences, initial_state=initial_state, mask=mask, training=training
+        )
+
     def inner_loop(self, sequences, initial_state, mask, training=False):
         # Read every weight of the cell once, before the loop: a variable read
         # inside the loop is a new tensor each step, which `tf.while_loop`

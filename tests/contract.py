@@ -159,6 +159,23 @@ class CellContract:
         assert tuple(out.shape) == (self.batch_size, self.timesteps, 2 * cell.output_size)
         # The two directions are different layers with their own weights.
         assert len(layer.forward_layer.weights) == len(layer.backward_layer.weights) > 0
+        # Each half is the cell run over the sequence in its direction: the
+        # forward half as a plain RNN, the backward half as a plain RNN over
+        # the reversed sequence, reversed back to line up with the input.
+        x = self.inputs()
+        size = cell.output_size
+        for half, weights, sequence in (
+            (out[..., :size], layer.forward_layer.get_weights(), x),
+            (out[..., size:], layer.backward_layer.get_weights(), x[:, ::-1]),
+        ):
+            plain = keras.layers.RNN(self.make_cell(), return_sequences=True)
+            plain.build(x.shape)
+            plain.set_weights(weights)
+            expected = keras.ops.convert_to_numpy(plain(np.ascontiguousarray(sequence)))
+            if sequence is not x:
+                expected = expected[:, ::-1]
+            np.testing.assert_allclose(keras.ops.convert_to_numpy(half), expected,
+                                       rtol=1e-5, atol=1e-5)
 
     def test_stacked_rnn_cells(self):
         first = self.make_cell()
@@ -172,6 +189,10 @@ class CellContract:
         )
         assert np.isfinite(model.predict(self.inputs(), verbose=0)).all()
 
+    #: Largest difference allowed between the outputs of a model under a
+    #: half-precision policy and the same model (same weights) in float32.
+    mixed_precision_atol = {"mixed_float16": 1e-2, "mixed_bfloat16": 5e-2}
+
     # bfloat16 goes through the same casts as float16 (which also scales the
     # loss); it runs with `-m slow`.
     @pytest.mark.parametrize(
@@ -179,12 +200,24 @@ class CellContract:
     )
     def test_mixed_precision(self, policy):
         previous = keras.config.dtype_policy()
-        keras.config.set_dtype_policy(policy)
-        try:
+
+        def model_under(dtype_policy):
+            keras.config.set_dtype_policy(dtype_policy)
             inp = keras.Input((self.timesteps, self.input_dim))
             rnn = keras.layers.RNN(self.make_cell(), return_sequences=True)
             out = keras.layers.Dense(1, dtype="float32")(rnn(inp))
-            model = keras.Model(inp, out)
+            return keras.Model(inp, out), rnn
+
+        try:
+            reference, _ = model_under("float32")
+            model, rnn = model_under(policy)
+            # The same weights give the float32 outputs up to half-precision rounding.
+            model.set_weights(reference.get_weights())
+            x = self.inputs()
+            expected = reference.predict(x, verbose=0)
+            got = model.predict(x, verbose=0)
+            np.testing.assert_allclose(got, expected, rtol=0,
+                                       atol=self.mixed_precision_atol[policy])
             model.compile("adam", "mse")
             history = model.fit(
                 self.inputs(), np.ones((self.batch_size, self.timesteps, 1)), epochs=2, verbose=0

@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import os
+import re
 
 import keras
 import numpy as np
@@ -370,3 +371,60 @@ def test_ham_tables_script_goes_on_from_saved_weights_at_another_tree_size(tmp_p
     assert len(saved) == len(loaded)
     for a, b in zip(saved, loaded):
         np.testing.assert_array_equal(a, b)
+
+
+def _run_record(run_dir):
+    model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
+    with open(os.path.join(run_dir, "evaluations.json")) as f:
+        evaluations = [{k: v for k, v in e.items() if k != "seconds"} for e in json.load(f)]
+    return [keras.ops.convert_to_numpy(w) for w in model.weights], evaluations
+
+
+def test_a_resumed_run_equals_the_uninterrupted_run(tmp_path):
+    """2 evaluation periods in one go == 1 period, then --resume for 1 more: weights and validation."""
+    train = load_example("train")
+    whole, halves = str(tmp_path / "whole"), str(tmp_path / "halves")
+    train.main(["--steps", "10", "--run-dir", whole, *TINY])
+    train.main(["--steps", "5", "--run-dir", halves, *TINY])
+    train.main(["--steps", "10", "--run-dir", halves, "--resume", *TINY])
+    weights, evaluations = _run_record(whole)
+    resumed_weights, resumed_evaluations = _run_record(halves)
+    assert len(evaluations) == 2
+    assert resumed_evaluations == evaluations
+    for a, b in zip(weights, resumed_weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_second_train_script_on_a_run_directory_in_use_exits_naming_it(tmp_path):
+    from keras_memory.training import DirectoryLock
+
+    train = load_example("train")
+    run_dir = str(tmp_path / "run")
+    with DirectoryLock(run_dir):
+        with pytest.raises(SystemExit, match=rf"{run_dir} is in use .*pid {os.getpid()}"):
+            train.main(["--steps", "5", "--run-dir", run_dir, *TINY])
+    assert os.listdir(run_dir) == []  # Nothing written, the lock file gone.
+
+
+def test_corrupt_run_files_stop_a_resume_naming_the_file_before_anything_changes(tmp_path):
+    import shutil
+
+    train = load_example("train")
+    original = str(tmp_path / "run")
+    train.main(["--steps", "5", "--run-dir", original, *TINY])
+    for name in ("model.keras", "state.json", "best.keras"):
+        for size in (0, 100):  # Empty, and cut short.
+            run_dir = str(tmp_path / f"{name}_{size}")
+            shutil.copytree(original, run_dir)
+            path = os.path.join(run_dir, name)
+            with open(path, "rb") as f:
+                head = f.read(size)
+            with open(path, "wb") as f:
+                f.write(head)
+            before = {entry: open(os.path.join(run_dir, entry), "rb").read()
+                      for entry in os.listdir(run_dir) if entry != "logs"}
+            with pytest.raises(SystemExit, match=rf"{re.escape(path)} is corrupt"):
+                train.main(["--steps", "10", "--run-dir", run_dir, "--resume", *TINY])
+            after = {entry: open(os.path.join(run_dir, entry), "rb").read()
+                     for entry in os.listdir(run_dir) if entry != "logs"}
+            assert after == before, name  # args.json and the truncated file untouched

@@ -305,7 +305,9 @@ def test_run_checkpoint_saves_each_epoch_and_keeps_the_last_finite_model(tmp_pat
     model_path, state_path = str(tmp_path / "model.keras"), str(tmp_path / "state.json")
     checkpoint = RunCheckpoint(model_path, state_path, extra_state=lambda: {"note": 1})
     model.fit(np.ones((4, 3)), np.zeros((4, 2)), epochs=2, verbose=0, callbacks=[checkpoint])
-    assert resume_state(state_path) == {"epoch": 2, "note": 1}
+    state = resume_state(state_path)
+    assert state.pop("python_random_state")  # For restore_random_state.
+    assert state == {"epoch": 2, "note": 1}
     saved = [w.copy() for w in keras.models.load_model(model_path).get_weights()]
     # A NaN step (TerminateOnNaN stops the run, but the epoch still ends).
     model.layers[-1].kernel.assign(np.full((3, 2), np.nan, "float32"))
@@ -314,3 +316,64 @@ def test_run_checkpoint_saves_each_epoch_and_keeps_the_last_finite_model(tmp_pat
     assert resume_state(state_path)["epoch"] == 2
     for a, b in zip(keras.models.load_model(model_path).get_weights(), saved):
         np.testing.assert_array_equal(a, b)
+
+
+# ------------------------------------------------------- run directory locks
+def test_a_directory_lock_refuses_a_second_holder_naming_the_directory_and_pid(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from keras_memory.training import DirectoryInUseError, DirectoryLock
+
+    directory = str(tmp_path / "run")
+    with DirectoryLock(directory):
+        with open(os.path.join(directory, ".lock")) as f:
+            assert int(f.read()) == os.getpid()
+        # Another process cannot take it.
+        code = ("import sys; from keras_memory.training import DirectoryLock, DirectoryInUseError\n"
+                f"try:\n DirectoryLock({directory!r}).acquire()\n"
+                "except DirectoryInUseError as e:\n print(e); sys.exit(3)\n")
+        other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               env=dict(os.environ, PYTHONPATH=os.getcwd()))
+        assert other.returncode == 3, other.stderr
+        assert directory in other.stdout and f"pid {os.getpid()}" in other.stdout
+        # Nor can a second lock in this process.
+        with pytest.raises(DirectoryInUseError, match=f"pid {os.getpid()}"):
+            DirectoryLock(directory).acquire()
+    # Released: free again.
+    DirectoryLock(directory).acquire().release()
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from keras_memory.training import DirectoryLock
+
+    directory = str(tmp_path / "run")
+    # A process that takes the lock and dies without releasing it.
+    code = (f"import os; from keras_memory.training import DirectoryLock\n"
+            f"DirectoryLock({directory!r}).acquire(); os._exit(0)\n")
+    subprocess.run([sys.executable, "-c", code], check=True,
+                   env=dict(os.environ, PYTHONPATH=os.getcwd()))
+    assert os.path.exists(os.path.join(directory, ".lock"))
+    with DirectoryLock(directory):
+        with open(os.path.join(directory, ".lock")) as f:
+            assert int(f.read()) == os.getpid()
+
+
+def test_run_checkpoint_writes_through_a_temporary_name_of_its_own_process(tmp_path, monkeypatch):
+    import os
+
+    from keras_memory.training import RunCheckpoint
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    saved = []
+    monkeypatch.setattr(model, "save", lambda path: (saved.append(path), open(path, "w").close()))
+    callback = RunCheckpoint(str(tmp_path / "model.keras"), str(tmp_path / "state.json"))
+    callback.set_model(model)
+    callback.on_epoch_end(0)
+    assert saved == [str(tmp_path / f"model.keras.partial-{os.getpid()}.keras")]
+    assert sorted(os.listdir(tmp_path)) == ["model.keras", "state.json"]

@@ -5,6 +5,7 @@ max_length=3`, a few steps, one test batch, no XLA): the file runs in a few
 minutes on two CPU cores.
 """
 
+import contextlib
 import csv
 import itertools
 import json
@@ -261,7 +262,14 @@ def test_random_search_of_ham_reports_the_papers_metric(tmp_path, model, task):
     assert "The paper (best of its random search): 0% test error" in markdown
 
 
-def test_a_ham_trial_with_the_curriculum_scores_only_the_full_tree(tmp_path):
+@pytest.mark.parametrize("curriculum_error, full_size_epochs", [(100.0, 0), (0.0, 2)])
+def test_a_ham_trial_with_the_curriculum_scores_only_the_full_tree(
+        tmp_path, monkeypatch, curriculum_error, full_size_epochs):
+    from keras_memory.reinforce import TreeCurriculum
+
+    # The curriculum's measurement is fixed, so the stage each epoch trains at is known:
+    # every sequence wrong keeps the tree at 2 leaves, none wrong grows it after epoch 1.
+    monkeypatch.setattr(TreeCurriculum, "validation_error", lambda self: curriculum_error)
     hypermodel = hypermodels.HAMHyperModel(
         "ham", "reverse", epochs=2, batches=2, batch_size=4, leaves=4, curriculum_start=2,
         validation_batches=1, space=hypermodels.restrict_space(
@@ -272,9 +280,16 @@ def test_a_ham_trial_with_the_curriculum_scores_only_the_full_tree(tmp_path):
     model = hypermodel.build(hp)
     results = hypermodel.fit(hp, model)
     # Threshold 100%: the first epoch (2 leaves) moves to 4 leaves unless every
-    # sequence was wrong; only epochs at 4 leaves are scored.
-    assert results["full_size_epochs"] in (0.0, 1.0)
-    assert results["objective"] == 100.0 or results["full_size_epochs"] == 1.0
+    # sequence was wrong; only the model at 4 leaves is scored: after the epoch
+    # whose end grew the tree (the validation runs after the curriculum) and after
+    # every later one.
+    assert results["full_size_epochs"] == full_size_epochs
+    assert results["curriculum_final_leaves"] == (2.0 if full_size_epochs == 0 else 4.0)
+    if full_size_epochs == 0:
+        assert results["objective"] == 100.0  # Never at the full tree.
+        assert results["final_validation_error"] == 100.0
+    else:  # The best of its scored epochs.
+        assert 0.0 <= results["objective"] <= results["final_validation_error"] <= 100.0
 
 
 # ---------------------------------------------------------------------------
@@ -407,3 +422,97 @@ def test_a_trial_trains_exactly_like_the_table1b_example(tmp_path):
     assert trial["fine"] == pytest.approx(results["fine"], abs=1e-9)
     assert trial["coarse"] == pytest.approx(results["coarse"], abs=1e-9)
     assert trial["decay_delay_used"] == results["decay_delay"]
+
+
+def test_a_second_search_on_a_project_in_use_exits_naming_it(tmp_path, monkeypatch):
+    """Without distributed mode, one search per project: a second exits before training."""
+    from keras_memory.training import DirectoryLock
+
+    for name in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    directory = str(tmp_path)
+    project = os.path.join(directory, "ntm_copy_quick")
+    with DirectoryLock(project, lock_file=os.path.join(directory, ".ntm_copy_quick.lock")):
+        with pytest.raises(SystemExit, match=rf"{project} is in use .*pid {os.getpid()}"):
+            search.main(["--model", "ntm", "--task", "copy", "--quick", "--steps", "4",
+                         "--directory", directory, "--verbose", "0"])
+        assert not any(e.startswith("trial_") for e in os.listdir(project))
+
+
+def test_truncated_tuner_files_stop_a_rerun_naming_the_file_and_the_way_on(tmp_path):
+    import re
+    import shutil
+
+    argv = ["--model", "ntm", "--task", "copy", "--quick", "--steps", "4", "--verbose", "0"]
+    original = str(tmp_path / "original")
+    search.main(argv + ["--directory", original])
+    project = "ntm_copy_quick"
+
+    # A truncated oracle.json: a clear error; the finished trials still report.
+    directory = str(tmp_path / "oracle")
+    shutil.copytree(original, directory)
+    oracle = os.path.join(directory, project, "oracle.json")
+    with open(oracle, "r+") as f:
+        f.truncate(40)
+    with pytest.raises(SystemExit, match=rf"{re.escape(oracle)} is corrupt.*--report-only"):
+        search.main(argv + ["--directory", directory])
+    ranked = search.main(argv + ["--directory", directory, "--report-only"])
+    assert len([t for t in ranked if t["rank"] is not None]) == 2
+
+    # A truncated trial.json: a clear error, and the advice given works.
+    directory = str(tmp_path / "trial")
+    shutil.copytree(original, directory)
+    trial = os.path.join(directory, project, "trial_0", "trial.json")
+    open(trial, "w").close()
+    with pytest.raises(SystemExit, match=rf"{re.escape(trial)} is corrupt.*move "):
+        search.main(argv + ["--directory", directory])
+    shutil.move(os.path.dirname(trial), str(tmp_path / "trial_0"))
+    ranked = search.main(argv + ["--directory", directory])
+    assert [t["trial_id"] for t in ranked if t["rank"] is not None] == ["1"]
+
+
+def _fake_python(tmp_path):
+    """An interpreter stand-in that records its pid and sleeps: a chief or worker that never ends."""
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    fake = tmp_path / "fake_python"
+    fake.write_text(f"#!/bin/sh\necho $$ > {pids}/$$\nexec sleep 300\n")
+    fake.chmod(0o755)
+    return str(fake), pids
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:  # A zombie has ended.
+        return f.read().split(")")[-1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+def test_stopping_the_local_launcher_stops_the_chief_and_the_workers(tmp_path, signum):
+    fake, pids = _fake_python(tmp_path)
+    command = [sys.executable, os.path.join(TUNING, "launch_local.py"), "--workers", "2",
+               "--python", fake, "--"]
+    launcher = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(os.listdir(pids)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        children = [int(name) for name in os.listdir(pids)]
+        assert len(children) == 3  # The chief and two workers.
+        # The children are in the launcher's process group.
+        assert {os.getpgid(pid) for pid in children} == {os.getpgid(launcher.pid)}
+        launcher.send_signal(signum)
+        launcher.wait(timeout=60)
+        deadline = time.monotonic() + 30
+        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in children if _alive(pid)]
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(launcher.pid, signal.SIGKILL)
+        launcher.wait()

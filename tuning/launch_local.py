@@ -23,6 +23,11 @@ resumes the search.
 If a worker fails, the others finish their trials, then the chief is stopped
 (a chief waits for every worker it has seen) and the exit status is non-zero;
 the interrupted trial runs again on the next launch.
+
+Stopping the launcher (Ctrl-C, SIGTERM, SIGHUP) stops the chief and the
+workers: they run in its process group, it terminates them (and kills any
+still running 10 s later), and on Linux each child is also sent SIGTERM by
+the system if the launcher dies without doing so (SIGKILL).
 """
 
 import argparse
@@ -56,6 +61,39 @@ def visible_gpus():
     except (OSError, subprocess.SubprocessError):
         return []
     return [str(i) for i, line in enumerate(listing.stdout.splitlines()) if line.startswith("GPU ")]
+
+
+def _die_with_parent(parent):
+    """A `preexec_fn`: on Linux, have the system send SIGTERM when `parent` dies."""
+    if not sys.platform.startswith("linux"):
+        return None
+
+    def preexec():
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):
+            return
+        if os.getppid() != parent:  # The parent died before the line above.
+            os._exit(1)
+
+    return preexec
+
+
+def _stop(processes, grace=10.0):
+    """Terminate the processes still running, then kill those alive after `grace` seconds."""
+    running = [p for p in processes if p.poll() is None]
+    for process in running:
+        process.terminate()
+    deadline = time.monotonic() + grace
+    for process in running:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def parse_args(argv=None):
@@ -100,21 +138,25 @@ def launch(args):
             # Several workers on one GPU: each takes the memory it needs, not all of it.
             env.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
         out = open(os.path.join(args.log_dir, f"{tuner_id}.log"), "w") if args.log_dir else None
+        # The child stays in this process group (no new session), so a signal
+        # to the group reaches it, and it dies with the launcher (Linux).
         process = subprocess.Popen([args.python, script] + args.search_args, env=env,
-                                   stdout=out, stderr=subprocess.STDOUT if out else None)
+                                   stdout=out, stderr=subprocess.STDOUT if out else None,
+                                   preexec_fn=_die_with_parent(os.getpid()))
         process.log = out
+        started.append(process)
         return process
 
     print(f"Chief on 127.0.0.1:{port}; {workers} worker(s)"
           + (f" on GPUs {', '.join(gpus[:workers])}" if gpus else " on the CPU"), flush=True)
-    chief = start("chief", "")  # The chief trains nothing: keep it off the GPUs.
-    time.sleep(1.0)
+    started = []
     processes = {}
-    for i in range(workers):
-        processes[f"tuner{i}"] = start(f"tuner{i}", gpus[i % len(gpus)] if gpus else None)
-
     status = {}
     try:
+        chief = start("chief", "")  # The chief trains nothing: keep it off the GPUs.
+        time.sleep(1.0)
+        for i in range(workers):
+            processes[f"tuner{i}"] = start(f"tuner{i}", gpus[i % len(gpus)] if gpus else None)
         for tuner_id, process in processes.items():
             status[tuner_id] = process.wait()
             if status[tuner_id]:
@@ -123,12 +165,10 @@ def launch(args):
             chief.terminate()
         status["chief"] = chief.wait()
     except BaseException:  # Ctrl-C, SIGTERM, ...: take the chief and the workers down too.
-        for process in list(processes.values()) + [chief]:
-            if process.poll() is None:
-                process.terminate()
+        _stop(started)
         raise
     finally:
-        for process in list(processes.values()) + [chief]:
+        for process in started:
             if process.log:
                 process.log.close()
     return max(abs(code) for code in status.values())
@@ -140,6 +180,8 @@ def _exit_on_sigterm(signum, frame):
 
 def main(argv=None):
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, _exit_on_sigterm)
     return launch(parse_args(argv))
 
 

@@ -19,7 +19,10 @@
 Re-running the same command resumes the search: finished trials are kept
 and not run again; a trial that was interrupted is run again. A re-run walks
 the grid of its own command line, so `--fix seed=1` and then the same command
-without it trains seeds 2 and 3 only. Each search
+without it trains seeds 2 and 3 only. Outside distributed mode one search
+runs per project at a time (`<directory>/.<project-name>.lock`); a corrupt
+`oracle.json` or `trial.json` stops the re-run with an error naming the
+file and how to go on. Each search
 writes `results.csv` (every trial, ranked) and `results.md` (the best trial
 next to the paper's Table 1(b) number, then every trial) into
 `<directory>/<project-name>/`.
@@ -283,8 +286,35 @@ def main(argv=None):
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
 
-    from tuners import is_worker
+    from tuners import is_distributed
 
+    if is_distributed():  # The chief's oracle hands each trial to one worker.
+        return _search(args, space)
+    # One search per project: two would each train every point.
+    from keras_memory.training import DirectoryInUseError, DirectoryLock
+
+    project_dir = os.path.join(args.directory, args.project_name)
+    lock = DirectoryLock(project_dir, lock_file=os.path.join(
+        args.directory, f".{args.project_name}.lock"))  # Survives --overwrite.
+    try:
+        lock.acquire()
+    except DirectoryInUseError as error:
+        raise SystemExit(f"Cannot start the search: {error} Run the searches of one project "
+                         "one after the other, or distributed (see tuning/README.md).") from None
+    try:
+        return _search(args, space)
+    finally:
+        lock.release()
+
+
+def _search(args, space):
+    from tuners import CorruptProjectError, check_project_files, is_worker
+
+    if not args.overwrite and not is_worker():
+        try:
+            check_project_files(os.path.join(args.directory, args.project_name))
+        except CorruptProjectError as error:
+            raise SystemExit(f"Cannot reload the search: {error}") from None
     hypermodel = make_hypermodel(args, space)
     tuner = make_tuner(args, hypermodel)
     project_dir = os.path.join(args.directory, args.project_name)

@@ -228,6 +228,57 @@ class ResumableRandomSearch(_ProcessHandling, kt.RandomSearch):
 
 
 # ---------------------------------------------------------------------------
+# Project files.
+
+
+class CorruptProjectError(ValueError):
+    """A Keras Tuner project file that is not complete JSON."""
+
+
+def _load_json(path, advice):
+    with open(path) as f:
+        text = f.read()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CorruptProjectError(
+            f"{path} is corrupt: not complete JSON ({len(text)} characters; {error}). "
+            + advice
+        ) from None
+
+
+def _trial_advice(path):
+    trial_dir = os.path.dirname(path)
+    return (f"The other trials are kept in their own trial.json files: move {trial_dir} "
+            f"out of {os.path.dirname(trial_dir)} and re-run the command. The project "
+            "reloads without that trial; its point counts as taken and is not run again.")
+
+
+def check_project_files(project_dir):
+    """Raise `CorruptProjectError`, naming the file, if a project's JSON is cut short.
+
+    Keras Tuner reads `oracle.json` and every `trial_*/trial.json` when it
+    reloads a project, and a truncated one (a full disk, a killed write)
+    gives a bare `JSONDecodeError`. The message says how to go on without
+    losing the finished trials.
+    """
+    if not os.path.isdir(project_dir):
+        return
+    for entry in sorted(os.listdir(project_dir)):
+        path = os.path.join(project_dir, entry, "trial.json")
+        if entry.startswith("trial_") and os.path.isfile(path):
+            _load_json(path, _trial_advice(path))
+    oracle = os.path.join(project_dir, "oracle.json")
+    if os.path.isfile(oracle):
+        _load_json(oracle, (
+            "The finished trials are intact in trial_*/trial.json, and --report-only "
+            "still writes their results.csv and results.md. Keras Tuner cannot reload "
+            "the project without its oracle: to go on, keep this project as it is and "
+            "search the remaining points in a new one (--project-name, with --fix to "
+            "leave out the points done), or start again with --overwrite."))
+
+
+# ---------------------------------------------------------------------------
 # Reports.
 
 
@@ -244,8 +295,7 @@ def collect_trials(project_dir):
         path = os.path.join(project_dir, entry, "trial.json")
         if not (entry.startswith("trial_") and os.path.isfile(path)):
             continue
-        with open(path) as f:
-            state = json.load(f)
+        state = _load_json(path, _trial_advice(path))
         metrics = {}
         for name, history in state.get("metrics", {}).get("metrics", {}).items():
             observations = [value for obs in history.get("observations", [])

@@ -16,12 +16,20 @@ from keras import ops
 from keras_memory.addressing import lantm as addressing
 from keras_memory.cells.common import (
     clone_initializer,
+    check_step_input,
     keep_memory_in_float32,
     offset_seed,
     requested_dtype_config,
     set_forget_bias,
 )
-from keras_memory.validation import check_positive_float, check_positive_int
+from keras_memory.validation import (
+    check_bool,
+    check_positive_float,
+    check_positive_int,
+    check_seed,
+    check_tensor_size,
+    get_initializer,
+)
 
 
 def torch_default_initializer(seed=None):
@@ -79,17 +87,19 @@ class AppendedMemoryCell(keras.layers.Layer):
             if embedding_size is None
             else check_positive_int("embedding_size", embedding_size, name)
         )
-        self.write_flag_input = bool(write_flag_input)
+        self.write_flag_input = check_bool("write_flag_input", write_flag_input, name)
         self.usage_threshold = check_positive_float("usage_threshold", usage_threshold, name)
         if self.usage_threshold > 1.0:
             raise ValueError(
                 f"{name}: `usage_threshold` must be in (0, 1] (a read weight). "
                 f"Received: usage_threshold={usage_threshold!r}"
             )
-        self.return_weightings = bool(return_weightings)
-        self.seed = seed
+        self.return_weightings = check_bool("return_weightings", return_weightings, name)
+        self.seed = seed = check_seed("seed", seed, name)
         self.kernel_initializer = (
-            None if kernel_initializer is None else keras.initializers.get(kernel_initializer)
+            None
+            if kernel_initializer is None
+            else get_initializer("kernel_initializer", kernel_initializer, name)
         )
         if forget_bias is not None:
             if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)) or (
@@ -106,6 +116,19 @@ class AppendedMemoryCell(keras.layers.Layer):
         self.head_layout = self._head_layout()
         self.num_head_parameters = sum(size for _, size in self.head_layout)
         units = self.units
+        capacity, width, key = self.memory_capacity, self.memory_width, self.key_size
+        for what, shape, arguments in (
+            ("the memory (memory_capacity x memory_width)", (capacity, width),
+             {"memory_capacity": capacity, "memory_width": width}),
+            ("the keys (memory_capacity x key_size)", (capacity, key),
+             {"memory_capacity": capacity, "key_size": key}),
+            ("the controller's recurrent kernel (units x 4 units)", (units, 4 * units),
+             {"units": units}),
+            ("the head layer's kernel (units x head parameters)",
+             (units, self.num_head_parameters),
+             {"units": units, "key_size": key, "memory_width": width}),
+        ):
+            check_tensor_size(what, shape, arguments, name)
         self.controller = keras.layers.LSTMCell(
             units,
             kernel_initializer=self._initializer(1),
@@ -180,6 +203,7 @@ class AppendedMemoryCell(keras.layers.Layer):
                 f"{name}: the last dimension (features) of the input must be "
                 f"defined. Received: input_shape={input_shape}"
             )
+        self._step_features = features
         if self.write_flag_input:
             if features < 2:
                 raise ValueError(
@@ -238,6 +262,7 @@ class AppendedMemoryCell(keras.layers.Layer):
 
     # -------------------------------------------------------------------- call
     def call(self, inputs, states, training=False):
+        check_step_input(self, inputs)
         num_extra = len(self._extra_state_sizes())
         h, c, r = states[:3]
         extra = list(states[3 : 3 + num_extra])

@@ -58,3 +58,25 @@ def requested_dtype_config(config, requested_policy):
     """`config` with the dtype policy the user asked for, not the float32 one used."""
     config["dtype"] = keras.dtype_policies.serialize(requested_policy)
     return config
+
+
+def check_step_input(cell, inputs):
+    """Raise `ValueError` on a step input whose static shape the built `cell` cannot take.
+
+    Checks what is known before running: an empty batch, and a feature size
+    other than the one the cell was built for (`cell._step_features`, set in
+    `build`). Dimensions unknown until run time (`None`) are not checked.
+    """
+    owner = type(cell).__name__
+    shape = tuple(inputs.shape)
+    if shape and shape[0] == 0:
+        raise ValueError(
+            f"{owner}: the batch is empty; the input needs at least one sequence. "
+            f"Received: step input shape={shape}"
+        )
+    built = getattr(cell, "_step_features", None)
+    if built is not None and shape and shape[-1] is not None and shape[-1] != built:
+        raise ValueError(
+            f"{owner}: the layer was built for inputs with {built} features (last "
+            f"axis) and cannot take {shape[-1]}. Received: step input shape={shape}"
+        )

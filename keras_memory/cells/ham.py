@@ -13,7 +13,14 @@ from keras_memory.cells.common import (
     requested_dtype_config,
 )
 from keras_memory.layers import MemoryRNN
-from keras_memory.validation import check_option, check_positive_int
+from keras_memory.validation import (
+    check_bool,
+    check_option,
+    check_positive_int,
+    check_seed,
+    check_tensor_size,
+    get_initializer,
+)
 
 ATTENTIONS = ("hard", "soft")
 WRITE_QUERIES = ("controller", "root")
@@ -304,12 +311,12 @@ class HAMCell(keras.layers.Layer):
         self.memory_size = memory_size
         self.hidden_size = check_positive_int("hidden_size", hidden_size, name)
         self.attention = check_option("attention", attention, ATTENTIONS, name)
-        if not isinstance(controller, bool):
+        if not isinstance(controller, (bool, np.bool_)):
             raise ValueError(
                 f"{name}: `controller` must be True (LSTM+HAM) or False (raw HAM). "
                 f"Received: controller={controller!r}"
             )
-        self.controller_enabled = controller
+        self.controller_enabled = bool(controller)
         if not isinstance(mlp_depth, int) or isinstance(mlp_depth, bool) or (
             mlp_depth not in MLP_DEPTHS
         ):
@@ -322,17 +329,24 @@ class HAMCell(keras.layers.Layer):
             None if input_size is None else check_positive_int("input_size", input_size, name)
         )
         self.write_query = check_option("write_query", write_query, WRITE_QUERIES, name)
-        self.feed_inputs = bool(feed_inputs)
-        if not isinstance(return_decisions, (bool, np.bool_)):
-            raise ValueError(
-                f"{name}: `return_decisions` must be True or False. "
-                f"Received: return_decisions={return_decisions!r}"
-            )
-        self.return_decisions = bool(return_decisions)
-        self.seed = seed
+        self.feed_inputs = check_bool("feed_inputs", feed_inputs, name)
+        self.return_decisions = check_bool("return_decisions", return_decisions, name)
+        self.seed = seed = check_seed("seed", seed, name)
         self.kernel_initializer = (
-            None if kernel_initializer is None else keras.initializers.get(kernel_initializer)
+            None
+            if kernel_initializer is None
+            else get_initializer("kernel_initializer", kernel_initializer, name)
         )
+        for what, shape, arguments in (
+            ("the tree ((2 memory_size - 1) x hidden_size)",
+             (2 * self.memory_size - 1, self.hidden_size),
+             {"memory_size": self.memory_size, "hidden_size": self.hidden_size}),
+            ("JOIN's kernel (2 hidden_size x hidden_size)",
+             (2 * self.hidden_size, self.hidden_size), {"hidden_size": self.hidden_size}),
+            ("the controller's recurrent kernel (units x 4 units)",
+             (self.units, 4 * self.units), {"units": self.units}),
+        ):
+            check_tensor_size(what, shape, arguments, name)
         self.depth = addressing.depth(self.memory_size)
         self.num_nodes = 2 * self.memory_size - 1
         # The curriculum's forced-left levels: read inside the compiled step,

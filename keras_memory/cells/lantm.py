@@ -1,11 +1,12 @@
 """The Lie-access Neural Turing Machine cell (Yang & Rush, 2017)."""
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_memory.addressing import lantm as addressing
 from keras_memory.cells.appended import AppendedMemoryCell
-from keras_memory.validation import check_option
+from keras_memory.validation import check_bool, check_option
 
 KEY_SPACES = ("plane", "sphere")
 WEIGHTINGS = ("inverse_square", "softmax")
@@ -67,8 +68,11 @@ class LANTMCell(AppendedMemoryCell):
     The initial controller state, read vector, heads and actions are learned
     vectors (the authors' `learnable_init_states`), uniform in (-1, 1) at
     first. The default initializers are Torch's (uniform in
-    `+-1/sqrt(fan_in)`), which most of the paper's configurations use; the
-    others (`init_magnitude=1`) correspond to
+    `+-1/sqrt(fan_in)`), which most of the paper's configurations use, with
+    one difference: the controller's forget gates start with bias 1 (Keras'
+    `unit_forget_bias`), where the authors' code leaves them uniform like
+    the other biases (pass `forget_bias` to set another value). The other
+    configurations (`init_magnitude=1`) correspond to
     `kernel_initializer=keras.initializers.RandomUniform(-1, 1)` and
     `forget_bias=2.0`.
 
@@ -116,7 +120,9 @@ class LANTMCell(AppendedMemoryCell):
         kernel_initializer: Initializer of the controller's kernels and the
             head layer. Defaults to Torch's, uniform in `+-1/sqrt(fan_in)`.
         forget_bias: Optional float; if set, the controller's forget-gate
-            bias starts at this value. Defaults to `None`.
+            bias starts at this value. Defaults to `None`: 1 (Keras'
+            `unit_forget_bias`), the other gates' biases uniform in
+            `+-1/sqrt(units)`.
         seed: Optional integer seed of the initializers.
         project_initial_key: Boolean, sphere only. If `True`, the learned key
             of the initial memory slot is projected onto the sphere, where the
@@ -172,7 +178,7 @@ class LANTMCell(AppendedMemoryCell):
         **kwargs,
     ):
         self.key_space = check_option("key_space", key_space, KEY_SPACES, self._name)
-        if not isinstance(project_initial_key, bool) or (
+        if not isinstance(project_initial_key, (bool, np.bool_)) or (
             project_initial_key and self.key_space != "sphere"
         ):
             raise ValueError(
@@ -180,14 +186,18 @@ class LANTMCell(AppendedMemoryCell):
                 f"with key_space='sphere'. Received: project_initial_key="
                 f"{project_initial_key!r} with key_space={self.key_space!r}"
             )
-        self.project_initial_key = project_initial_key
+        self.project_initial_key = bool(project_initial_key)
         self.weighting = check_option("weighting", weighting, WEIGHTINGS, self._name)
-        self.action_interpolation = bool(action_interpolation)
-        if bound_action is not None and not isinstance(bound_action, bool):
+        self.action_interpolation = check_bool(
+            "action_interpolation", action_interpolation, self._name
+        )
+        if bound_action is not None and not isinstance(bound_action, (bool, np.bool_)):
             raise ValueError(
                 f"{self._name}: `bound_action` must be True, False or None. "
                 f"Received: bound_action={bound_action!r}"
             )
+        if bound_action is not None:
+            bound_action = bool(bound_action)
         self.bound_action = self.key_space == "plane" if bound_action is None else bound_action
         self._bound_action_arg = bound_action
         self.action_size = 2 if self.key_space == "plane" else 5

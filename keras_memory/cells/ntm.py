@@ -8,13 +8,18 @@ from keras import ops
 from keras_memory.addressing import ntm as addressing
 from keras_memory.cells.common import (
     clone_initializer,
+    check_step_input,
     keep_memory_in_float32,
     requested_dtype_config,
 )
 from keras_memory.validation import (
+    check_bool,
     check_option,
     check_positive_float,
     check_positive_int,
+    check_seed,
+    check_tensor_size,
+    get_initializer,
 )
 
 MEMORY_INITS = ("random", "constant", "learned")
@@ -67,7 +72,9 @@ class NTMCell(keras.layers.Layer):
     (every LSTM weight uniform in `+-5/sqrt(inputs + units)`, head layer
     Xavier-uniform with gain 1.4) both fell below 1 bit per sequence after
     about 50,000. Those are the defaults here; `memory_init="constant"` and
-    the Keras initializers remain available.
+    the Keras initializers remain available. The controller's biases are not
+    pytorch-ntm's (all 0): they are Keras' `LSTMCell` defaults, 0 with the
+    forget gates at 1 (`unit_forget_bias`); the head layer's biases are 0.
 
     Under a mixed-precision policy (`"mixed_float16"`, `"mixed_bfloat16"`), the
     controller computes in half precision while the memory, the addressing and
@@ -114,7 +121,8 @@ class NTMCell(keras.layers.Layer):
         controller_initializer: Initializer for the LSTM controller's kernel
             and recurrent kernel. Defaults to uniform in
             `+-5/sqrt(inputs + units)`, where `inputs` counts the input
-            features and the read vectors (pytorch-ntm).
+            features and the read vectors (pytorch-ntm). The controller's
+            biases are 0, the forget gates' 1 (Keras' `unit_forget_bias`).
         seed: Optional integer, seed for the default initializers and the
             `"random"` memory.
         **kwargs: Other keyword arguments passed to `keras.layers.Layer`,
@@ -196,20 +204,22 @@ class NTMCell(keras.layers.Layer):
                 f"Received: memory_init_value={memory_init_value!r}"
             )
         self.clip_value = check_positive_float("clip_value", clip_value, name)
-        self.return_weightings = bool(return_weightings)
-        self.seed = seed
+        self.return_weightings = check_bool("return_weightings", return_weightings, name)
+        self.seed = seed = check_seed("seed", seed, name)
         # Xavier-uniform with gain 1.4 (pytorch-ntm's head layers): see the
         # class docstring for why the NTM wants larger initial weights.
-        self.kernel_initializer = keras.initializers.get(
+        self.kernel_initializer = get_initializer(
+            "kernel_initializer",
             kernel_initializer
             or keras.initializers.VarianceScaling(
                 scale=1.96, mode="fan_avg", distribution="uniform", seed=seed
-            )
+            ),
+            name,
         )
         self.controller_initializer = (
             None
             if controller_initializer is None
-            else keras.initializers.get(controller_initializer)
+            else get_initializer("controller_initializer", controller_initializer, name)
         )
 
         # Half-precision policies: the controller follows the policy, the memory
@@ -224,6 +234,20 @@ class NTMCell(keras.layers.Layer):
             self.num_heads * self.head_parameter_size
             + self.num_write_heads * 2 * self.word_size
         )
+        n, w, units = self.memory_size, self.word_size, self.units
+        heads = {"num_read_heads": self.num_read_heads,
+                 "num_write_heads": self.num_write_heads}
+        for what, shape, arguments in (
+            ("the memory (memory_size x word_size)", (n, w),
+             {"memory_size": n, "word_size": w}),
+            ("the weightings (heads x memory_size)", (self.num_heads, n),
+             {"memory_size": n, **heads}),
+            ("the controller's recurrent kernel (units x 4 units)", (units, 4 * units),
+             {"units": units}),
+            ("the head layer's kernel (units x head parameters)",
+             (units, self.num_head_parameters), {"units": units, "word_size": w, **heads}),
+        ):
+            check_tensor_size(what, shape, arguments, name)
         self.controller = keras.layers.LSTMCell(
             self.units,
             seed=seed,
@@ -261,6 +285,7 @@ class NTMCell(keras.layers.Layer):
                 "NTMCell: the last dimension (features) of the input must be "
                 f"defined. Received: input_shape={input_shape}"
             )
+        self._step_features = input_shape[-1]
         batch = input_shape[0]
         read_size = self.num_read_heads * self.word_size
         controller_inputs = input_shape[-1] + read_size
@@ -338,6 +363,7 @@ class NTMCell(keras.layers.Layer):
         return [zeros, zeros, reads, weightings, memory]
 
     def call(self, inputs, states, training=False):
+        check_step_input(self, inputs)
         h, c, reads, weightings, memory = states
         dtype = self.compute_dtype
         num_heads, read_heads = self.num_heads, self.num_read_heads

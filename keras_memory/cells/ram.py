@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_memory.addressing import lantm as addressing
 from keras_memory.cells.appended import AppendedMemoryCell
+from keras_memory.validation import check_bool
 
 
 @keras.saving.register_keras_serializable(package="keras_memory")
@@ -103,8 +104,8 @@ class RAMCell(AppendedMemoryCell):
         seed=None,
         **kwargs,
     ):
-        self.tape = bool(tape)
-        self.sharpen = bool(sharpen)
+        self.tape = check_bool("tape", tape, self._name)
+        self.sharpen = check_bool("sharpen", sharpen, self._name)
         self._initial_slots = 2 if self.tape else 1
         super().__init__(
             units,

@@ -8,13 +8,18 @@ from keras import ops
 from keras_memory.addressing import sam as addressing
 from keras_memory.cells.common import (
     clone_initializer,
+    check_step_input,
     keep_memory_in_float32,
     requested_dtype_config,
 )
 from keras_memory.validation import (
+    check_bool,
     check_option,
     check_positive_float,
     check_positive_int,
+    check_seed,
+    check_tensor_size,
+    get_initializer,
 )
 
 SEARCHES = ("exact", "lsh")
@@ -231,9 +236,20 @@ class SAMCell(keras.layers.Layer):
             )
         self.memory_init = check_option("memory_init", memory_init, MEMORY_INITS, name)
         self.clip_value = check_positive_float("clip_value", clip_value, name)
-        self.return_weightings = bool(return_weightings)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.seed = seed
+        self.return_weightings = check_bool("return_weightings", return_weightings, name)
+        self.kernel_initializer = get_initializer("kernel_initializer", kernel_initializer, name)
+        self.seed = seed = check_seed("seed", seed, name)
+        n, w, units = self.memory_size, self.word_size, self.units
+        for what, shape, arguments in (
+            ("the memory (memory_size x word_size)", (n, w),
+             {"memory_size": n, "word_size": w}),
+            ("the controller's recurrent kernel (units x 4 units)", (units, 4 * units),
+             {"units": units}),
+            ("the head layer's kernel (units x head parameters)",
+             (units, self.num_heads * (2 * w + 3)),
+             {"units": units, "word_size": w, "num_heads": self.num_heads}),
+        ):
+            check_tensor_size(what, shape, arguments, name)
 
         # Half-precision policies: the controller follows the policy, the memory
         # and the addressing stay in float32 (see the class docstring).
@@ -294,6 +310,7 @@ class SAMCell(keras.layers.Layer):
                 "SAMCell: the last dimension (features) of the input must be "
                 f"defined. Received: input_shape={input_shape}"
             )
+        self._step_features = input_shape[-1]
         batch = input_shape[0]
         self.controller.build((batch, input_shape[-1] + self.num_heads * self.word_size))
         self.head_parameters.build((batch, self.units))
@@ -349,6 +366,7 @@ class SAMCell(keras.layers.Layer):
         return states
 
     def call(self, inputs, states, training=False, step_mask=None):
+        check_step_input(self, inputs)
         h, c, reads, memory, last_access, read_rows, read_weights, step = states[:8]
         dtype = self.compute_dtype
         r, k, n, w = self.num_heads, self.k, self.memory_size, self.word_size
