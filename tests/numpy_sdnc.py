@@ -62,3 +62,103 @@ def directional(n_links, p_links, read, k=None):
     if k is None:
         return n_links @ read, p_links @ read
     return top_k_dense(p_links.T @ read, k), top_k_dense(n_links.T @ read, k)
+
+
+def initial_state(cfg):
+    """The SDNCCell's initial state for one example (zero memory)."""
+    n, w, r, units = (cfg[key] for key in ("memory_size", "word_size", "num_heads", "units"))
+    return {
+        "h": np.zeros(units), "c": np.zeros(units), "reads": np.zeros((r, w)),
+        "memory": np.zeros((n, w)), "last_access": np.zeros(n),
+        # Per head, the (row, weight) entries of its last read; none yet.
+        "entries": [[] for _ in range(r)], "step": 0,
+        "n_links": np.zeros((n, n)), "p_links": np.zeros((n, n)), "precedence": np.zeros(n),
+    }
+
+
+def sdnc_step(x, state, weights, cfg):
+    """One SDNCCell step for one example, written from the papers.
+
+    SAM's write and usage (Rae et al. 2016, eqs 5, 6, Suppl. eq. 8, section
+    3.2) as in `numpy_sam.sam_step`, the links of `links_step` fed by the
+    heads' mean write weighting, and the DNC's read weighting `pi[1] b +
+    pi[2] c + pi[3] f` (Graves et al. 2016, "Read weighting") on SAM's
+    sparse content read (eq. 4) and the `K_L` largest entries of `f`, `b`.
+
+    Args:
+        x: input vector.
+        state: see `initial_state`.
+        weights: dict with the LSTM `kernel`, `recurrent_kernel`, `bias` and
+            the head layer's `head_kernel`, `head_bias`.
+        cfg: dict with units, memory_size, word_size, num_heads, k,
+            num_links, usage_threshold, clip_value.
+
+    Returns:
+        `(output, new_state)`.
+    """
+    import numpy_sam as sam_ref
+
+    n, w, r, k = cfg["memory_size"], cfg["word_size"], cfg["num_heads"], cfg["k"]
+    kl, delta = cfg["num_links"], cfg["usage_threshold"]
+    now = state["step"] + 1
+    h, c = sam_ref.lstm_step(np.concatenate([x, state["reads"].reshape(-1)]), state["h"],
+                             state["c"], weights["kernel"], weights["recurrent_kernel"],
+                             weights["bias"])
+    params = np.clip(h @ weights["head_kernel"] + weights["head_bias"],
+                     -cfg["clip_value"], cfg["clip_value"])
+    per_head = 2 * w + 6
+    heads = []
+    for i in range(r):
+        p = params[i * per_head:(i + 1) * per_head]
+        heads.append({"q": np.tanh(p[:w]), "a": np.tanh(p[w:2 * w]),
+                      "alpha": sam_ref.sigmoid(p[2 * w]),
+                      "gamma": sam_ref.sigmoid(p[2 * w + 1]),
+                      "beta": sam_ref.softplus(p[2 * w + 2]),
+                      "modes": sam_ref.softmax(p[2 * w + 3:])})  # backward, content, forward
+
+    # Write (SAM eq. 5, Suppl. eq. 8): zero the LRA rows, then add.
+    memory = state["memory"].copy()
+    last_access = state["last_access"].copy()
+    lra = sam_ref.least_recently_accessed(state["last_access"], r)
+    memory[lra] = 0.0
+    written = []
+    for i, head in enumerate(heads):
+        for row, weight in state["entries"][i]:
+            written.append((row, head["alpha"] * head["gamma"] * weight, head["a"]))
+    for i, head in enumerate(heads):
+        written.append((lra[i], head["alpha"] * (1.0 - head["gamma"]), head["a"]))
+    for row, weight, word in written:
+        memory[row] += weight * word
+        if weight > delta:
+            last_access[row] = now
+
+    # Links (Suppl. D.1) from the mean write weighting.
+    write = np.zeros(n)
+    for row, weight, _ in written:
+        write[row] += weight / r
+    n_links, p_links, precedence = links_step(
+        state["n_links"], state["p_links"], state["precedence"], write, kl)
+
+    # Read: content, forward, backward.
+    reads, entries = np.zeros((r, w)), []
+    for i, head in enumerate(heads):
+        rows, _ = sam_ref.top_k_exact(memory, head["q"], k)
+        content = sam_ref.softmax([head["beta"] * sam_ref.cosine(head["q"], memory[j])
+                                   for j in rows])
+        previous = np.zeros(n)
+        for row, weight in state["entries"][i]:
+            previous[row] += weight
+        forward, backward = directional(n_links, p_links, previous, kl)
+        back, mid, fwd = head["modes"]
+        head_entries = [(row, mid * weight) for row, weight in zip(rows, content)]
+        head_entries += [(j, fwd * forward[j]) for j in np.flatnonzero(forward)]
+        head_entries += [(j, back * backward[j]) for j in np.flatnonzero(backward)]
+        for row, weight in head_entries:
+            reads[i] += weight * memory[row]
+            if weight > delta:
+                last_access[row] = now
+        entries.append(head_entries)
+    new_state = {"h": h, "c": c, "reads": reads, "memory": memory, "last_access": last_access,
+                 "entries": entries, "step": now, "n_links": n_links, "p_links": p_links,
+                 "precedence": precedence}
+    return np.concatenate([h, reads.reshape(-1)]), new_state

@@ -9,6 +9,8 @@ import tensorflow as tf
 from keras import ops
 
 import numpy_sdnc as ref
+from contract import CellContract
+from keras_memory import MemoryRNN, SDNCCell
 from keras_memory.addressing import sdnc
 
 B = 2
@@ -220,3 +222,81 @@ def test_follow_links_passes_gradient_to_the_read_weights_only():
     assert tape.gradient(loss, values) is None
     grad = _np(tape.gradient(loss, weights))
     assert np.isfinite(grad).all() and np.abs(grad).max() > 0
+
+
+# ------------------------------------------------------------------- the cell
+SMALL = dict(units=8, memory_size=10, word_size=4, num_heads=2, k=2, num_links=2)
+
+
+class TestSDNCCellContract(CellContract):
+    input_dim = 3
+    # Controller kernel, recurrent kernel, bias; head layer kernel, bias.
+    expected_num_trainable_weights = 5
+
+    def make_cell(self, **overrides):
+        return SDNCCell(**{**SMALL, **overrides})
+
+
+def _reference_weights(cell):
+    return {
+        "kernel": cell.controller.kernel.numpy().astype("float64"),
+        "recurrent_kernel": cell.controller.recurrent_kernel.numpy().astype("float64"),
+        "bias": cell.controller.bias.numpy().astype("float64"),
+        "head_kernel": cell.head_parameters.kernel.numpy().astype("float64"),
+        "head_bias": cell.head_parameters.bias.numpy().astype("float64"),
+    }
+
+
+def _reference_config(cell):
+    return {key: getattr(cell, key) for key in (
+        "units", "memory_size", "word_size", "num_heads", "k", "num_links",
+        "usage_threshold", "clip_value")}
+
+
+def _sparse_to_dense(cell, states, b):
+    """The cell's link states of example `b` as dense N, P and p."""
+    n, kl = cell.memory_size, cell.num_links
+    n_idx, n_val, p_idx, p_val, p_log = (states[i][b : b + 1].reshape(1, n, kl)
+                                         for i in range(8, 13))
+    rho, prec_idx, prec_val = states[13][b : b + 1], states[14][b : b + 1], states[15][b : b + 1]
+    dense_n = _np(sdnc.densify(n_idx, n_val, n))[0]
+    dense_p = _np(sdnc.densify(p_idx, sdnc.successor_values(rho, p_idx, p_val, p_log), n))[0]
+    return dense_n, dense_p, _np(sdnc.densify(prec_idx, prec_val, n))[0]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        SMALL,
+        dict(units=6, memory_size=6, word_size=3, num_heads=1, k=2, num_links=6,
+             clip_value=5.0),
+        dict(units=5, memory_size=12, word_size=3, num_heads=3, k=1, num_links=3,
+             usage_threshold=0.05),
+    ],
+)
+def test_cell_steps_equal_the_numpy_reference(config):
+    keras.utils.set_random_seed(0)
+    cell = SDNCCell(**config, dtype="float64")
+    rnn = keras.layers.RNN(cell, return_sequences=True, return_state=True, dtype="float64")
+    rng = np.random.default_rng(0)
+    steps = 10
+    x = rng.normal(size=(2, steps, 3))
+    rnn(x)
+    # Larger weights than the initialisers give, so that every gate moves.
+    for weight in cell.controller.weights + cell.head_parameters.weights:
+        weight.assign(rng.normal(size=weight.shape) * 1.5)
+    outputs, *states = (_np(t) for t in rnn(x))
+    weights, cfg = _reference_weights(cell), _reference_config(cell)
+    for b in range(2):
+        state = ref.initial_state(cfg)
+        for t in range(steps):
+            expected, state = ref.sdnc_step(x[b, t], state, weights, cfg)
+            np.testing.assert_allclose(outputs[b, t], expected, atol=1e-8, err_msg=str(t))
+        np.testing.assert_allclose(states[3][b], state["memory"].reshape(-1), atol=1e-8)
+        np.testing.assert_array_equal(states[4][b], state["last_access"])
+        for got, want in zip(_sparse_to_dense(cell, states, b),
+                             (state["n_links"], state["p_links"], state["precedence"])):
+            np.testing.assert_allclose(got, want, atol=1e-8)
+        # The links were used, and reads followed them.
+        assert state["n_links"].max() > 0.01
+        assert any(len(e) > cell.k for e in state["entries"])

@@ -98,6 +98,7 @@ def merge_top_k(indices, values, k, exclude=None):
         `(indices (..., k), values (..., k))`, largest first; when fewer than
         `k` entries remain the rest have value 0.
     """
+    indices = ops.stop_gradient(indices)
     count = indices.shape[-1]
     same = ops.expand_dims(indices, -1) == ops.expand_dims(indices, -2)
     total = ops.sum(ops.where(same, ops.expand_dims(values, -2), 0.0), axis=-1)
@@ -142,14 +143,17 @@ def sparse_precedence(precedence_indices, precedence_values, write_rows, write_v
     Returns:
         `(indices, values)` of `p_t`, `(B, K_L)`.
     """
+    precedence_indices = ops.stop_gradient(precedence_indices)
+    write_rows = ops.stop_gradient(write_rows)
     p_val = ops.stop_gradient(precedence_values)
     w_val = ops.stop_gradient(write_values)
     written = ops.sum(w_val, axis=-1, keepdims=True)
-    return merge_top_k(
+    indices, values = merge_top_k(
         ops.concatenate([precedence_indices, ops.cast(write_rows, precedence_indices.dtype)], -1),
         ops.concatenate([(1.0 - written) * p_val, w_val], -1),
         precedence_indices.shape[-1],
     )
+    return ops.stop_gradient(indices), ops.stop_gradient(values)
 
 
 def update_predecessor_links(link_indices, link_values, write_rows, write_values,
@@ -171,6 +175,8 @@ def update_predecessor_links(link_indices, link_values, write_rows, write_values
     Returns:
         `(indices, values)` of `N_t`, `(B, N, K_L)`.
     """
+    link_indices, write_rows, precedence_indices = (
+        ops.stop_gradient(t) for t in (link_indices, write_rows, precedence_indices))
     k = link_indices.shape[-1]
     weight = ops.stop_gradient(total_by_index(write_rows, write_values))  # (B, M)
     old_idx = sam.gather_rows(link_indices, write_rows)  # (B, M, K_L)
@@ -186,8 +192,10 @@ def update_predecessor_links(link_indices, link_values, write_rows, write_values
     )
     new_idx = _select(mask, new_idx, old_idx)
     new_val = _select(mask, new_val, old_val)
-    return (_set_rows(link_indices, write_rows, new_idx),
-            _set_rows(ops.stop_gradient(link_values), write_rows, new_val))
+    # The outer stop_gradient matters: inside a loop TensorFlow otherwise
+    # builds the gradient of every state (see `sam.mark_accessed`).
+    return (ops.stop_gradient(_set_rows(link_indices, write_rows, new_idx)),
+            ops.stop_gradient(_set_rows(link_values, write_rows, new_val)))
 
 
 def decay_columns(retention_log, write_rows, write_values, mask=None):
@@ -206,11 +214,12 @@ def decay_columns(retention_log, write_rows, write_values, mask=None):
     Returns:
         `rho_t`, `(B, N)`.
     """
+    write_rows = ops.stop_gradient(write_rows)
     weight = ops.stop_gradient(total_by_index(write_rows, write_values))
     rho = ops.stop_gradient(retention_log)
     old = sam.gather_rows(rho, write_rows)
     new = old + ops.log(ops.maximum(1.0 - weight, MIN_RETENTION))
-    return _set_rows(rho, write_rows, _select(mask, new, old))
+    return ops.stop_gradient(_set_rows(rho, write_rows, _select(mask, new, old)))
 
 
 def successor_values(retention_log, indices, values, stored_log):
@@ -224,7 +233,7 @@ def successor_values(retention_log, indices, values, stored_log):
     Returns:
         `(B, ...)`, no gradient.
     """
-    now = sam.gather_rows(ops.stop_gradient(retention_log), indices)
+    now = sam.gather_rows(ops.stop_gradient(retention_log), ops.stop_gradient(indices))
     return ops.stop_gradient(values * ops.exp(now - stored_log))
 
 
@@ -250,6 +259,8 @@ def update_successor_links(link_indices, link_values, link_logs, retention_log,
     Returns:
         `(indices, values, logs)` of `P_t`, `(B, N, K_L)`.
     """
+    link_indices, write_rows, precedence_indices = (
+        ops.stop_gradient(t) for t in (link_indices, write_rows, precedence_indices))
     k = link_indices.shape[-1]
     rows = precedence_indices  # (B, K_L)
     p_val = ops.stop_gradient(total_by_index(rows, precedence_values))
@@ -271,9 +282,9 @@ def update_successor_links(link_indices, link_values, link_logs, retention_log,
     new_idx = _select(mask, new_idx, old_idx)
     new_val = _select(mask, new_val, old_val)
     new_log = _select(mask, new_log, old_log)
-    return (_set_rows(link_indices, rows, new_idx),
-            _set_rows(ops.stop_gradient(link_values), rows, new_val),
-            _set_rows(ops.stop_gradient(link_logs), rows, new_log))
+    return (ops.stop_gradient(_set_rows(link_indices, rows, new_idx)),
+            ops.stop_gradient(_set_rows(link_values, rows, new_val)),
+            ops.stop_gradient(_set_rows(link_logs, rows, new_log)))
 
 
 def follow_links(link_indices, link_values, rows, weights, k, retention_log=None,
@@ -297,13 +308,16 @@ def follow_links(link_indices, link_values, rows, weights, k, retention_log=None
     Returns:
         `(indices (B, R, k), values (B, R, k))`.
     """
-    idx = sam.gather_rows(link_indices, rows)  # (B, R, S, K_L)
-    val = ops.stop_gradient(sam.gather_rows(link_values, rows))
+    rows = ops.stop_gradient(rows)
+    idx = sam.gather_rows(ops.stop_gradient(link_indices), rows)  # (B, R, S, K_L)
+    val = sam.gather_rows(ops.stop_gradient(link_values), rows)
     if retention_log is not None:
-        val = successor_values(retention_log, idx, val, sam.gather_rows(link_logs, rows))
+        logs = ops.stop_gradient(sam.gather_rows(ops.stop_gradient(link_logs), rows))
+        val = successor_values(retention_log, idx, val, logs)
     val = val * ops.expand_dims(weights, -1)
     flat = (-1, idx.shape[1], idx.shape[2] * idx.shape[3])
-    return merge_top_k(ops.reshape(idx, flat), ops.reshape(val, flat), k)
+    indices, values = merge_top_k(ops.reshape(idx, flat), ops.reshape(val, flat), k)
+    return ops.stop_gradient(indices), values
 
 
 def densify(indices, values, size):
