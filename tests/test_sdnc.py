@@ -300,3 +300,302 @@ def test_cell_steps_equal_the_numpy_reference(config):
         # The links were used, and reads followed them.
         assert state["n_links"].max() > 0.01
         assert any(len(e) > cell.k for e in state["entries"])
+
+
+def _randomise(cell, rng, scale=1.5):
+    for weight in cell.controller.weights + cell.head_parameters.weights:
+        weight.assign(rng.normal(size=weight.shape) * scale)
+
+
+def test_reads_follow_the_links_forward_and_backward():
+    # Slots 0..3 written in turn; then a head that read slot 1 alone finds
+    # slot 2 forward and slot 0 backward, whatever its content read.
+    keras.utils.set_random_seed(0)
+    cell = SDNCCell(units=4, memory_size=6, word_size=3, num_heads=1, k=1, num_links=2)
+    rnn = keras.layers.RNN(cell, return_state=True)
+    x = np.zeros((1, 1, 2), "float32")
+    rnn(x)
+    n, kl = 6, 2
+    states = [_np(s) for s in cell.get_initial_state(1)]
+    links = SparseLinks(n, kl)
+    for slot in range(4):
+        links.step(np.full((B, 1), slot), np.ones((B, 1)))
+    link_states = [links.n_idx, links.n_val, links.p_idx, links.p_val, links.p_log]
+    for i, value in zip(range(8, 13), link_states):
+        states[i] = _np(value)[:1].reshape(1, -1)
+    states[13], states[14], states[15] = (_np(t)[:1] for t in (links.rho, links.prec_idx,
+                                                               links.prec_val))
+    states[3] = np.eye(n, 3, dtype="float32").reshape(1, -1) + 0.1  # distinct rows
+    s = cell.read_support
+    states[4] = np.array([[1.0] * (n - 1) + [0.0]], "float32")  # the LRA row is 5
+    states[5] = np.array([[1.0] + [0.0] * (s - 1)], "float32")
+    states[6] = np.array([[1.0] + [0.0] * (s - 1)], "float32")
+    # Head parameters: no write (alpha -> 0), each read mode in turn.
+    w = 3
+    for mode, expected in ((0, 0), (2, 2)):
+        bias = np.zeros(cell.head_parameter_size, "float32")
+        bias[2 * w] = -30.0  # alpha = sigmoid(-clip) ~ 0
+        bias[2 * w + 3 + mode] = 30.0
+        cell.head_parameters.kernel.assign(np.zeros_like(cell.head_parameters.kernel))
+        cell.head_parameters.bias.assign(bias)
+        output, new_states = cell(ops.convert_to_tensor(x[:, 0]),
+                                  [ops.convert_to_tensor(t) for t in states])
+        rows = _np(new_states[5])[0]
+        weights = _np(new_states[6])[0]
+        total = _dense(rows[None].astype(int), weights[None], n)[0]
+        assert np.argmax(total) == expected and total[expected] > 0.99, (mode, total)
+        np.testing.assert_allclose(_np(output)[0, 4:], states[3].reshape(n, w)[expected],
+                                   atol=1e-3)
+
+
+# ----------------------------------------------------------------- masking
+def _masked_inputs():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 6, 3)).astype("float32")
+    x[0, 4:] = 0.0   # padded tail
+    x[1, 0] = 0.0    # padded first step
+    x[1, 3] = 0.0    # a hole
+    return x
+
+
+@pytest.mark.parametrize("rnn_kwargs", [dict(return_sequences=True),
+                                        dict(return_sequences=False,
+                                             zero_output_for_mask=True)])
+def test_memory_rnn_with_a_mask_equals_keras_rnn(rnn_kwargs):
+    keras.utils.set_random_seed(0)
+    cell = SDNCCell(**SMALL, seed=1)
+    x = _masked_inputs()
+    masking = keras.layers.Masking(0.0)
+    masked, mask = masking(x), masking.compute_mask(x)
+    ours = MemoryRNN(cell, return_state=True, **rnn_kwargs)
+    keras_rnn = keras.layers.RNN(cell, return_state=True, **rnn_kwargs)
+    ours(masked, mask=mask)
+    _randomise(cell, np.random.default_rng(1))
+    expected = keras_rnn(masked, mask=mask)
+    got = ours(masked, mask=mask)
+    assert len(got) == len(expected) == 1 + len(cell.state_size)
+    for a, b in zip(got, expected):
+        np.testing.assert_allclose(_np(a), _np(b), atol=1e-5)
+
+
+def test_memory_rnn_padded_steps_change_nothing():
+    keras.utils.set_random_seed(0)
+    cell = SDNCCell(**SMALL, seed=1)
+    x = np.random.default_rng(0).normal(size=(2, 6, 3)).astype("float32")
+    padded = x.copy()
+    padded[:, 4:] = 0.0
+    rnn = MemoryRNN(cell, return_state=True)
+    rnn(x)
+    _randomise(cell, np.random.default_rng(1))
+    masking = keras.layers.Masking(0.0)
+    full = rnn(masking(padded), mask=masking.compute_mask(padded))
+    truncated = rnn(x[:, :4])
+    unmasked = rnn(padded)  # without the mask the zero steps do write and link
+    for a, b in zip(full, truncated):
+        np.testing.assert_allclose(_np(a), _np(b), atol=1e-6)
+    # [output, h, c, reads, memory, last_access, ..., n_values (10)]
+    for index in (4, 5, 10):
+        assert not np.allclose(_np(unmasked[index]), _np(truncated[index]))
+
+
+# ------------------------------------------------- what the loop stores
+AUDIT_N, AUDIT_W, AUDIT_KL = 4099, 3, 2
+
+
+def _audit_cell():
+    return SDNCCell(units=4, memory_size=AUDIT_N, word_size=AUDIT_W, num_heads=1, k=2,
+                    num_links=AUDIT_KL)
+
+
+def _memory_sized(shape):
+    return shape.rank is not None and any(
+        d in (AUDIT_N, AUDIT_N * AUDIT_W, AUDIT_N * AUDIT_KL) for d in shape.as_list())
+
+
+@pytest.mark.parametrize("mask", [False, True])
+def test_the_loop_stores_nothing_of_memory_size_per_step(mask):
+    from test_sam import _stored_per_step, _traced_gradient_functions
+
+    stored = _stored_per_step(_traced_gradient_functions(_audit_cell(), mask=mask))
+    assert len(stored) > 10  # the audit sees the loop's accumulators
+    offenders = [(str(shape), producer) for shape, producer in stored if _memory_sized(shape)]
+    assert offenders == [], f"tensors of memory size stored per step: {offenders}"
+    unknown = {producer for shape, producer in stored if shape.rank is None}
+    assert unknown <= {"ReadVariableOp"}, unknown
+
+
+def test_a_masked_memory_rnn_selects_nothing_of_memory_size_in_its_loop():
+    from test_sam import _traced_gradient_functions
+
+    functions = _traced_gradient_functions(_audit_cell(), MemoryRNN, mask=True)
+    found = []
+    for name, graph in functions:
+        if "while_body" not in name or "_grad" in name:
+            continue
+        for op in graph.get_operations():
+            if op.type in ("Select", "SelectV2") and _memory_sized(op.outputs[0].shape):
+                found.append((name, op.name, str(op.outputs[0].shape)))
+    assert any("while_body" in name for name, _ in functions)
+    assert found == []
+
+
+# ------------------------------------------------------ gradients, outputs
+def test_gradients_are_finite_and_reach_every_weight():
+    keras.utils.set_random_seed(0)
+    cell = SDNCCell(**SMALL)
+    rnn = keras.layers.RNN(cell, return_sequences=True)
+    x = tf.constant(np.random.default_rng(0).normal(size=(2, 6, 3)), tf.float32)
+    rnn(x)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(tf.sin(rnn(x)))
+    grads = tape.gradient(loss, cell.trainable_weights)
+    assert len(grads) == 5
+    for variable, grad in zip(cell.trainable_weights, grads):
+        grad = _np(tf.convert_to_tensor(grad))
+        assert np.isfinite(grad).all(), variable.path
+        assert np.abs(grad).max() > 0, variable.path
+
+
+def test_gradients_match_finite_differences(monkeypatch):
+    # The links pass no gradient (Suppl. D.1): the cell's gradient is the
+    # derivative of its outputs with the links' values held at those of the
+    # unperturbed run. Record them there and replay them in the perturbed
+    # runs (the searches and the LRA choice do not change within eps).
+    from keras_memory.cells import sdnc as cell_module
+
+    keras.utils.set_random_seed(0)
+    cell = SDNCCell(units=3, memory_size=6, word_size=2, num_heads=2, k=2, num_links=2,
+                    dtype="float64")
+    x = tf.constant(np.random.default_rng(0).normal(size=(2, 6, 2)))
+    rnn = keras.layers.RNN(cell, dtype="float64")  # eager: the steps run in Python
+    rnn(x)
+    _randomise(cell, np.random.default_rng(1), scale=1.0)
+    follow = cell_module.links.follow_links
+    recorded, replay = [], {"on": False, "next": 0}
+
+    def frozen(link_indices, link_values, rows, weights, k, *decay):
+        if replay["on"]:
+            link_indices, link_values, decay = recorded[replay["next"]]
+            replay["next"] += 1
+        else:
+            recorded.append((link_indices, link_values, decay))
+        return follow(link_indices, link_values, rows, weights, k, *decay)
+
+    monkeypatch.setattr(cell_module.links, "follow_links", frozen)
+
+    with tf.GradientTape() as tape:
+        value = tf.reduce_sum(tf.sin(rnn(x)))
+    grads = [_np(tf.convert_to_tensor(g)).reshape(-1)
+             for g in tape.gradient(value, cell.trainable_weights)]
+    assert len(recorded) >= 2 * 6  # forward and backward at every step
+    # The links did carry read weight in this run.
+    assert max(float(tf.reduce_max(v)) for _, v, _ in recorded) > 0.05
+    replay["on"] = True
+
+    def loss():
+        replay["next"] = 0
+        result = _np(tf.reduce_sum(tf.sin(rnn(x))))
+        assert replay["next"] == len(recorded)
+        return result
+
+    assert loss() == pytest.approx(_np(value), abs=1e-12)
+    rng = np.random.default_rng(2)
+    for variable, analytic in zip(cell.trainable_weights, grads):
+        flat = variable.numpy().reshape(-1)
+        for index in rng.choice(flat.size, size=min(4, flat.size), replace=False):
+            eps = 1e-6
+            values = []
+            for sign in (1.0, -1.0):
+                bumped = flat.copy()
+                bumped[index] += sign * eps
+                variable.assign(bumped.reshape(variable.shape))
+                values.append(loss())
+            variable.assign(flat.reshape(variable.shape))
+            np.testing.assert_allclose(analytic[index], (values[0] - values[1]) / (2 * eps),
+                                       rtol=1e-4, atol=1e-7, err_msg=variable.path)
+
+
+def test_return_weightings_output_and_split_output():
+    cell = SDNCCell(**SMALL, return_weightings=True)
+    units, r, w, s = 8, 2, 4, 2 + 2 * 2
+    assert cell.read_support == s
+    assert cell.output_size == units + r * w + r * (4 * s + 2)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 5, 3)).astype("float32")
+    rnn = keras.layers.RNN(cell, return_sequences=True)
+    rnn(x)
+    _randomise(cell, rng)
+    parts = {key: _np(v) for key, v in cell.split_output(rnn(x)).items()}
+    assert parts["reads"].shape == (2, 5, r, w)
+    assert parts["read_rows"].shape == parts["read_weights"].shape == (2, 5, r, s)
+    assert parts["write_rows"].shape == parts["write_weights"].shape == (2, 5, r * (s + 1))
+    # The content part sums to pi[2]; f and b each to at most 1.
+    assert (parts["read_weights"].sum(-1) <= 1 + 1e-5).all()
+    assert (parts["read_weights"] >= 0).all() and (parts["write_weights"] >= 0).all()
+    rows = parts["read_rows"]
+    assert (rows == np.round(rows)).all() and rows.min() >= 0 and rows.max() < 10
+    # Each step writes the rows read the step before, then the LRA rows.
+    np.testing.assert_array_equal(parts["write_rows"][:, 1:, : r * s],
+                                  rows[:, :-1].reshape(2, 4, r * s))
+    # Some read weight went along the links (forward or backward).
+    assert parts["read_weights"][..., 2:].max() > 1e-3
+    plain = SDNCCell(**SMALL)
+    assert set(plain.split_output(np.zeros((3, plain.output_size)))) == {"controller", "reads"}
+
+
+# ---------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(units=0), "units"),
+        (dict(units=2.5), "units"),
+        (dict(units=4, memory_size=0), "memory_size"),
+        (dict(units=4, memory_size=2**24 + 1), "memory_size"),
+        (dict(units=4, word_size=0), "word_size"),
+        (dict(units=4, num_heads=0), "num_heads"),
+        (dict(units=4, memory_size=3, num_heads=4, k=1, num_links=1), "num_heads"),
+        (dict(units=4, k=0), "`k`"),
+        (dict(units=4, memory_size=4, k=5, num_links=1), "`k`"),
+        (dict(units=4, num_links=0), "num_links"),
+        (dict(units=4, num_links=1.5), "num_links"),
+        (dict(units=4, memory_size=4, k=1, num_links=5), "num_links"),
+        (dict(units=4, usage_threshold=1.0), "usage_threshold"),
+        (dict(units=4, usage_threshold="0.1"), "usage_threshold"),
+        (dict(units=4, memory_init="ones"), "memory_init"),
+        (dict(units=4, clip_value=0), "clip_value"),
+        (dict(units=4, return_weightings=1), "return_weightings"),
+        (dict(units=4, kernel_initializer="no_such_initializer"), "kernel_initializer"),
+        (dict(units=4, seed=1.5), "seed"),
+    ],
+)
+def test_bad_arguments_raise_value_errors_that_name_them(kwargs, match):
+    with pytest.raises(ValueError, match=match) as info:
+        SDNCCell(**kwargs)
+    assert "Received" in str(info.value)
+
+
+def test_limits_are_inclusive():
+    full = SDNCCell(units=2, memory_size=4, num_heads=4, k=4, num_links=4,
+                    usage_threshold=0.0)
+    assert (full.num_heads, full.k, full.num_links, full.read_support) == (4, 4, 4, 12)
+    largest = SDNCCell(units=2, memory_size=2**24, word_size=1, num_heads=1, k=1, num_links=1)
+    assert largest.state_size[3] == 2**24
+
+
+def test_config_round_trip():
+    cell = SDNCCell(**SMALL, usage_threshold=0.01, memory_init="random", clip_value=5.0,
+                    return_weightings=True, seed=3)
+    clone = SDNCCell.from_config(cell.get_config())
+    assert clone.get_config() == cell.get_config()
+    assert keras.saving.get_registered_object("keras_memory>SDNCCell") is SDNCCell
+
+
+def test_docstring_example_runs():
+    import doctest
+
+    finder, runner = doctest.DocTestFinder(), doctest.DocTestRunner()
+    for test in finder.find(SDNCCell, "SDNCCell", globs={"keras": keras, "np": np,
+                                                         "SDNCCell": SDNCCell}):
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.attempted == 3 and result.failed == 0
