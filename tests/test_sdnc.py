@@ -599,3 +599,18 @@ def test_docstring_example_runs():
         runner.run(test)
     result = runner.summarize(verbose=False)
     assert result.attempted == 3 and result.failed == 0
+
+
+def test_docs_page_example_builds_and_runs():
+    import os
+    import re
+
+    path = os.path.join(os.path.dirname(__file__), "..", "docs", "cells", "sdnc.md")
+    with open(path) as f:
+        code = re.search(r"```python\n(.*?)```", f.read(), re.S).group(1)
+    scope = {}
+    exec(code, scope)
+    model = scope["model"]
+    assert model.output_shape == (None, None, 8)
+    x = np.random.default_rng(0).uniform(size=(2, 5, 9)).astype("float32")
+    assert np.isfinite(model.predict(x, verbose=0)).all()

@@ -135,7 +135,8 @@ def sparse_precedence(precedence_indices, precedence_values, write_rows, write_v
     `p_t = (1 - sum_i w_t(i)) p_{t-1} + w_t`; no gradient.
 
     Args:
-        precedence_indices, precedence_values: `p_{t-1}`, `(B, K_L)`.
+        precedence_indices: the slots of `p_{t-1}`, `(B, K_L)`.
+        precedence_values: the values of `p_{t-1}`, `(B, K_L)`.
         write_rows: `(B, M)` rows of the write weighting (repeats add up).
         write_values: `(B, M)`, the write weighting on them, summing to at
             most 1.
@@ -166,10 +167,12 @@ def update_predecessor_links(link_indices, link_values, write_rows, write_values
     written rows; no gradient.
 
     Args:
-        link_indices, link_values: `N_{t-1}`, `(B, N, K_L)`.
+        link_indices: the columns of `N_{t-1}`, `(B, N, K_L)`.
+        link_values: the values of `N_{t-1}`, `(B, N, K_L)`.
         write_rows: `(B, M)`; a row may repeat (its weights add up).
         write_values: `(B, M)`, `w_t` on those rows.
-        precedence_indices, precedence_values: `p_{t-1}`, `(B, K_L)`.
+        precedence_indices: the slots of `p_{t-1}`, `(B, K_L)`.
+        precedence_values: the values of `p_{t-1}`, `(B, K_L)`.
         mask: optional `(B,)` 0/1; where 0 nothing changes.
 
     Returns:
@@ -227,8 +230,9 @@ def successor_values(retention_log, indices, values, stored_log):
 
     Args:
         retention_log: `rho_t`, `(B, N)`.
-        indices, values, stored_log: `(B, ...)` entries of `P` (their
-            columns `j`, stored values and the `rho(j)` they were stored at).
+        indices: `(B, ...)`, the columns `j` of entries of `P`.
+        values: `(B, ...)`, their stored values.
+        stored_log: `(B, ...)`, the `rho(j)` they were stored at.
 
     Returns:
         `(B, ...)`, no gradient.
@@ -249,11 +253,14 @@ def update_successor_links(link_indices, link_values, link_logs, retention_log,
     truncated to the `K_L` largest. `O(K_L (K_L + M)^2)`; no gradient.
 
     Args:
-        link_indices, link_values, link_logs: `P_{t-1}` and the `rho` of
-            each entry, `(B, N, K_L)`.
+        link_indices: the columns of `P_{t-1}`, `(B, N, K_L)`.
+        link_values: its stored values, `(B, N, K_L)`.
+        link_logs: the `rho` each entry was stored at, `(B, N, K_L)`.
         retention_log: `rho_t`, `(B, N)`.
-        write_rows, write_values: `w_t`, `(B, M)`.
-        precedence_indices, precedence_values: `p_{t-1}`, `(B, K_L)`.
+        write_rows: the rows of `w_t`, `(B, M)`.
+        write_values: `w_t` on them, `(B, M)`.
+        precedence_indices: the slots of `p_{t-1}`, `(B, K_L)`.
+        precedence_values: the values of `p_{t-1}`, `(B, K_L)`.
         mask: optional `(B,)` 0/1; where 0 nothing changes.
 
     Returns:
@@ -298,12 +305,13 @@ def follow_links(link_indices, link_values, rows, weights, k, retention_log=None
     `weights` only.
 
     Args:
-        link_indices, link_values: `(B, N, K_L)`.
+        link_indices: the columns of `N_t` or `P_t`, `(B, N, K_L)`.
+        link_values: their (stored) values, `(B, N, K_L)`.
         rows: `(B, R, S)`, the support of each head's previous read weights.
         weights: `(B, R, S)`, the weights there.
         k: int, entries kept per head, `k <= S K_L`.
-        retention_log, link_logs: for `P`, `rho_t` `(B, N)` and the entries'
-            `rho` `(B, N, K_L)`.
+        retention_log: for `P` only, `rho_t`, `(B, N)`.
+        link_logs: for `P` only, the `rho` of each entry, `(B, N, K_L)`.
 
     Returns:
         `(indices (B, R, k), values (B, R, k))`.
