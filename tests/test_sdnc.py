@@ -614,3 +614,23 @@ def test_docs_page_example_builds_and_runs():
     assert model.output_shape == (None, None, 8)
     x = np.random.default_rng(0).uniform(size=(2, 5, 9)).astype("float32")
     assert np.isfinite(model.predict(x, verbose=0)).all()
+
+
+def test_record_access_finds_the_sdnc_and_densifies_its_weightings():
+    from keras_memory import plotting, tasks
+    from keras_memory.training import build_model
+
+    keras.utils.set_random_seed(0)
+    task = tasks.CopyTask(num_bits=4, max_length=4)
+    model = build_model(SDNCCell(**SMALL), task)
+    x, _, _ = task.generate(np.random.default_rng(0), 2, length=4)
+    access = plotting.record_access(model, x)
+    steps = x.shape[1]
+    assert access["read_weightings"].shape == (2, steps, 2, 10)
+    assert access["write_weightings"].shape == (2, steps, 2, 10)
+    np.testing.assert_array_equal(access["rows"], np.arange(10))
+    reads = access["read_weightings"]
+    assert (reads >= 0).all() and (reads.sum(-1) <= 1 + 1e-5).all()
+    # The first step writes only the two least recently accessed rows, 0 and 1.
+    first = access["write_weightings"][:, 0]
+    assert (first[..., 2:] == 0).all() and (first[..., :2].sum(-1) > 0).all()
