@@ -5,6 +5,7 @@ Cells (use them inside `keras.layers.RNN`):
 - `NTMCell`: Neural Turing Machine (Graves et al., 2014).
 - `SAMCell`: Sparse Access Memory (Rae et al., 2016).
 - `DNCCell`: Differentiable Neural Computer (Graves et al., 2016).
+- `SDNCCell`: the Sparse DNC, SAM with sparse temporal links (Rae et al., 2016).
 - `LANTMCell`: Lie-access Neural Turing Machine, plane and sphere (Yang & Rush, 2017).
 - `RAMCell`: the RAM and RAM/Tape baselines of Yang & Rush (2017).
 - `HAMCell`: Hierarchical Attentive Memory, hard (REINFORCE) and soft (DHAM),
@@ -27,9 +28,9 @@ Modules:
 """
 
 from keras_memory import addressing, layers, metrics, tasks, training
-from keras_memory.cells import DNCCell, HAMRNN, HAMCell, LANTMCell, NTMCell, RAMCell, SAMCell
+from keras_memory.cells import DNCCell, HAMRNN, HAMCell, LANTMCell, NTMCell, RAMCell, SAMCell, SDNCCell
 from keras_memory.layers import MemoryRNN
 
 __version__ = "0.1.0"
 
-__all__ = ["DNCCell", "HAMCell", "HAMRNN", "LANTMCell", "NTMCell", "RAMCell", "SAMCell", "MemoryRNN", "addressing", "layers", "metrics", "tasks", "training", "__version__"]
+__all__ = ["DNCCell", "HAMCell", "HAMRNN", "LANTMCell", "NTMCell", "RAMCell", "SAMCell", "SDNCCell", "MemoryRNN", "addressing", "layers", "metrics", "tasks", "training", "__version__"]

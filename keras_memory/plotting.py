@@ -23,6 +23,7 @@ from keras_memory.cells.dnc import DNCCell
 from keras_memory.cells.lantm import LANTMCell
 from keras_memory.cells.ntm import NTMCell
 from keras_memory.cells.sam import SAMCell
+from keras_memory.cells.sdnc import SDNCCell
 
 
 def _find_rnn(model, cell_types):
@@ -70,7 +71,7 @@ def _sam_weightings(parts, num_heads, k, memory_size, max_dense_rows):
 def record_access(model, inputs, layer_name=None, max_dense_rows=1024):
     """Run a trained model and record where its memory heads read and wrote.
 
-    Works for `NTMCell`, `SAMCell` and `DNCCell`. The model's cell need not have been
+    Works for `NTMCell`, `SAMCell`, `DNCCell` and `SDNCCell`. The model's cell need not have been
     built with
     `return_weightings=True`: a copy of its RNN layer that returns the
     weightings is made with the same weights (the weights do not depend on that
@@ -78,21 +79,22 @@ def record_access(model, inputs, layer_name=None, max_dense_rows=1024):
 
     Args:
         model: A functional `keras.Model` containing a
-            `keras.layers.RNN(NTMCell(...))`, `SAMCell` or `DNCCell`.
+            `keras.layers.RNN(NTMCell(...))`, `SAMCell`, `DNCCell` or `SDNCCell`.
         inputs: The model's input batch (a NumPy array).
         layer_name: Name of the RNN layer, if the model has several.
-        max_dense_rows: A `SAMCell` with more slots than this has its
+        max_dense_rows: A `SAMCell` or `SDNCCell` with more slots than this has its
             weightings returned only for the slots it touched (see `"rows"`).
 
     Returns:
         A dict of NumPy arrays: `"read_weightings"`
         `(batch, time, read_heads, rows)`, `"write_weightings"`
         `(batch, time, write_heads, rows)`, `"rows"` (the memory slot of each
-        row: every slot, or for a large `SAMCell` the slots it touched),
+        row: every slot, or for a large `SAMCell` or `SDNCCell` the slots it
+        touched),
         `"inputs"`, and `"predictions"` (the model's output on `inputs`).
     """
     rnn = (model.get_layer(layer_name) if layer_name
-           else _find_rnn(model, (NTMCell, SAMCell, DNCCell)))
+           else _find_rnn(model, (NTMCell, SAMCell, DNCCell, SDNCCell)))
     config = rnn.cell.get_config()
     config["return_weightings"] = True
     cell = type(rnn.cell).from_config(config)
@@ -102,8 +104,11 @@ def record_access(model, inputs, layer_name=None, max_dense_rows=1024):
     recorder.set_weights(rnn.get_weights())
     parts = cell.split_output(recorder(rnn_inputs))
     parts = {key: keras.ops.convert_to_numpy(value) for key, value in parts.items()}
-    if isinstance(cell, SAMCell):
-        reads, writes, rows = _sam_weightings(parts, cell.num_heads, cell.k,
+    if isinstance(cell, (SAMCell, SDNCCell)):
+        # An SDNC head reads (and next writes) its k content rows and its
+        # forward and backward rows, in SAM's layout with k + 2 num_links.
+        k = cell.read_support if isinstance(cell, SDNCCell) else cell.k
+        reads, writes, rows = _sam_weightings(parts, cell.num_heads, k,
                                               cell.memory_size, max_dense_rows)
     else:
         reads, writes = parts["read_weightings"], parts["write_weightings"]

@@ -16,6 +16,6 @@ def test_the_docs_build_strictly(tmp_path):
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     api = (site / "api" / "index.html").read_text()
-    for name in ("NTMCell", "SAMCell", "DNCCell", "allocation_weighting", "LANTMCell", "RAMCell", "HAMCell", "HAMModel",
+    for name in ("NTMCell", "SAMCell", "DNCCell", "allocation_weighting", "SDNCCell", "follow_links", "LANTMCell", "RAMCell", "HAMCell", "HAMModel",
                  "lie_access_optimizer", "plot_leaf_visits"):
         assert f'id="keras_memory.' in api and name in api, name

@@ -6,5 +6,6 @@ from keras_memory.cells.lantm import LANTMCell
 from keras_memory.cells.ntm import NTMCell
 from keras_memory.cells.ram import RAMCell
 from keras_memory.cells.sam import SAMCell
+from keras_memory.cells.sdnc import SDNCCell
 
-__all__ = ["DNCCell", "HAMCell", "HAMRNN", "LANTMCell", "NTMCell", "RAMCell", "SAMCell"]
+__all__ = ["DNCCell", "HAMCell", "HAMRNN", "LANTMCell", "NTMCell", "RAMCell", "SAMCell", "SDNCCell"]
