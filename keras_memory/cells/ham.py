@@ -744,8 +744,8 @@ class HAMRNN(MemoryRNN):
     >>> rnn = HAMRNN(cell, return_sequences=True)
     >>> items = np.random.random((2, 5, 3)).astype("float32")
     >>> steps = np.zeros((2, 4, 1), "float32")
-    >>> rnn(steps, tree_inputs=items).shape
-    TensorShape([2, 4, 12])
+    >>> tuple(rnn(steps, tree_inputs=items).shape)
+    (2, 4, 12)
     """
 
     def __init__(self, cell, **kwargs):
