@@ -179,8 +179,8 @@ def bernoulli(logits, seed):
     own draw. TensorFlow samples with TensorFlow Probability's
     `Bernoulli(logits=...)` (imported here, about 1 s); JAX with
     `jax.random.uniform(key) < sigmoid(logits)`, `key` the raw two-word
-    seed; PyTorch with a `torch.Generator` seeded from it (which reads the
-    seed's value: eager execution only). The backends draw different
+    seed; PyTorch with a `torch.Generator` seeded from a hash of its two
+    words (which reads the seed's value: eager execution only). The backends draw different
     streams, each reproducible.
 
     Args:
@@ -206,9 +206,13 @@ def bernoulli(logits, seed):
     elif backend == "torch":
         import torch
 
+        import numpy as np
+
         words = [int(v) & 0xFFFFFFFF for v in ops.convert_to_numpy(seed).reshape(-1)]
+        # The CPU generator keeps only the low 32 bits of its seed: hash both
+        # words into them, so that the base seed and the counter both count.
         generator = torch.Generator(device=logits.device)
-        generator.manual_seed((words[0] << 32) | words[1])
+        generator.manual_seed(int(np.random.SeedSequence(words).generate_state(1)[0]))
         uniform = torch.rand(
             logits.shape, generator=generator, dtype=torch.float32, device=logits.device
         )

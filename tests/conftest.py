@@ -1,4 +1,5 @@
-"""Test configuration: the TensorFlow backend, quiet logs, a clean Keras session per test."""
+"""Test configuration: the TensorFlow backend unless `KERAS_BACKEND` names another, quiet logs,
+a clean Keras session per test."""
 
 import os
 

@@ -294,7 +294,9 @@ def test_a_hard_step_changes_only_the_attended_leaf_and_its_ancestors(controller
             others = [e for e in range(2 * n - 1) if e not in path]
             np.testing.assert_array_equal(after[b, others], before[b, others])
             assert not np.allclose(after[b, n - 1 + leaf], before[b, n - 1 + leaf])
-            assert not np.allclose(after[b, 0], before[b, 0])
+        # The root is on every path; a ReLU JOIN may give it zeros before and
+        # after (which leaves are sampled depends on the backend's stream).
+        assert any(not np.allclose(after[b, 0], before[b, 0]) for b in range(len(leaves)))
 
 
 # ------------------------------------------------------------------ sampling
@@ -374,10 +376,12 @@ def test_decision_terms_and_their_gradients():
     query = tensor(np.random.default_rng(5).normal(size=(4, cell.units)), "float32")
     search_kernel = cell.search.dense_layers[-1].kernel
     embed_kernel = cell.embed.dense_layers[0].kernel
-    seed = cell.initial_state_from(_items(batch=4))[3]  # the same samples every call
+    # Every leaf holds an item, so every sampled leaf depends on EMBED.
+    items = _items(batch=4, length=cell.memory_size)
+    seed = cell.initial_state_from(items)[3]  # the same samples every call
 
     def parts_of_a_step():
-        states = cell.initial_state_from(_items(batch=4))
+        states = cell.initial_state_from(items)
         states[1], states[3] = query, seed
         output, _ = _step(cell, states, True)
         return cell.split_output(output)

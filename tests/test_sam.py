@@ -723,7 +723,7 @@ def test_clip_has_the_values_and_gradient_of_clip_by_value():
     weights = np.arange(7, dtype="float32") + 1.0
     ours = addressing.clip(tensor(values), 20.0)
     np.testing.assert_array_equal(numpy(ours), np.clip(values, -20.0, 20.0))
-    _, (grad,) = gradients(lambda x: ops.sum(addressing.clip(x, 20.0) * weights),
+    _, (grad,) = gradients(lambda x: ops.sum(ops.multiply(addressing.clip(x, 20.0), weights)),
                            [tensor(values)])
     # `clip_by_value`'s gradient: the upstream gradient inside [-20, 20]
     # (limits included), zero where the value was clipped.

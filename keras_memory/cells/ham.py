@@ -804,8 +804,8 @@ class HAMRNN(MemoryRNN):
     >>> rnn = HAMRNN(cell, return_sequences=True)
     >>> items = np.random.random((2, 5, 3)).astype("float32")
     >>> steps = np.zeros((2, 4, 1), "float32")
-    >>> rnn(steps, tree_inputs=items).shape
-    TensorShape([2, 4, 8])
+    >>> tuple(rnn(steps, tree_inputs=items).shape)
+    (2, 4, 8)
     """
 
     def __init__(self, cell, **kwargs):
