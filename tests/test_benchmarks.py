@@ -105,3 +105,38 @@ def test_a_batch_over_the_ram_budget_is_timed_by_gradient_accumulation(tmp_path)
     assert timed["status"] == "ok" and timed["micro_batch"] == 1 and timed["batch"] == 8
     assert "batch 8: T=2,3: estimated RAM" in timed["fallback_reason"]
     assert "‡" in (tmp_path / "scaling.md").read_text()
+
+
+def test_the_ham_mask_table_on_the_cell_page_is_the_results_file():
+    """docs/cells/ham.md quotes benchmarks/results/ham_mask.json, written by benchmarks/ham_mask.py."""
+    import json
+    import re
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "benchmarks", "results", "ham_mask.json")) as f:
+        rows = json.load(f)["rows"]
+    ms = {(r["leaves"], r["layer"], r["masked"]): r["ms_per_step"] for r in rows}
+    with open(os.path.join(root, "docs", "cells", "ham.md")) as f:
+        page = f.read()
+    for leaves in (1024, 65536):
+        line = next(l for l in page.splitlines() if l.startswith(f"| {leaves:,} |"))
+        numbers = [float(x.replace(",", "")) for x in re.findall(r"([\d,]+\.\d) ms", line)]
+        plain = sorted([ms[(leaves, "MemoryRNN", False)], ms[(leaves, "keras.layers.RNN", False)]])
+        expected = [ms[(leaves, "MemoryRNN", True)], ms[(leaves, "keras.layers.RNN", True)]]
+        assert numbers[:2] == [round(v, 1) for v in expected], line
+        assert re.search(rf"{plain[0]:.1f}-{plain[1]:,.1f} ms", line), line
+
+
+def test_ham_mask_benchmark_writes_its_table(tmp_path):
+    import importlib.util
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location(
+        "ham_mask", os.path.join(root, "benchmarks", "ham_mask.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "m.json"
+    result = module.main(["--leaves", "4", "--steps", "1", "--warmup", "0", "--timesteps", "4",
+                          "--batch-size", "2", "--output", str(out)])
+    assert len(result["rows"]) == 4 and out.exists()
+    assert all(r["ms_per_step"] > 0 for r in result["rows"])
