@@ -10,9 +10,12 @@ from keras_memory.cells.common import (
     requested_dtype_config,
 )
 from keras_memory.validation import (
+    check_bool,
     check_option,
     check_positive_float,
     check_positive_int,
+    check_seed,
+    get_initializer,
 )
 
 
@@ -165,26 +168,10 @@ class DNCCell(keras.layers.Layer):
             None if clip_value is None
             else check_positive_float("clip_value", clip_value, name)
         )
-        for flag, value in (("link_gradient", link_gradient),
-                            ("return_weightings", return_weightings)):
-            if not isinstance(value, bool):
-                raise ValueError(
-                    f"{name}: `{flag}` must be a boolean. Received: {flag}={value!r}"
-                )
-        self.link_gradient = link_gradient
-        self.return_weightings = return_weightings
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(
-                f"{name}: `seed` must be an integer or None. Received: seed={seed!r}"
-            )
-        self.seed = seed
-        try:
-            self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        except (ValueError, TypeError) as error:
-            raise ValueError(
-                f"{name}: `kernel_initializer` must be a Keras initializer or its "
-                f"name. Received: kernel_initializer={kernel_initializer!r}"
-            ) from error
+        self.link_gradient = check_bool("link_gradient", link_gradient, name)
+        self.return_weightings = check_bool("return_weightings", return_weightings, name)
+        self.seed = check_seed("seed", seed, name)
+        self.kernel_initializer = get_initializer("kernel_initializer", kernel_initializer, name)
 
         # Half-precision policies: the controller follows the policy, the memory
         # and the addressing stay in float32 (see the class docstring).

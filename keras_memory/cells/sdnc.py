@@ -14,9 +14,12 @@ from keras_memory.cells.common import (
 )
 from keras_memory.cells.sam import MAX_MEMORY_SIZE, MEMORY_INITS
 from keras_memory.validation import (
+    check_bool,
     check_option,
     check_positive_float,
     check_positive_int,
+    check_seed,
+    get_initializer,
 )
 
 
@@ -211,24 +214,9 @@ class SDNCCell(keras.layers.Layer):
         self.usage_threshold = float(usage_threshold)
         self.memory_init = check_option("memory_init", memory_init, MEMORY_INITS, name)
         self.clip_value = check_positive_float("clip_value", clip_value, name)
-        if not isinstance(return_weightings, bool):
-            raise ValueError(
-                f"{name}: `return_weightings` must be a boolean. "
-                f"Received: return_weightings={return_weightings!r}"
-            )
-        self.return_weightings = return_weightings
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(
-                f"{name}: `seed` must be an integer or None. Received: seed={seed!r}"
-            )
-        self.seed = seed
-        try:
-            self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        except (ValueError, TypeError) as error:
-            raise ValueError(
-                f"{name}: `kernel_initializer` must be a Keras initializer or its "
-                f"name. Received: kernel_initializer={kernel_initializer!r}"
-            ) from error
+        self.return_weightings = check_bool("return_weightings", return_weightings, name)
+        self.seed = check_seed("seed", seed, name)
+        self.kernel_initializer = get_initializer("kernel_initializer", kernel_initializer, name)
 
         # Half-precision policies: the controller follows the policy, the memory
         # and the addressing stay in float32 (see `keep_memory_in_float32`).
