@@ -174,9 +174,10 @@ class SAMCell(keras.layers.Layer):
         k=4,
         usage_threshold=0.005,
         search="exact",
-        lsh_tables=8,
+        lsh_tables=4,
         lsh_bits=None,
         lsh_bucket_size=32,
+        lsh_recent=256,
         memory_init="zeros",
         clip_value=20.0,
         return_weightings=False,
@@ -223,16 +224,32 @@ class SAMCell(keras.layers.Layer):
         self.lsh_bucket_size = check_positive_int("lsh_bucket_size", lsh_bucket_size, name)
         if lsh_bits is not None:
             lsh_bits = check_positive_int("lsh_bits", lsh_bits, name)
-            if lsh_bits > 16:
+            if lsh_bits > 24:
                 raise ValueError(
-                    f"{name}: `lsh_bits` must be at most 16. Received: lsh_bits={lsh_bits!r}"
+                    f"{name}: `lsh_bits` must be at most 24. Received: lsh_bits={lsh_bits!r}"
                 )
         self.lsh_bits = lsh_bits
-        if self.search == "lsh" and self.lsh_tables * self.lsh_bucket_size < self.k:
-            raise ValueError(
-                f"{name}: with search='lsh', `lsh_tables * lsh_bucket_size` (the "
-                f"candidates per query) must be at least `k`. Received: "
-                f"lsh_tables={lsh_tables!r}, lsh_bucket_size={lsh_bucket_size!r}, k={k!r}"
+        self.lsh_recent = check_positive_int("lsh_recent", lsh_recent, name)
+        if self.search == "lsh":
+            if self.lsh_tables * self.lsh_bucket_size + self.lsh_recent < self.k:
+                raise ValueError(
+                    f"{name}: with search='lsh', `lsh_tables * lsh_bucket_size + "
+                    f"lsh_recent` (the candidates per query) must be at least `k`. "
+                    f"Received: lsh_tables={lsh_tables!r}, lsh_bucket_size="
+                    f"{lsh_bucket_size!r}, lsh_recent={lsh_recent!r}, k={k!r}"
+                )
+            if self.lsh_recent < self.num_heads:
+                raise ValueError(
+                    f"{name}: with search='lsh', `lsh_recent` must be at least "
+                    f"`num_heads` (each step allocates one row per head). Received: "
+                    f"lsh_recent={lsh_recent!r}, num_heads={self.num_heads}"
+                )
+            check_tensor_size(
+                "the LSH tables (lsh_tables x 2**lsh_bits x lsh_bucket_size)",
+                (self.lsh_tables, self.num_buckets, self.lsh_bucket_size),
+                {"lsh_tables": lsh_tables, "lsh_bits": lsh_bits,
+                 "lsh_bucket_size": lsh_bucket_size, "memory_size": memory_size},
+                name,
             )
         self.memory_init = check_option("memory_init", memory_init, MEMORY_INITS, name)
         self.clip_value = check_positive_float("clip_value", clip_value, name)
@@ -281,7 +298,9 @@ class SAMCell(keras.layers.Layer):
         if self.search == "lsh":
             self.state_size += [
                 self.lsh_tables * self.num_buckets * self.lsh_bucket_size,
-                self.lsh_tables * self.num_buckets,
+                self.lsh_tables * n,
+                self.lsh_recent,
+                1,
                 n,
                 n,
                 2,
@@ -357,12 +376,17 @@ class SAMCell(keras.layers.Layer):
         states = [zeros(self.units), zeros(self.units), zeros(r * w), memory,
                   zeros(n), read_rows, zeros(r * k), zeros(1)]
         if self.search == "lsh":
-            table = addressing.lsh_initial_table(
-                self.lsh_tables, self.num_buckets, self.lsh_bucket_size, n
-            )
+            if self.memory_init == "random":
+                table, codes = addressing.lsh_build(
+                    self.initial_memory, self.lsh_hyperplanes, self.lsh_bucket_size
+                )
+            else:
+                table, codes = addressing.lsh_empty_index(
+                    self.lsh_tables, self.num_buckets, self.lsh_bucket_size, n
+                )
             nxt, prev, ends = addressing.ring_initial(n)
-            states += [tile(table), zeros(self.lsh_tables * self.num_buckets),
-                       tile(nxt), tile(prev), tile(ends)]
+            states += [tile(table), tile(codes), tile(-ops.ones((self.lsh_recent,))),
+                       zeros(1), tile(nxt), tile(prev), tile(ends)]
         return states
 
     def call(self, inputs, states, training=False, step_mask=None):
@@ -399,8 +423,8 @@ class SAMCell(keras.layers.Layer):
         if self.search == "lsh":
             # The least accessed ring (Suppl. A.3): O(1) instead of a scan of N.
             # The ring stays float32: only the touched entries are cast.
-            nxt, prev = states[10], states[11]
-            ends = ops.cast(states[12], "int32")
+            nxt, prev = states[12], states[13]
+            ends = ops.cast(states[14], "int32")
             head, tail = ends[:, 0], ends[:, 1]
             lra_rows = addressing.ring_oldest(nxt, head, r)
         else:
@@ -425,31 +449,31 @@ class SAMCell(keras.layers.Layer):
 
         extra_states = []
         if self.search == "lsh":
-            table, counts = states[8], states[9]
-            shape = (-1, self.lsh_tables, self.num_buckets, self.lsh_bucket_size)
-            table = ops.reshape(table, shape)  # float32; cast entry by entry
-            counts = ops.reshape(counts, shape[:3])
-            # Re-index the rows whose bucket changed, and every zeroed LRA row.
-            old_codes = addressing.lsh_codes(old_written, self.lsh_hyperplanes)
-            new_codes = addressing.lsh_codes(
-                addressing.gather_rows(new_memory, written_rows), self.lsh_hyperplanes
+            # The index follows every write (section 3.5): each written row is
+            # re-filed under its new content, and the rows just allocated go
+            # to the ring of recent rows.
+            table = ops.reshape(
+                states[8], (-1, self.lsh_tables, self.num_buckets, self.lsh_bucket_size)
+            )  # float32; cast entry by entry
+            codes = ops.reshape(states[9], (-1, self.lsh_tables, n))
+            recent, count = states[10], states[11][:, 0]
+            active = addressing.first_occurrences(written_rows)
+            step_on = ops.ones_like(now, "bool") if mask is None else mask > 0
+            active = ops.logical_and(active, step_on[:, None])
+            table, codes = addressing.lsh_update(
+                table, codes, written_rows, addressing.gather_rows(new_memory, written_rows),
+                self.lsh_hyperplanes, active,
             )
-            changed = ops.any(old_codes != new_codes, axis=-1)
-            is_lra = ops.concatenate(
-                [ops.zeros_like(written_rows[:, : r * k], "bool"),
-                 ops.ones_like(lra_rows, "bool")], axis=1
-            )
-            insert = ops.logical_or(changed, is_lra)
-            if mask is not None:
-                insert = ops.logical_and(insert, mask[:, None] > 0)
-            table, counts = addressing.lsh_insert(table, counts, written_rows, new_codes, insert)
+            recent, count = addressing.recent_append(recent, count, lra_rows, step_on)
             # 4a. Approximate top-k through the index.
             rows, valid = addressing.lsh_candidates(
-                table, new_memory, queries, self.lsh_hyperplanes, k
+                table, recent, new_memory, queries, self.lsh_hyperplanes, k
             )
             extra_states = [
                 ops.reshape(table, (-1, self.state_size[8])),
-                ops.reshape(counts, (-1, self.state_size[9])),
+                ops.reshape(codes, (-1, self.state_size[9])),
+                recent,
+                count[:, None],
             ]
         else:
             # 4a. Exact top-k (the paper's "SAM linear").
@@ -557,6 +581,7 @@ class SAMCell(keras.layers.Layer):
                 "lsh_tables": self.lsh_tables,
                 "lsh_bits": self.lsh_bits,
                 "lsh_bucket_size": self.lsh_bucket_size,
+                "lsh_recent": self.lsh_recent,
                 "memory_init": self.memory_init,
                 "clip_value": self.clip_value,
                 "return_weightings": self.return_weightings,
