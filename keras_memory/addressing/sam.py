@@ -264,6 +264,29 @@ def lsh_codes(vectors, hyperplanes):
     return ops.sum(bits * powers, -1)
 
 
+def orthogonal_hyperplanes(normal):
+    """Make each table's hyperplanes orthonormal (blocks of `W` when bits > W).
+
+    With orthonormal directions the `2**bits` buckets of a table split an
+    isotropic distribution of rows exactly evenly (each code is an orthant of
+    a rotated frame); independent random directions cut cells of very unequal
+    size, and the largest buckets overflow first.
+
+    Args:
+        normal: `(L, bits, W)` draw of N(0, 1) entries.
+
+    Returns:
+        `(L, bits, W)`.
+    """
+    tables, bits, width = normal.shape
+    blocks = []
+    for start in range(0, bits, width):
+        block = normal[:, start:start + width]  # (L, b, W), b <= W
+        q, _ = ops.qr(ops.transpose(block, (0, 2, 1)))  # (L, W, b), orthonormal columns
+        blocks.append(ops.transpose(q, (0, 2, 1)))
+    return ops.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
+
+
 def lsh_empty_index(num_tables, num_buckets, bucket_size, memory_size):
     """An index that holds no row: `(table (L, buckets, C), codes (L, N))`, all -1.
 

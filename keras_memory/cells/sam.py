@@ -346,10 +346,11 @@ class SAMCell(keras.layers.Layer):
             )
         if self.search == "lsh":
             bits = int(round(math.log2(self.num_buckets)))
+            normal = keras.initializers.RandomNormal(seed=None if seed is None else seed + 5)
             self.lsh_hyperplanes = self.add_weight(
                 shape=(self.lsh_tables, bits, self.word_size),
-                initializer=keras.initializers.RandomNormal(
-                    seed=None if seed is None else seed + 5
+                initializer=lambda shape, dtype=None: addressing.orthogonal_hyperplanes(
+                    normal(shape, dtype=dtype)
                 ),
                 trainable=False,
                 name="lsh_hyperplanes",
