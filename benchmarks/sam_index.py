@@ -183,6 +183,22 @@ def measure(n, args):
     }
 
 
+def markdown(result):
+    """The Markdown table of a result (as quoted in docs/cells/sam.md)."""
+    k = result["settings"]["k"]
+    lines = [f"| N | self-recall (oldest quarter) | near recall@{k} (@1) | "
+             f"random recall@{k} (@1) | query | exact search | index | memory |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in result["rows"]:
+        lines.append(
+            f"| {r['N']:,} | {r['self_recall']:.4f} ({r['self_recall_by_age_oldest_first'][0]:.4f})"
+            f" | {r['near_recall_at_k']:.3f} ({r['near_recall_at_1']:.3f})"
+            f" | {r['random_recall_at_k']:.3f} ({r['random_recall_at_1']:.3f})"
+            f" | {r['query_ms']:.2f} ms | {r['exact_ms']:.2f} ms | {r['index_mib']:.1f} MiB"
+            f" | {r['memory_mib']:.1f} MiB |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     args = parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -191,16 +207,6 @@ def main(argv=None):
         row = measure(n, args)
         rows.append(row)
         print(f"N={n}: {row}", flush=True)
-    k = args.k
-    print(f"\n| N | self-recall (oldest quarter) | filed | near recall@{k} (@1) | "
-          f"random recall@{k} (@1) | query | exact search | index | memory |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['N']:,} | {r['self_recall']:.4f} ({r['self_recall_by_age_oldest_first'][0]:.4f})"
-              f" | {r['filed_share']:.4f} | {r['near_recall_at_k']:.3f} ({r['near_recall_at_1']:.3f})"
-              f" | {r['random_recall_at_k']:.3f} ({r['random_recall_at_1']:.3f})"
-              f" | {r['query_ms']:.3f} ms | {r['exact_ms']:.3f} ms | {r['index_mib']:.1f} MiB"
-              f" | {r['memory_mib']:.1f} MiB |")
     import keras
 
     result = {"command": "python benchmarks/sam_index.py " + " ".join(argv or []),
@@ -211,6 +217,7 @@ def main(argv=None):
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as f:
         json.dump(result, f, indent=1)
+    print("\n" + markdown(result))
     last = rows[-1]
     print(f"N={last['N']} self-recall {last['self_recall']:.4f} recall@K "
           f"{last['near_recall_at_k']:.4f} query {last['query_ms']:.3f} ms")

@@ -140,3 +140,37 @@ def test_ham_mask_benchmark_writes_its_table(tmp_path):
                           "--batch-size", "2", "--output", str(out)])
     assert len(result["rows"]) == 4 and out.exists()
     assert all(r["ms_per_step"] > 0 for r in result["rows"])
+
+
+def _sam_index():
+    import importlib.util
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location(
+        "sam_index", os.path.join(root, "benchmarks", "sam_index.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module, root
+
+
+def test_the_sam_index_table_on_the_cell_page_is_the_results_file():
+    """docs/cells/sam.md quotes benchmarks/results/sam_index.json, written by sam_index.py."""
+    module, root = _sam_index()
+    with open(os.path.join(root, "benchmarks", "results", "sam_index.json")) as f:
+        result = json.load(f)
+    with open(os.path.join(root, "docs", "cells", "sam.md")) as f:
+        page = f.read()
+    assert module.markdown(result) in page
+    assert [r["N"] for r in result["rows"]][-1] == 1_048_576
+
+
+def test_sam_index_benchmark_finds_every_row_and_prints_its_summary(tmp_path, capsys):
+    module, _ = _sam_index()
+    out = tmp_path / "i.json"
+    result = module.main(["--sizes", "64,512", "--self-queries", "64", "--queries", "8",
+                          "--repeats", "1", "--output", str(out)])
+    assert [r["N"] for r in result["rows"]] == [64, 512] and out.exists()
+    # Every row of every age comes back when queried with its own content.
+    assert all(r["self_recall"] == 1.0 for r in result["rows"])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("N=512 self-recall 1.0000 recall@K ") and last.endswith(" ms")

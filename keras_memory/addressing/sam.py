@@ -9,8 +9,8 @@ for each backend: `keras.ops` has no such gather and scatter), and every
 search runs on a `stop_gradient` view. Inside TensorFlow's `tf.while_loop`
 the gradients of these ops keep only O(K * W) tensors per step for
 backpropagation, never the `(B, N, W)` memory, and under XLA (TensorFlow with
-`jit_compile=True`, or JAX) the scatters run in place (research: `sam.md`
-section 9; the paper's "revert the sparse modifications" backward pass,
+`jit_compile=True`, or JAX) the scatters run in place (`tests/test_sam.py`
+checks both; the paper's "revert the sparse modifications" backward pass,
 section 3.4, is then not needed). Everything else is `keras.ops`.
 """
 
@@ -91,7 +91,8 @@ def sparse_read(memory, keys, strengths, rows, valid=None):
     each head (truncating the dense weighting to its `K` largest entries and
     renormalising, section 3.1), and `r = sum_i w(s_i) M(s_i)`. The
     similarity and the key strength `beta` are not fixed by the paper; this is
-    the NTM/DNC convention (research: `sam.md` section 11).
+    the NTM/DNC convention (content addressing with a key strength, Graves et
+    al. 2014, section 3.3.1), a choice the paper leaves open.
 
     Args:
         memory: `(B, N, W)`.
@@ -213,8 +214,8 @@ def mark_accessed(last_access, rows, weights, step, threshold, mask=None):
 
     `U^(2)_T(i) = T - max{t : w^W_t(i) + w^R_t(i) > delta}` is kept as the last
     access time. Each access is tested on its own weight (any head's read or
-    write weight above `delta` refreshes the row; research: `sam.md`
-    section 11). No gradient flows through the usage.
+    write weight above `delta` refreshes the row; the paper does not say
+    whether the weights of several heads are summed first). No gradient flows through the usage.
 
     Args:
         last_access: `(B, N)`.

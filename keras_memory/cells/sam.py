@@ -38,8 +38,11 @@ class SAMCell(keras.layers.Layer):
     row), as in Rae et al. (2016). The time and the memory kept for
     backpropagation per step do not grow with `N` (under `jit_compile=True`);
     only the search for the top `k` rows does, and `search="lsh"` makes that
-    constant too. Use it inside `keras.layers.RNN`, or inside
-    `keras_memory.layers.MemoryRNN` when the inputs are masked (see below).
+    constant too. Run it inside `keras_memory.MemoryRNN`, a drop-in
+    `keras.layers.RNN` that reads the controller's weights once per sequence
+    (inside `keras.layers.RNN`'s TensorFlow loop every step's read of them is
+    kept for backpropagation, a copy of the controller per step) and hands
+    masks to the cell (see below). `keras.layers.RNN` gives the same results.
 
     Each step `t` (section 3 and Suppl. A of the paper):
 
@@ -50,7 +53,8 @@ class SAMCell(keras.layers.Layer):
        word `a = tanh(.)`, a write gate `alpha = sigmoid(.)`, an interpolation
        gate `gamma = sigmoid(.)` and a key strength `beta = softplus(.)`. The
        paper names `q, a, alpha, gamma` and leaves their activations open;
-       `beta` is the NTM/DNC strength (research: `sam.md` section 11).
+       `beta` is the NTM/DNC key strength (Graves et al. 2014, section
+       3.3.1), which the paper leaves open.
     3. Write (eq. 5 and Suppl. eq. 8): `w^W = alpha (gamma w^R_{t-1} +
        (1 - gamma) I^U)`; each head zeroes its least recently accessed row
        (eq. 6; the `R` heads take the `R` oldest rows; ties go to the lowest
@@ -67,19 +71,24 @@ class SAMCell(keras.layers.Layer):
        the RNN.
 
     The paper does not say how several heads share the write; here each head
-    writes on its own (research: `sam.md` section 11), so a step changes at
+    writes on its own, so a step changes at
     most `R * (k + 1)` rows.
 
     Search. `search="exact"` is the paper's "SAM linear": an exact top-`k` by
     cosine similarity over all `N` rows, O(N * W) per step but nothing of it
-    kept for backpropagation. `search="lsh"` is an approximate index that
-    XLA compiles: `lsh_tables` SimHash tables of `2**lsh_bits` buckets, each
-    bucket a ring of the `lsh_bucket_size` rows written into it most
-    recently; the query is hashed, the `lsh_tables * lsh_bucket_size` rows
-    it names are re-scored exactly and the best `k` kept. Its cost per step
-    does not depend on `N`. The paper used FLANN k-d trees and LSH (section
-    3.5); an index with static shapes is what runs inside an XLA-compiled
-    `tf.while_loop`.
+    kept for backpropagation. `search="lsh"` is an approximate index of
+    every written row that XLA compiles: `lsh_tables` SimHash tables (each
+    with orthonormal hyperplanes) of `2**lsh_bits` buckets of
+    `lsh_bucket_size` slots, and a ring of the `lsh_recent` rows allocated
+    last. Every row a step writes is re-filed under its new content, as the
+    paper keeps its index "in sync on every write or erase" (section 3.5):
+    removed from its old bucket, put in the lowest free slot of its new one
+    (a row whose bucket is full stays out of that table until its next
+    write). A query is hashed; the rows filed in its bucket of each table and
+    the recent rows are re-scored exactly and the best `k` kept. Its cost per
+    step does not depend on `N`. The paper used FLANN k-d trees and LSH
+    (section 3.5); a hash table with static shapes is what runs inside an
+    XLA-compiled loop.
 
     Masking. `keras.layers.RNN` applies a mask by selecting between the new
     and the old value of every state at every step, which for the memory is a
@@ -95,9 +104,9 @@ class SAMCell(keras.layers.Layer):
 
     The state is a list of 2-D float tensors: `[h, c, reads, memory,
     last_access, read_rows, read_weights, step]` with sizes `units, units,
-    R * W, N * W, N, R * k, R * k, 1`, plus `[lsh_table, lsh_counts,
-    ring_next, ring_prev, ring_ends]` of sizes `L * 2**bits * C, L * 2**bits,
-    N, N, 2` when `search="lsh"`. Row indices and
+    R * W, N * W, N, R * k, R * k, 1`, plus `[lsh_table, lsh_codes,
+    lsh_recent, lsh_count, ring_next, ring_prev, ring_ends]` of sizes
+    `L * 2**bits * C, L * N, F, 1, N, N, 2` when `search="lsh"`. Row indices and
     counts are stored as float32, exact up to `2**24` slots.
 
     Args:
@@ -113,15 +122,16 @@ class SAMCell(keras.layers.Layer):
             above it refreshes the row's usage. Defaults to `0.005`.
         search: `"exact"` or `"lsh"` (see above). Defaults to `"exact"`.
         lsh_tables: Positive integer, number of hash tables `L`.
-            Defaults to `8`.
+            Defaults to `4`.
         lsh_bits: Positive integer, hash bits per table (`2**bits`
-            buckets), at most 16; `None` picks `ceil(log2(N / C))` clamped to
-            `[1, 3]`. Fewer bits let a query see more of the rows (one bucket
-            in `2**bits`); more bits let a table keep more rows (the newest
-            `2**bits * C`). Defaults to `None`.
-        lsh_bucket_size: Positive integer `C`, rows kept per bucket;
-            `lsh_tables * lsh_bucket_size` must be at least `k`.
+            buckets), at most 24; `None` picks `ceil(log2(2 N / C))`, room
+            for twice the memory. Defaults to `None`.
+        lsh_bucket_size: Positive integer `C`, slots per bucket.
             Defaults to `32`.
+        lsh_recent: Positive integer `F`, the rows allocated last, which
+            every query also searches; at least `num_heads`, and
+            `lsh_tables * lsh_bucket_size + lsh_recent` must be at least `k`.
+            Defaults to `256`.
         memory_init: `"zeros"` (the memory starts empty) or `"random"` (a
             fixed draw uniform in `+-1/sqrt(N + W)`, made when the layer is
             built and not trained). Defaults to `"zeros"`.
@@ -152,7 +162,7 @@ class SAMCell(keras.layers.Layer):
     Example:
 
     >>> inputs = np.random.random((8, 10, 9)).astype("float32")
-    >>> rnn = keras.layers.RNN(
+    >>> rnn = keras_memory.MemoryRNN(
     ...     SAMCell(units=100, memory_size=100_000, word_size=32),
     ...     return_sequences=True,
     ... )
