@@ -12,6 +12,7 @@ from keras_memory.cells.common import (
     keep_memory_in_float32,
     requested_dtype_config,
 )
+from keras_memory.cells.sparse_index import SparseIndex
 from keras_memory.validation import (
     check_bool,
     check_option,
@@ -230,37 +231,10 @@ class SAMCell(keras.layers.Layer):
             )
         self.usage_threshold = float(usage_threshold)
         self.search = check_option("search", search, SEARCHES, name)
-        self.lsh_tables = check_positive_int("lsh_tables", lsh_tables, name)
-        self.lsh_bucket_size = check_positive_int("lsh_bucket_size", lsh_bucket_size, name)
-        if lsh_bits is not None:
-            lsh_bits = check_positive_int("lsh_bits", lsh_bits, name)
-            if lsh_bits > 24:
-                raise ValueError(
-                    f"{name}: `lsh_bits` must be at most 24. Received: lsh_bits={lsh_bits!r}"
-                )
-        self.lsh_bits = lsh_bits
-        self.lsh_recent = check_positive_int("lsh_recent", lsh_recent, name)
+        self.index = SparseIndex(name, self.memory_size, self.word_size, self.num_heads,
+                                 self.k, lsh_tables, lsh_bits, lsh_bucket_size, lsh_recent)
         if self.search == "lsh":
-            if self.lsh_tables * self.lsh_bucket_size + self.lsh_recent < self.k:
-                raise ValueError(
-                    f"{name}: with search='lsh', `lsh_tables * lsh_bucket_size + "
-                    f"lsh_recent` (the candidates per query) must be at least `k`. "
-                    f"Received: lsh_tables={lsh_tables!r}, lsh_bucket_size="
-                    f"{lsh_bucket_size!r}, lsh_recent={lsh_recent!r}, k={k!r}"
-                )
-            if self.lsh_recent < self.num_heads:
-                raise ValueError(
-                    f"{name}: with search='lsh', `lsh_recent` must be at least "
-                    f"`num_heads` (each step allocates one row per head). Received: "
-                    f"lsh_recent={lsh_recent!r}, num_heads={self.num_heads}"
-                )
-            check_tensor_size(
-                "the LSH tables (lsh_tables x 2**lsh_bits x lsh_bucket_size)",
-                (self.lsh_tables, self.num_buckets, self.lsh_bucket_size),
-                {"lsh_tables": lsh_tables, "lsh_bits": lsh_bits,
-                 "lsh_bucket_size": lsh_bucket_size, "memory_size": memory_size},
-                name,
-            )
+            self.index.validate(name, self.k)
         self.memory_init = check_option("memory_init", memory_init, MEMORY_INITS, name)
         self.clip_value = check_positive_float("clip_value", clip_value, name)
         self.return_weightings = check_bool("return_weightings", return_weightings, name)
@@ -306,26 +280,21 @@ class SAMCell(keras.layers.Layer):
             1,
         ]
         if self.search == "lsh":
-            self.state_size += [
-                self.lsh_tables * self.num_buckets * self.lsh_bucket_size,
-                self.lsh_tables * n,
-                self.lsh_recent,
-                1,
-                n,
-                n,
-                2,
-            ]
+            self.state_size += self.index.state_size
         self.output_size = self.units + r * self.word_size
         if self.return_weightings:
             self.output_size += r * (4 * k_ + 2)
 
+    # The index's settings, as constructor arguments.
+    lsh_tables = property(lambda self: self.index.tables)
+    lsh_bits = property(lambda self: self.index.bits_argument)
+    lsh_bucket_size = property(lambda self: self.index.bucket_size)
+    lsh_recent = property(lambda self: self.index.recent)
+
     @property
     def num_buckets(self):
         """Buckets per LSH table, `2**lsh_bits` (with the default bits resolved)."""
-        bits = self.lsh_bits or addressing.default_lsh_bits(
-            self.memory_size, self.lsh_bucket_size
-        )
-        return 2**bits
+        return self.index.num_buckets
 
     def build(self, input_shape):
         if len(input_shape) != 2:
@@ -355,16 +324,7 @@ class SAMCell(keras.layers.Layer):
                 name="initial_memory",
             )
         if self.search == "lsh":
-            bits = int(round(math.log2(self.num_buckets)))
-            normal = keras.initializers.RandomNormal(seed=None if seed is None else seed + 5)
-            self.lsh_hyperplanes = self.add_weight(
-                shape=(self.lsh_tables, bits, self.word_size),
-                initializer=lambda shape, dtype=None: addressing.orthogonal_hyperplanes(
-                    normal(shape, dtype=dtype)
-                ),
-                trainable=False,
-                name="lsh_hyperplanes",
-            )
+            self.index.build(self, None if seed is None else seed + 5)
 
     def get_initial_state(self, batch_size=None):
         dtype = self.compute_dtype
@@ -387,17 +347,9 @@ class SAMCell(keras.layers.Layer):
         states = [zeros(self.units), zeros(self.units), zeros(r * w), memory,
                   zeros(n), read_rows, zeros(r * k), zeros(1)]
         if self.search == "lsh":
-            if self.memory_init == "random":
-                table, codes = addressing.lsh_build(
-                    self.initial_memory, self.lsh_hyperplanes, self.lsh_bucket_size
-                )
-            else:
-                table, codes = addressing.lsh_empty_index(
-                    self.lsh_tables, self.num_buckets, self.lsh_bucket_size, n
-                )
-            nxt, prev, ends = addressing.ring_initial(n)
-            states += [tile(table), tile(codes), tile(-ops.ones((self.lsh_recent,))),
-                       zeros(1), tile(nxt), tile(prev), tile(ends)]
+            states += self.index.initial_states(
+                tile, self.initial_memory if self.memory_init == "random" else None
+            )
         return states
 
     def call(self, inputs, states, training=False, step_mask=None):
@@ -431,13 +383,11 @@ class SAMCell(keras.layers.Layer):
         beta = ops.softplus(heads[..., 2 * w + 2])
 
         # 3. Write (eq. 5, Suppl. eq. 8) to the previous read rows and the LRA rows.
+        step_on = ops.ones_like(now, "bool") if mask is None else mask > 0
         if self.search == "lsh":
             # The least accessed ring (Suppl. A.3): O(1) instead of a scan of N.
-            # The ring stays float32: only the touched entries are cast.
-            nxt, prev = states[12], states[13]
-            ends = ops.cast(states[14], "int32")
-            head, tail = ends[:, 0], ends[:, 1]
-            lra_rows = addressing.ring_oldest(nxt, head, r)
+            index = self.index.unpack(states[8:15])
+            lra_rows = self.index.oldest(index)
         else:
             lra_rows = addressing.least_recently_accessed(last_access, r)  # (B, R)
         on_previous, on_lra = addressing.write_weights(previous_weights, alpha, gamma)
@@ -458,34 +408,12 @@ class SAMCell(keras.layers.Layer):
             last_access, written_rows, written_weights, now, self.usage_threshold, mask
         )
 
-        extra_states = []
         if self.search == "lsh":
             # The index follows every write (section 3.5): each written row is
             # re-filed under its new content, and the rows just allocated go
-            # to the ring of recent rows.
-            table = ops.reshape(
-                states[8], (-1, self.lsh_tables, self.num_buckets, self.lsh_bucket_size)
-            )  # float32; cast entry by entry
-            codes = ops.reshape(states[9], (-1, self.lsh_tables, n))
-            recent, count = states[10], states[11][:, 0]
-            active = addressing.first_occurrences(written_rows)
-            step_on = ops.ones_like(now, "bool") if mask is None else mask > 0
-            active = ops.logical_and(active, step_on[:, None])
-            table, codes = addressing.lsh_update(
-                table, codes, written_rows, addressing.gather_rows(new_memory, written_rows),
-                self.lsh_hyperplanes, active,
-            )
-            recent, count = addressing.recent_append(recent, count, lra_rows, step_on)
-            # 4a. Approximate top-k through the index.
-            rows, valid = addressing.lsh_candidates(
-                table, recent, new_memory, queries, self.lsh_hyperplanes, k
-            )
-            extra_states = [
-                ops.reshape(table, (-1, self.state_size[8])),
-                ops.reshape(codes, (-1, self.state_size[9])),
-                recent,
-                count[:, None],
-            ]
+            # to the ring of recent rows. 4a. Approximate top-k through it.
+            self.index.file(index, new_memory, written_rows, lra_rows, step_on)
+            rows, valid = self.index.search(index, new_memory, queries, k)
         else:
             # 4a. Exact top-k (the paper's "SAM linear").
             rows, valid = addressing.exact_top_k(new_memory, queries, k), None
@@ -498,21 +426,13 @@ class SAMCell(keras.layers.Layer):
         new_last_access = addressing.mark_accessed(
             new_last_access, rows, new_read_weights, now, self.usage_threshold, mask
         )
+        extra_states = []
         if self.search == "lsh":
             touched = ops.concatenate([written_rows, ops.reshape(rows, (-1, r * k))], axis=1)
-            weights = ops.stop_gradient(ops.concatenate(
-                [written_weights, ops.reshape(new_read_weights, (-1, r * k))], axis=1))
-            accessed = weights > self.usage_threshold
-            if mask is not None:
-                accessed = ops.logical_and(accessed, mask[:, None] > 0)
-            nxt, prev, head, tail = addressing.ring_touch_all(
-                nxt, prev, head, tail, touched, accessed
-            )
-            extra_states += [
-                nxt,
-                prev,
-                ops.cast(ops.stack([head, tail], axis=1), dtype),
-            ]
+            weights = ops.concatenate(
+                [written_weights, ops.reshape(new_read_weights, (-1, r * k))], axis=1)
+            self.index.touch(index, touched, weights, self.usage_threshold, step_on)
+            extra_states = self.index.pack(index)
 
         new_reads = ops.reshape(new_reads, (-1, r * w))
         new_read_rows = ops.reshape(ops.cast(rows, dtype), (-1, r * k))
@@ -589,10 +509,7 @@ class SAMCell(keras.layers.Layer):
                 "k": self.k,
                 "usage_threshold": self.usage_threshold,
                 "search": self.search,
-                "lsh_tables": self.lsh_tables,
-                "lsh_bits": self.lsh_bits,
-                "lsh_bucket_size": self.lsh_bucket_size,
-                "lsh_recent": self.lsh_recent,
+                **self.index.config(),
                 "memory_init": self.memory_init,
                 "clip_value": self.clip_value,
                 "return_weightings": self.return_weightings,
