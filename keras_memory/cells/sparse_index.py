@@ -152,6 +152,8 @@ class SparseIndex:
     def file(self, index, memory, written_rows, lra_rows, step_on):
         """Re-file the rows written this step under their content in `memory`,
         and append the rows just allocated to the recent rows."""
+        written_rows = ops.cast(written_rows, "int32")
+        lra_rows = ops.cast(lra_rows, "int32")
         active = ops.logical_and(addressing.first_occurrences(written_rows), step_on[:, None])
         index.table, index.codes = addressing.lsh_update(
             index.table, index.codes, written_rows,
@@ -170,6 +172,6 @@ class SparseIndex:
         """Move every row accessed above `threshold` to the ring's tail, in order."""
         accessed = ops.logical_and(ops.stop_gradient(weights) > threshold, step_on[:, None])
         index.nxt, index.prev, index.head, index.tail = addressing.ring_touch_all(
-            index.nxt, index.prev, index.head, index.tail, rows, accessed
+            index.nxt, index.prev, index.head, index.tail, ops.cast(rows, "int32"), accessed
         )
 
