@@ -174,3 +174,20 @@ def test_sam_index_benchmark_finds_every_row_and_prints_its_summary(tmp_path, ca
     assert all(r["self_recall"] == 1.0 for r in result["rows"])
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last.startswith("N=512 self-recall 1.0000 recall@K ") and last.endswith(" ms")
+
+
+def test_the_layer_memory_table_on_the_sam_page_is_the_results_files():
+    """docs/cells/sam.md quotes benchmarks/results/layers/{RNN,MemoryRNN}.json."""
+    import re
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "docs", "cells", "sam.md")) as f:
+        page = f.read()
+    for layer, label in (("RNN", "`keras.layers.RNN`"), ("MemoryRNN", "`keras_memory.MemoryRNN`")):
+        with open(os.path.join(root, "benchmarks", "results", "layers", f"{layer}.json")) as f:
+            result = json.load(f)
+        assert result["config"]["layer"] == layer and result["config"]["sizes"] == [65536]
+        per_step = {r["model"]: r["per_step_mib"] for r in result["memory"]}
+        line = next(l for l in page.splitlines() if l.startswith(f"| {label} |"))
+        assert re.findall(r"-?\d+\.\d+", line) == [
+            f"{per_step['sam_lsh']:.2f}", f"{per_step['ham']:.2f}"], line
