@@ -191,3 +191,6 @@ def test_the_layer_memory_table_on_the_sam_page_is_the_results_files():
         line = next(l for l in page.splitlines() if l.startswith(f"| {label} |"))
         assert re.findall(r"-?\d+\.\d+", line) == [
             f"{per_step['sam_lsh']:.2f}", f"{per_step['ham']:.2f}"], line
+        if layer == "RNN":
+            ham_page = open(os.path.join(root, "docs", "cells", "ham.md")).read()
+            assert f"{per_step['ham']:.2f} MiB per step for `HAMCell`" in ham_page
