@@ -7,9 +7,10 @@ from keras import ops
 
 from keras_memory.addressing import sam as addressing
 from keras_memory.cells.common import (
-    clone_initializer,
     check_step_input,
+    clone_initializer,
     keep_memory_in_float32,
+    offset_seed,
     requested_dtype_config,
 )
 from keras_memory.cells.sparse_index import SparseIndex
@@ -318,13 +319,13 @@ class SAMCell(keras.layers.Layer):
             self.initial_memory = self.add_weight(
                 shape=(self.memory_size, self.word_size),
                 initializer=keras.initializers.RandomUniform(
-                    -limit, limit, seed=None if seed is None else seed + 2
+                    -limit, limit, seed=offset_seed(seed, 2)
                 ),
                 trainable=False,
                 name="initial_memory",
             )
         if self.search == "lsh":
-            self.index.build(self, None if seed is None else seed + 5)
+            self.index.build(self, offset_seed(seed, 5))
 
     def get_initial_state(self, batch_size=None):
         dtype = self.compute_dtype

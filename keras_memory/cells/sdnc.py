@@ -10,6 +10,7 @@ from keras_memory.addressing import sdnc as links
 from keras_memory.cells.common import (
     clone_initializer,
     keep_memory_in_float32,
+    offset_seed,
     requested_dtype_config,
 )
 from keras_memory.cells.sam import MAX_MEMORY_SIZE, MEMORY_INITS, SEARCHES
@@ -294,13 +295,13 @@ class SDNCCell(keras.layers.Layer):
             self.initial_memory = self.add_weight(
                 shape=(self.memory_size, self.word_size),
                 initializer=keras.initializers.RandomUniform(
-                    -limit, limit, seed=None if self.seed is None else self.seed + 2
+                    -limit, limit, seed=offset_seed(self.seed, 2)
                 ),
                 trainable=False,
                 name="initial_memory",
             )
         if self.search == "lsh":
-            self.index.build(self, None if self.seed is None else self.seed + 5)
+            self.index.build(self, offset_seed(self.seed, 5))
 
     def get_initial_state(self, batch_size=None):
         dtype = self.compute_dtype
