@@ -59,6 +59,8 @@ def resized(model, memory_size, search):
     new = keras.Model(inputs, outputs)
     for target, source in zip(new.trainable_weights, model.trainable_weights):
         target.assign(source)
+    # XLA: without it every sparse write copies the memory (see docs/performance.md).
+    new.compile(jit_compile=True)
     return new
 
 
