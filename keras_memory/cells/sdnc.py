@@ -124,9 +124,12 @@ class SDNCCell(keras.layers.Layer):
             a weight above it refreshes the row's usage. Defaults to `0.005`.
         search: `"exact"` or `"lsh"`, as for `SAMCell`. Defaults to
             `"exact"`.
-        lsh_tables, lsh_bits, lsh_bucket_size, lsh_recent: The index's
-            settings with `search="lsh"`, as for `SAMCell` (defaults `4`,
-            `None`, `32`, `256`).
+        lsh_tables: With `search="lsh"`, the index's hash tables, as for
+            `SAMCell`. Defaults to `4`.
+        lsh_bits: Hash bits per table, as for `SAMCell`. Defaults to `None`.
+        lsh_bucket_size: Slots per bucket, as for `SAMCell`. Defaults to `32`.
+        lsh_recent: Rows allocated last that every query also searches, as
+            for `SAMCell`. Defaults to `256`.
         memory_init: `"zeros"` (the memory starts empty) or `"random"` (a
             fixed draw uniform in `+-1/sqrt(N + W)`, made when the layer is
             built and not trained). Defaults to `"zeros"`.
