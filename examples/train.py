@@ -92,6 +92,7 @@ def make_cell(args):
             lsh_tables=args.lsh_tables,
             lsh_bits=args.lsh_bits,
             lsh_bucket_size=args.lsh_bucket_size,
+            lsh_recent=args.lsh_recent,
             memory_init=args.memory_init or "zeros",
             seed=args.seed,
         )
@@ -143,9 +144,12 @@ def parser():
     p.add_argument("--k", type=int, default=4, help="SAM rows read per head")
     p.add_argument("--search", choices=("exact", "lsh"), default="exact",
                    help="SAM top-k search")
-    p.add_argument("--lsh-tables", type=int, default=8, help="SAM LSH hash tables")
-    p.add_argument("--lsh-bits", type=int, default=None, help="SAM LSH bits per table")
-    p.add_argument("--lsh-bucket-size", type=int, default=32, help="SAM LSH rows per bucket")
+    p.add_argument("--lsh-tables", type=int, default=4, help="SAM LSH hash tables")
+    p.add_argument("--lsh-bits", type=int, default=None,
+                   help="SAM LSH bits per table (default: buckets for twice the memory)")
+    p.add_argument("--lsh-bucket-size", type=int, default=32, help="SAM LSH slots per bucket")
+    p.add_argument("--lsh-recent", type=int, default=256,
+                   help="SAM LSH: rows allocated last that every query also searches")
     p.add_argument("--memory-init", default=None,
                    choices=("random", "constant", "learned", "zeros"),
                    help="initial memory (default: the cell's own; NTM: random, SAM: zeros)")

@@ -470,3 +470,31 @@ def test_corrupt_run_files_stop_a_resume_naming_the_file_before_anything_changes
             after = {entry: open(os.path.join(run_dir, entry), "rb").read()
                      for entry in os.listdir(run_dir) if entry != "logs"}
             assert after == before, name  # args.json and the truncated file untouched
+
+
+def test_sam_long_recall_rebuilds_the_model_with_a_larger_memory(tmp_path):
+    import importlib.util
+
+    import keras
+
+    from keras_memory import SAMCell, training
+
+    model = training.build_model(SAMCell(8, memory_size=64, word_size=8, search="lsh", seed=1),
+                                 "associative_recall")
+    model.save(tmp_path / "m.keras")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location(
+        "sam_long_recall", os.path.join(root, "examples", "sam_long_recall.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    bigger = module.resized(keras.saving.load_model(tmp_path / "m.keras"), 4096, "lsh")
+    cell = bigger.get_layer(index=1).cell
+    assert (cell.memory_size, cell.search, cell.num_buckets) == (4096, "lsh", 256)
+    for new, old in zip(bigger.trainable_weights, model.trainable_weights):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(new),
+                                      keras.ops.convert_to_numpy(old))
+    result = module.main(["--model", str(tmp_path / "m.keras"), "--items", "2,9",
+                          "--memory-size", "256", "--batches", "1", "--batch-size", "2",
+                          "--output", str(tmp_path / "r.json")])
+    assert [r["items"] for r in result["rows"]] == [2, 9]
+    assert result["rows"][1]["steps"] == 9 * 4 + 8
