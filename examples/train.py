@@ -128,6 +128,22 @@ def make_optimizer(args):
                                     clipvalue=args.clip_value)
 
 
+def checkpointed_seconds(evaluations):
+    """Training seconds behind `evaluations` written by earlier starts of a run.
+
+    Each start's clock begins at 0 (`TaskEvaluation`'s `seconds`), so the
+    time of a start is the `seconds` of its last evaluation, the one its
+    checkpoint was taken after; training after that was lost and is repeated
+    by the next start.
+    """
+    total, last = 0.0, 0.0
+    for record in evaluations:
+        if record["seconds"] < last:  # A new start.
+            total += last
+        last = record["seconds"]
+    return total + last
+
+
 def parser():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--cell", choices=CELLS, default="ntm")
@@ -298,8 +314,11 @@ def run(args, run_dir, command=None):
     seconds = time.perf_counter() - start
 
     evaluations = previous + evaluation.history
+    # A resumed run's training time adds that of its earlier starts (up to
+    # their last checkpoint) to this one's.
     results = {"command": command, "settings": vars(args), "resumed": state is not None,
-               "train_seconds": seconds, "sequences": evaluation.sequences}
+               "train_seconds": checkpointed_seconds(previous) + seconds,
+               "sequences": evaluation.sequences}
     if evaluations:
         results["learning"] = learning_summary(evaluations)
     models = {"final": model}
@@ -316,7 +335,7 @@ def run(args, run_dir, command=None):
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         with open(path, "w") as f:
             json.dump(results, f, indent=1)
-    print(f"\nTrained for {seconds:.0f} s ({evaluation.sequences:,} sequences in all). "
+    print(f"\nTrained for {results['train_seconds']:.0f} s ({evaluation.sequences:,} sequences in all). "
           f"Evaluation of {task!r}:")
     print(f"{'model':<8}{'split':<16}{'bit errors/seq':>16}{'bit acc':>10}{'symbol acc':>12}"
           f"{'seq acc':>10}")

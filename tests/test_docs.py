@@ -7,8 +7,8 @@ docs/data/ntm and docs/data/sam: every row of their tables names its results
 file(s) (written by `examples/train.py --results` or
 `examples/quickstart.py --results`), and the numbers of the row are the
 numbers in the file, formatted as the page formats them; a row without a file
-fails, except rows marked as pending a rerun. Each file's command is printed
-on the page, and its recorded settings are the ones that command runs with.
+fails. Each file's command is printed on the page, and its recorded settings
+are the ones that command runs with.
 """
 
 import importlib.util
@@ -43,7 +43,6 @@ PAGE = os.path.join(ROOT, "docs", "results.md")
 SECTIONS = ("NTM: copy", "Quickstart", "SAM: copy", "SAM: associative recall")
 DATA_DIRS = ("ntm", "sam")
 #: Rows that may lack a file, with the reason, while they wait for a rerun.
-PENDING_REASON = "pending a rerun with the new LSH index"
 
 
 def load_example(name):
@@ -151,21 +150,13 @@ def page_rows(text):
                 yield name, row, linked_files(row.get("results file", ""))
 
 
-def pending_rows(text):
-    return [row for _, row, files in page_rows(text)
-            if not files and PENDING_REASON in row.get("results file", "")]
-
-
 def check_page(text):
     """Every check of this module on the text of a results page; returns the files quoted."""
     quoted = set()
     tables_seen = 0
     for name, row, files in page_rows(text):
         label = plain(row[next(iter(row))])
-        if not files:
-            assert PENDING_REASON in row.get("results file", "") and "LSH" in row.get("search", ""), (
-                f"{name}: the row {label!r} names no results file")
-            continue
+        assert files, f"{name}: the row {label!r} names no results file"
         quoted.update(files)
         for path in files:
             assert os.path.exists(path), (name, label, path)
@@ -240,18 +231,25 @@ def test_each_results_file_was_written_by_the_command_printed_on_the_page():
     for path in data_files():
         results = load(path)
         assert path in commands, f"no command on the page writes {os.path.relpath(path, ROOT)}"
-        assert results["command"] == commands[path], path
+        command, recorded = results["command"], results.get("settings", {})
+        if results.get("resumed"):
+            # A run stopped and continued with --resume trains as the uninterrupted
+            # run does (tests/test_examples.py): the page prints the command without
+            # --resume and the progress display.
+            command = re.sub(r" --resume\b| --verbose \d+", "", command)
+            recorded = {k: v for k, v in recorded.items() if k not in ("resume", "verbose")}
+        assert command == commands[path], path
         argv = shlex.split(commands[path])[2:]
         if commands[path].startswith("python examples/train.py"):
             settings = vars(train.parser().parse_args(argv))
-            recorded = results["settings"]
+            if results.get("resumed"):
+                settings = {k: v for k, v in settings.items() if k not in ("resume", "verbose")}
             if not (settings["cell"] == "sam" and settings["search"] == "lsh"):
                 # The LSH options build nothing without the LSH search: their defaults
                 # may change without changing what these commands run.
                 settings = {k: v for k, v in settings.items() if not k.startswith("lsh_")}
                 recorded = {k: v for k, v in recorded.items() if not k.startswith("lsh_")}
             assert recorded == settings, path
-            assert not results["resumed"], path
             steps = settings["steps"] // settings["eval_every"] * settings["eval_every"]
             assert results["learning"]["sequences"] == steps * settings["batch_size"], path
         else:
@@ -277,7 +275,6 @@ def test_the_sequence_counts_in_the_prose_are_those_of_the_files():
         if len(runs) > 1:
             for t in ("1", "0.1"):
                 allowed.add(median_sequences([r["learning"]["below"][t] for r in runs]))
-    allowed.add(100_000)  # The slots of the LSH rows (a setting, pending a rerun).
     for name, body in sections(text).items():
         prose = "\n".join(line for line in body.splitlines()
                           if not line.startswith(("|", "python ", "`python", "![")))
@@ -302,10 +299,3 @@ def test_a_changed_number_or_a_row_without_a_file_fails_the_check():
     with pytest.raises(AssertionError):
         check_page(text.replace(quick, quick.replace("%", "1%", 1)))
 
-
-def test_the_lsh_rows_wait_for_a_rerun_with_the_new_index():
-    pending = pending_rows(read_page())
-    assert all("LSH" in row["search"] and "100,000" in row["slots"] for row in pending)
-    if pending:
-        pytest.skip(f"{len(pending)} SAM rows with 100,000 slots are {PENDING_REASON}: "
-                    "their numbers are from runs with the earlier index and have no file")

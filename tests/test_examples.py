@@ -435,6 +435,18 @@ def test_a_resumed_run_equals_the_uninterrupted_run(tmp_path):
     assert resumed_evaluations == evaluations
     for a, b in zip(weights, resumed_weights, strict=True):
         np.testing.assert_array_equal(a, b)
+    # The resumed run's training time counts both starts.
+    with open(os.path.join(halves, "results.json")) as f:
+        resumed = json.load(f)
+    first, second = (e["seconds"] for e in resumed["evaluations"])
+    assert resumed["resumed"] and resumed["train_seconds"] >= first + second
+
+
+def test_checkpointed_seconds_add_the_starts_of_a_run():
+    train = load_example("train")
+    starts = [{"seconds": s} for s in (10.0, 20.0, 5.0, 7.0, 3.0)]
+    assert train.checkpointed_seconds(starts) == 20.0 + 7.0 + 3.0
+    assert train.checkpointed_seconds([]) == 0.0
 
 
 def test_a_second_train_script_on_a_run_directory_in_use_exits_naming_it(tmp_path):
