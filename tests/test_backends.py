@@ -18,7 +18,16 @@ import keras
 import numpy as np
 import pytest
 
-from keras_memory import HAMCell, LANTMCell, MemoryRNN, NTMCell, RAMCell, SAMCell
+from keras_memory import (
+    DNCCell,
+    HAMCell,
+    LANTMCell,
+    MemoryRNN,
+    NTMCell,
+    RAMCell,
+    SAMCell,
+    SDNCCell,
+)
 
 BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}  # backend: module
 CURRENT = keras.backend.backend()
@@ -33,6 +42,9 @@ CELLS = {
                                lsh_tables=2, lsh_bucket_size=4, seed=1),
     "lantm": lambda: LANTMCell(8, memory_width=4, memory_capacity=16, seed=1),
     "ram": lambda: RAMCell(8, memory_width=4, key_size=4, memory_capacity=16, seed=1),
+    "dnc": lambda: DNCCell(8, memory_size=8, word_size=4, num_read_heads=2, seed=1),
+    "sdnc": lambda: SDNCCell(8, memory_size=16, word_size=4, num_heads=2, k=2, num_links=2,
+                             seed=1),
 }
 
 # Run in the other backend's interpreter: load each model, predict, save.
