@@ -146,7 +146,8 @@ def build_model(name, n, batch, args):
     inputs = keras.Input((None, INPUTS), batch_size=batch)
     from keras_memory import MemoryRNN
 
-    rnn = MemoryRNN(build_cell(name, n, args), return_sequences=True)
+    layer = keras.layers.RNN if getattr(args, "layer", "MemoryRNN") == "RNN" else MemoryRNN
+    rnn = layer(build_cell(name, n, args), return_sequences=True)
     return keras.Model(inputs, keras.layers.Dense(OUTPUTS)(rnn(inputs)))
 
 
@@ -1002,6 +1003,8 @@ def parse_args(argv, defaults=SUITE):
                         "a one-step loop into a different, smaller program")
     p.add_argument("--memory-fallback-timesteps", default="2,20;2,6",
                    help="shorter pairs for memory when T2 is over budget ('' for none)")
+    p.add_argument("--layer", choices=("MemoryRNN", "RNN"), default="MemoryRNN",
+                   help="run the cells in keras_memory.MemoryRNN (default) or keras.layers.RNN")
     p.add_argument("--memory-jit", default=defaults["memory_jit"],
                    choices=("both", "true", "false", "none"),
                    help="jit_compile of the memory runs ('none': no memory runs); the table "
@@ -1068,7 +1071,7 @@ def main(argv=None, defaults=SUITE):
               "--warmup", str(args.warmup), "--memory-steps", str(args.memory_steps),
               "--max-ram-gib", str(args.max_ram_gib), "--units", str(args.units),
               "--word-size", str(args.word_size), "--heads", str(args.heads),
-              "--k", str(args.k)]
+              "--k", str(args.k), "--layer", args.layer]
     runner = Runner(args, common)
     if args.resume and os.path.exists(args.out):
         with open(args.out) as f:

@@ -1,15 +1,20 @@
 """Compare learning curves of runs made with `examples/train.py`.
 
-Reads `evaluations.json` from each run directory, prints a Markdown table of
-the sequences each run needed to bring the validation error (bit errors per
-sequence, mean of the last `--window` checks) below each threshold, with the
-median over the runs of each group, and plots the curves.
+Reads each run's curve, from `evaluations.json` in a run directory or from a
+results file `examples/train.py --results` wrote (such as
+`docs/data/sam/copy_s1.json`), prints a Markdown table of the sequences each
+run needed to bring the validation error (bit errors per sequence, mean of
+the last `--window` checks, `keras_memory.training.learning_summary`) below
+each threshold, with the median over the runs of each group, and plots the
+curves.
 
     python examples/train.py --cell sam --task copy --memory-size 128 --word-size 32 \\
         --steps 2500 --eval-every 50 --seed 1 --run-dir runs/sam_copy_s1
     ...
     python examples/learning_curves.py --group SAM runs/sam_copy_s* --group NTM runs/ntm_copy_s* \\
         --out docs/figures/copy_learning.png --title "Copy, lengths 1-20"
+    python examples/learning_curves.py --group SAM docs/data/sam/copy_s?.json \\
+        --group NTM docs/data/ntm/copy_s?.json --out docs/figures/copy_learning.png
 
 A run that never reaches a threshold counts as slower than every run that
 does (it sorts last for the median).
@@ -22,23 +27,20 @@ import os
 
 import numpy as np
 
-
-def load(run_dir):
-    with open(os.path.join(run_dir, "evaluations.json")) as f:
-        evaluations = json.load(f)
-    sequences = np.array([e["sequences"] for e in evaluations], dtype=float)
-    errors = np.array([e["validation_bit_errors_per_sequence"] for e in evaluations])
-    seconds = np.array([e.get("seconds", math.nan) for e in evaluations])
-    return sequences, errors, seconds
+from keras_memory.training import learning_summary
 
 
-def smooth(errors, window):
-    return np.array([errors[max(0, i - window + 1): i + 1].mean() for i in range(len(errors))])
-
-
-def first_below(sequences, smoothed, threshold):
-    below = np.nonzero(smoothed < threshold)[0]
-    return float(sequences[below[0]]) if len(below) else math.inf
+def load(run):
+    """The validation checks of a run directory or of a results file."""
+    if os.path.isdir(run):
+        with open(os.path.join(run, "evaluations.json")) as f:
+            return json.load(f)
+    with open(run) as f:
+        results = json.load(f)
+    if "evaluations" not in results:
+        raise SystemExit(f"{run} has no learning curve (`evaluations`): a results file "
+                         "of examples/train.py --results, or a run directory, is needed.")
+    return results["evaluations"]
 
 
 def median(values):
@@ -66,15 +68,18 @@ def main(argv=None):
     for name, *runs in args.group:
         rows = []
         for run in runs:
-            sequences, errors, seconds = load(run)
-            smoothed = smooth(errors, args.window)
-            curves.setdefault(name, []).append((run, sequences, smoothed))
+            evaluations = load(run)
+            summary = learning_summary(evaluations, thresholds, args.window)
+            sequences = np.array([e["sequences"] for e in evaluations], dtype=float)
+            curves.setdefault(name, []).append((run, sequences, np.array(summary["smoothed"])))
+            below = summary["below"]
             rows.append({
                 "run": run,
-                "sequences": int(sequences[-1]),
-                "seconds": float(seconds[-1]),
-                "final_error": float(smoothed[-1]),
-                **{f"below_{t:g}": first_below(sequences, smoothed, t) for t in thresholds},
+                "sequences": summary["sequences"],
+                "seconds": float(evaluations[-1].get("seconds", math.nan)),
+                "final_error": summary["final_error"],
+                **{f"below_{t:g}": math.inf if below[f"{t:g}"] is None else float(below[f"{t:g}"])
+                   for t in thresholds},
             })
         table[name] = {
             "runs": rows,

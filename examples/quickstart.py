@@ -10,11 +10,16 @@ Trains `keras_memory.NTMCell` on the copy task of Graves et al. (2014) with
 - saves the trained model to `quickstart_ntm.keras`.
 
 Run it with `python examples/quickstart.py` (see the README for the one-line
-set-up). `--minutes` changes the training budget, `--out` the output folder.
+set-up). `--minutes` changes the training budget, `--out` the output folder,
+and `--results PATH` writes the command, its settings and every number it
+prints to a JSON file.
 """
 
 import argparse
+import json
 import os
+import shlex
+import sys
 import time
 
 import keras
@@ -34,6 +39,8 @@ from keras_memory.training import (
 
 
 def main(argv=None):
+    script_start = time.perf_counter()
+    argv = sys.argv[1:] if argv is None else list(argv)
     p = argparse.ArgumentParser(description="Train an NTM on the copy task.")
     p.add_argument("--minutes", type=float, default=4.0, help="training time budget")
     p.add_argument("--max-length", type=int, default=20, help="longest training sequence")
@@ -41,6 +48,8 @@ def main(argv=None):
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--memory-size", type=int, default=128)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--results", default=None, metavar="PATH",
+                   help="write the settings and the numbers printed to this JSON file")
     args = p.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     keras.utils.set_random_seed(args.seed)
@@ -62,11 +71,13 @@ def main(argv=None):
     batch_size, steps_per_epoch = 32, 100
     stream = TrainingStream(task, batch_size, steps_per_epoch, seed=args.seed)
     evaluation = TaskEvaluation(task, batch_size, every=steps_per_epoch, num_batches=2)
+    stop = StopAtThreshold(evaluation, "validation_bit_errors_per_sequence", 0.01, patience=3)
+    time_limit = TimeLimit(args.minutes * 60)
     callbacks = [
         stream.epoch_callback(),
         evaluation,  # writes validation_* values into the logs every 100 steps
-        StopAtThreshold(evaluation, "validation_bit_errors_per_sequence", 0.01, patience=3),
-        TimeLimit(args.minutes * 60),
+        stop,
+        time_limit,
         # NTMs can relapse after converging; keep the best weights seen.
         keras.callbacks.EarlyStopping(monitor="validation_bit_errors_per_sequence", mode="min",
                                       patience=10_000, restore_best_weights=True),
@@ -75,6 +86,7 @@ def main(argv=None):
     model.fit(stream, epochs=300, callbacks=callbacks, verbose=1)  # at most 30,000 steps
     seconds = time.perf_counter() - start
     print(f"\nTrained on {evaluation.sequences:,} sequences in {seconds:.0f} s.")
+    best = None
     if evaluation.history:
         best = min(evaluation.history, key=lambda r: r["validation_bit_errors_per_sequence"])
         print(f"Kept the weights of the best validation check ({best['sequences']:,} sequences, "
@@ -106,6 +118,26 @@ def main(argv=None):
     reloaded = keras.models.load_model(path)
     same = np.array_equal(model.predict_on_batch(x), reloaded.predict_on_batch(x))
     print(f"Saved {path} (reloaded model gives identical outputs: {same})")
+    if args.results:
+        results = {
+            "command": "python examples/quickstart.py " + shlex.join(argv),
+            "settings": vars(args),
+            "batch_size": batch_size,
+            "sequences": evaluation.sequences,
+            "train_steps": evaluation.sequences // batch_size,
+            "train_seconds": seconds,
+            "script_seconds": time.perf_counter() - script_start,
+            "stopped_early": stop.stopped,
+            "stopped_by_time_limit": time_limit.stopped,
+            "best_check": best,
+            "rows": [dict(r, label=label) for label, r in rows],
+            "reloaded_outputs_identical": bool(same),
+            "evaluations": evaluation.history,
+        }
+        os.makedirs(os.path.dirname(args.results) or ".", exist_ok=True)
+        with open(args.results, "w") as f:
+            json.dump(results, f, indent=1)
+        print(f"Results: {args.results}")
     return rows
 
 

@@ -22,7 +22,10 @@ validation check so far), `state.json` (how far the run got,
 read by `--resume`), `logs/` (TensorBoard), `history.csv`
 (training metrics per evaluation period), `evaluations.json` (validation
 results against sequences seen) and `results.json` (the final and the best
-model evaluated on the validation and generalization splits).
+model evaluated on the validation and generalization splits, the command and
+its settings, the learning curve and when it fell below 1 and 0.1 bit
+errors per sequence). `--results PATH` writes a copy of `results.json` to
+`PATH` as well, e.g. under `docs/data/` for a results page.
 
 One run at a time per run directory: a run holds `<run-dir>/.lock` (its pid)
 while it trains, and a second one on the same directory exits naming the
@@ -37,6 +40,7 @@ import ast
 import importlib.util
 import json
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -60,6 +64,7 @@ from keras_memory.training import (
     restore_random_state,
     resume_state,
     evaluate_task,
+    learning_summary,
 )
 
 
@@ -87,6 +92,7 @@ def make_cell(args):
             lsh_tables=args.lsh_tables,
             lsh_bits=args.lsh_bits,
             lsh_bucket_size=args.lsh_bucket_size,
+            lsh_recent=args.lsh_recent,
             memory_init=args.memory_init or "zeros",
             seed=args.seed,
         )
@@ -138,9 +144,12 @@ def parser():
     p.add_argument("--k", type=int, default=4, help="SAM rows read per head")
     p.add_argument("--search", choices=("exact", "lsh"), default="exact",
                    help="SAM top-k search")
-    p.add_argument("--lsh-tables", type=int, default=8, help="SAM LSH hash tables")
-    p.add_argument("--lsh-bits", type=int, default=None, help="SAM LSH bits per table")
-    p.add_argument("--lsh-bucket-size", type=int, default=32, help="SAM LSH rows per bucket")
+    p.add_argument("--lsh-tables", type=int, default=4, help="SAM LSH hash tables")
+    p.add_argument("--lsh-bits", type=int, default=None,
+                   help="SAM LSH bits per table (default: buckets for twice the memory)")
+    p.add_argument("--lsh-bucket-size", type=int, default=32, help="SAM LSH slots per bucket")
+    p.add_argument("--lsh-recent", type=int, default=256,
+                   help="SAM LSH: rows allocated last that every query also searches")
     p.add_argument("--memory-init", default=None,
                    choices=("random", "constant", "learned", "zeros"),
                    help="initial memory (default: the cell's own; NTM: random, SAM: zeros)")
@@ -156,6 +165,8 @@ def parser():
                    help="stop once validation bit errors per sequence are <= this")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--run-dir", default=None, help="defaults to runs/<cell>_<task>")
+    p.add_argument("--results", default=None, metavar="PATH",
+                   help="also write the run's results.json to PATH")
     p.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     p.add_argument("--overwrite", action="store_true", help="start --run-dir afresh")
     p.add_argument("--no-jit", dest="jit_compile", action="store_false",
@@ -167,6 +178,7 @@ def parser():
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser().parse_args(argv)
     run_dir = args.run_dir or os.path.join("runs", f"{args.cell}_{args.task}")
     # One run per directory: a second one would share its checkpoints.
@@ -176,13 +188,16 @@ def main(argv=None):
     except DirectoryInUseError as error:
         raise SystemExit(f"Cannot start: {error}") from None
     try:
-        return run(args, run_dir)
+        return run(args, run_dir, command="python examples/train.py " + shlex.join(argv))
     finally:
         lock.release()
 
 
-def run(args, run_dir):
-    """Train, checkpoint and evaluate in `run_dir` (locked by `main`)."""
+def run(args, run_dir, command=None):
+    """Train, checkpoint and evaluate in `run_dir` (locked by `main`).
+
+    `command` is the command line recorded in the results.
+    """
     model_path = os.path.join(run_dir, "model.keras")
     state_path = os.path.join(run_dir, "state.json")
     best_path = os.path.join(run_dir, "best.keras")
@@ -282,7 +297,11 @@ def run(args, run_dir):
                   verbose=args.verbose)
     seconds = time.perf_counter() - start
 
-    results = {"train_seconds": seconds, "sequences": evaluation.sequences}
+    evaluations = previous + evaluation.history
+    results = {"command": command, "settings": vars(args), "resumed": state is not None,
+               "train_seconds": seconds, "sequences": evaluation.sequences}
+    if evaluations:
+        results["learning"] = learning_summary(evaluations)
     models = {"final": model}
     if os.path.exists(best_path):
         models["best"] = keras.models.load_model(best_path)
@@ -292,8 +311,11 @@ def run(args, run_dir):
                                  batch_size=args.batch_size)
             for split in ("validation", "generalization")
         }
-    with open(os.path.join(run_dir, "results.json"), "w") as f:
-        json.dump(results, f, indent=2)
+    results["evaluations"] = evaluations
+    for path in [os.path.join(run_dir, "results.json")] + ([args.results] if args.results else []):
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        with open(path, "w") as f:
+            json.dump(results, f, indent=1)
     print(f"\nTrained for {seconds:.0f} s ({evaluation.sequences:,} sequences in all). "
           f"Evaluation of {task!r}:")
     print(f"{'model':<8}{'split':<16}{'bit errors/seq':>16}{'bit acc':>10}{'symbol acc':>12}"
@@ -304,7 +326,14 @@ def run(args, run_dir):
             print(f"{which:<8}{split:<16}{r['bit_errors_per_sequence']:>16.3f}"
                   f"{r['bit_accuracy']:>10.4f}{r['symbol_accuracy']:>12.4f}"
                   f"{r['sequence_accuracy']:>10.4f}")
-    print(f"Model, logs and results in {run_dir}/")
+    if "learning" in results:
+        below = ", ".join(f"< {t} bit: " + (f"{n:,}" if n is not None else "not reached")
+                          for t, n in results["learning"]["below"].items())
+        print(f"Sequences until the validation error (mean of the last "
+              f"{results['learning']['window']} checks) fell {below}; at the end "
+              f"{results['learning']['final_error']:.3f}.")
+    print(f"Model, logs and results in {run_dir}/"
+          + (f" (results also in {args.results})" if args.results else ""))
     return results
 
 

@@ -197,6 +197,61 @@ class TaskEvaluation(keras.callbacks.Callback):
             logs.update(self._latest)
 
 
+def learning_summary(evaluations, thresholds=(1.0, 0.1), window=4,
+                     monitor="validation_bit_errors_per_sequence"):
+    """When a learning curve first fell below each error threshold.
+
+    The error of check `i` is the mean of `monitor` over checks
+    `i - window + 1 .. i` (fewer at the start), so that one lucky validation
+    batch does not count as learning; with `TaskEvaluation`'s 4 batches of
+    32 sequences a check and `window=4`, each point averages 512 sequences.
+    `examples/train.py` writes this summary into its results and
+    `examples/learning_curves.py` tabulates it.
+
+    Args:
+        evaluations: The records of `TaskEvaluation.history` (each with
+            `sequences` and `monitor`), in training order.
+        thresholds: Error thresholds. Defaults to `(1.0, 0.1)` bit errors per
+            sequence.
+        window: Checks averaged. Defaults to `4`.
+        monitor: The record key of the error. Defaults to
+            `"validation_bit_errors_per_sequence"`.
+
+    Returns:
+        A dict with `window`, `monitor`, `checks` (the number of records),
+        `sequences` (training sequences at the last check), `smoothed` (the
+        averaged error of every check), `final_error` (the averaged error at
+        the last check) and `below`: for each threshold, keyed by
+        `f"{threshold:g}"`, the training sequences at the first check whose
+        averaged error is below it, or `None` if none is.
+
+    Raises:
+        ValueError: If `evaluations` is empty or `window` is below 1.
+
+    Example:
+
+    >>> curve = [{"sequences": 100 * (i + 1), "validation_bit_errors_per_sequence": e}
+    ...          for i, e in enumerate([30.0, 1.0, 0.0, 0.0])]
+    >>> summary = learning_summary(curve, window=2)
+    >>> summary["below"], summary["final_error"]
+    ({'1': 300, '0.1': 400}, 0.0)
+    """
+    if not isinstance(window, int) or isinstance(window, bool) or window < 1:
+        raise ValueError(f"`window` must be an integer >= 1, received window={window!r}")
+    if len(evaluations) == 0:
+        raise ValueError("`evaluations` must hold at least one check, received none")
+    sequences = [int(e["sequences"]) for e in evaluations]
+    errors = np.array([float(e[monitor]) for e in evaluations])
+    smoothed = [float(errors[max(0, i - window + 1): i + 1].mean()) for i in range(len(errors))]
+    below = {}
+    for threshold in thresholds:
+        first = next((n for n, e in zip(sequences, smoothed) if e < threshold), None)
+        below[f"{threshold:g}"] = first
+    return {"window": window, "monitor": monitor, "checks": len(evaluations),
+            "sequences": sequences[-1], "smoothed": smoothed, "final_error": smoothed[-1],
+            "below": below}
+
+
 class StopAtThreshold(keras.callbacks.Callback):
     """Stops training once a `TaskEvaluation` result falls to a threshold.
 
@@ -207,6 +262,9 @@ class StopAtThreshold(keras.callbacks.Callback):
         threshold: Training stops when the value is `<= threshold`.
         patience: Number of consecutive evaluations that must pass.
             Defaults to `1`.
+
+    Attributes:
+        stopped: Whether this callback stopped the training.
     """
 
     def __init__(self, evaluation, monitor, threshold, patience=1):
@@ -215,6 +273,7 @@ class StopAtThreshold(keras.callbacks.Callback):
         self.monitor = monitor
         self.threshold = threshold
         self.patience = patience
+        self.stopped = False
         self._passed = 0
         self._seen = 0
 
@@ -226,6 +285,7 @@ class StopAtThreshold(keras.callbacks.Callback):
         passed = value is not None and value <= self.threshold
         self._passed = self._passed + 1 if passed else 0
         if self._passed >= self.patience:
+            self.stopped = True
             self.model.stop_training = True
 
 
@@ -330,11 +390,16 @@ class TimeLimit(keras.callbacks.Callback):
 
     Args:
         seconds: The time budget of the `fit` call.
+
+    Attributes:
+        stopped: Whether the budget ran out and this callback stopped the
+            training.
     """
 
     def __init__(self, seconds):
         super().__init__()
         self.seconds = seconds
+        self.stopped = False
         self._start = None
 
     def on_train_begin(self, logs=None):
@@ -342,6 +407,7 @@ class TimeLimit(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         if time.perf_counter() - self._start >= self.seconds:
+            self.stopped = True
             self.model.stop_training = True
 
 

@@ -12,9 +12,12 @@ One example at a time. The state is a dict:
 - `h`, `c`: `(units,)`; `reads`: `(R, W)`; `memory`: `(N, W)`;
 - `last_access`: `(N,)`, the step of each row's last access above `delta`;
 - `read_rows`: `(R, k)` ints; `read_weights`: `(R, k)`; `step`: int;
-- with `search="lsh"` also `table` `(L, buckets, C)` ints, `counts`
-  `(L, buckets)` ints and `ring`, a Python list of the rows from least to most
-  recently accessed (the paper's least accessed ring, Suppl. A.3).
+- with `search="lsh"` also `table` `(L, buckets, C)` ints (-1 for a free
+  slot), `codes` `(L, N)` ints (the bucket each row is filed under, -1 for
+  none), `recent`, the list of the last `F` rows allocated (-1 while empty),
+  `count`, the rows allocated so far, and `ring`, a Python list of the rows
+  from least to most recently accessed (the paper's least accessed ring,
+  Suppl. A.3).
 """
 
 import numpy as np
@@ -60,7 +63,7 @@ def search_score(q, m):
     return float(q @ m) / np.sqrt(np.sum(m * m) + EPSILON)
 
 
-def initial_state(cfg, memory=None):
+def initial_state(cfg, memory=None, hyperplanes=None):
     n, w, r, k, units = (cfg[key] for key in ("memory_size", "word_size", "num_heads",
                                                 "k", "units"))
     state = {
@@ -73,13 +76,13 @@ def initial_state(cfg, memory=None):
     }
     if cfg.get("search", "exact") == "lsh":
         tables, buckets, size = cfg["lsh_tables"], cfg["num_buckets"], cfg["lsh_bucket_size"]
-        table = np.zeros((tables, buckets, size), dtype=np.int64)
-        for t in range(tables):
-            for b in range(buckets):
-                for s in range(size):
-                    table[t, b, s] = (b * size + s) % n
-        state["table"] = table
-        state["counts"] = np.zeros((tables, buckets), dtype=np.int64)
+        state["table"] = np.full((tables, buckets, size), -1, dtype=np.int64)
+        state["codes"] = np.full((tables, n), -1, dtype=np.int64)
+        if memory is not None:  # file the rows of a memory that does not start empty
+            moves = lsh_moves(state["codes"], state["memory"], list(range(n)), hyperplanes)
+            state["table"], state["codes"] = lsh_apply(state["table"], state["codes"], moves)
+        state["recent"] = [-1] * cfg["lsh_recent"]
+        state["count"] = 0
         state["ring"] = list(range(n))
     return state
 
@@ -106,35 +109,54 @@ def lsh_code(v, hyperplanes_of_table):
     return code
 
 
-def lsh_insert(table, counts, rows, codes, take):
-    """Insert rows in order; each bucket keeps its newest C rows as a ring."""
-    table, counts = table.copy(), counts.copy()
-    size = table.shape[2]
-    for row, row_codes, inserted in zip(rows, codes, take):
-        if not inserted:
+def lsh_moves(codes, memory, rows, hyperplanes):
+    """The (table, row, old code, new code) of every row to re-file.
+
+    Each distinct row of `rows` (first occurrence, in order) whose bucket in a
+    table differs from the one it is filed under; the new code is -1 for a
+    zero row."""
+    moves, seen = [], set()
+    for row in rows:
+        if row in seen:
             continue
-        for t, code in enumerate(row_codes):
-            table[t, code, counts[t, code] % size] = row
-            counts[t, code] += 1
-    return table, counts
+        seen.add(row)
+        for t in range(len(hyperplanes)):
+            new = lsh_code(memory[row], hyperplanes[t]) if np.any(memory[row] != 0) else -1
+            if codes[t, row] != new:
+                moves.append((t, row, int(codes[t, row]), new))
+    return moves
 
 
-def top_k_lsh(table, memory, q, hyperplanes, k):
-    """Candidates: the rows in the query's bucket of each table, distinct,
-    re-scored by cosine; the best `k`, padded (invalid) when fewer."""
-    candidates = []
+def lsh_apply(table, codes, moves):
+    """Every removal first, then each insert into the lowest free slot of its
+    bucket, in order; a row whose bucket is full is filed nowhere (-1)."""
+    table, codes = table.copy(), codes.copy()
+    for t, row, old, _ in moves:
+        if old >= 0:
+            slot = list(table[t, old]).index(row)
+            table[t, old, slot] = -1
+    for t, row, _, new in moves:
+        codes[t, row] = -1
+        if new >= 0:
+            free = [s for s in range(table.shape[2]) if table[t, new, s] < 0]
+            if free:
+                table[t, new, free[0]] = row
+                codes[t, row] = new
+    return table, codes
+
+
+def top_k_lsh(table, recent, memory, q, hyperplanes, k):
+    """Candidates: the rows filed in the query's bucket of each table and the
+    recent rows, distinct, re-scored by cosine; the best `k`, padded with row
+    0 (invalid) when fewer."""
+    candidates = set(int(row) for row in recent if row >= 0)
     for t in range(len(hyperplanes)):
         code = lsh_code(q, hyperplanes[t])
-        candidates.extend(int(row) for row in table[t, code])
-    candidates.sort()
-    distinct = sorted(set(candidates), key=lambda i: (-cosine(q, memory[i]), i))
+        candidates.update(int(row) for row in table[t, code] if row >= 0)
+    distinct = sorted(candidates, key=lambda i: (-cosine(q, memory[i]), i))
     picked = distinct[:k]
     valid = [True] * len(picked)
-    # Fewer than k distinct rows: the cell pads with the repeated entries of
-    # the sorted candidate list, in order, with weight 0.
-    repeats = [candidates[p] for p in range(1, len(candidates))
-               if candidates[p] == candidates[p - 1]]
-    picked += repeats[:k - len(picked)]
+    picked += [0] * (k - len(picked))
     valid += [False] * (k - len(valid))
     return picked, valid
 
@@ -206,17 +228,15 @@ def sam_step(x, state, weights, cfg):
 
     new_state = {"h": h, "c": c, "memory": memory, "step": now}
     if lsh:
-        # Re-index every written row whose code changed in some table, and
-        # every LRA row.
-        planes = weights["hyperplanes"]
-        codes, take = [], []
-        for n_written, row in enumerate(written_rows):
-            old = [lsh_code(old_memory[row], planes[t]) for t in range(len(planes))]
-            new = [lsh_code(memory[row], planes[t]) for t in range(len(planes))]
-            codes.append(new)
-            take.append(old != new or n_written >= r * k)
-        table, counts = lsh_insert(state["table"], state["counts"], written_rows, codes, take)
-        new_state["table"], new_state["counts"] = table, counts
+        # Re-file every written row under its new content (section 3.5), and
+        # append the rows just allocated to the recent rows.
+        moves = lsh_moves(state["codes"], memory, written_rows, weights["hyperplanes"])
+        table, codes = lsh_apply(state["table"], state["codes"], moves)
+        recent, count = list(state["recent"]), state["count"]
+        for row in lra:
+            recent[count % len(recent)] = row
+            count += 1
+        new_state.update(table=table, codes=codes, recent=recent, count=count)
 
     # 4. Read: top k rows of the new memory, softmax(beta * cos) over them.
     reads = np.zeros((r, w))
@@ -225,7 +245,7 @@ def sam_step(x, state, weights, cfg):
     for i in range(r):
         head = heads[i]
         if lsh:
-            rows, valid = top_k_lsh(table, memory, head["q"], weights["hyperplanes"], k)
+            rows, valid = top_k_lsh(table, recent, memory, head["q"], weights["hyperplanes"], k)
         else:
             rows, valid = top_k_exact(memory, head["q"], k)
         logits = np.array([head["beta"] * cosine(head["q"], memory[row]) if ok else -1e9

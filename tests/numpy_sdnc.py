@@ -65,9 +65,15 @@ def directional(n_links, p_links, read, k=None):
 
 
 def initial_state(cfg):
-    """The SDNCCell's initial state for one example (zero memory)."""
+    """The SDNCCell's initial state for one example (zero memory).
+
+    With `search="lsh"` also `recent` (the last `lsh_recent` rows allocated,
+    -1 while empty), `count` and `ring`, the rows from least to most recently
+    accessed (SAM's least accessed ring, Suppl. A.3)."""
     n, w, r, units = (cfg[key] for key in ("memory_size", "word_size", "num_heads", "units"))
-    return {
+    lsh = {"recent": [-1] * cfg["lsh_recent"], "count": 0,
+           "ring": list(range(n))} if cfg.get("search") == "lsh" else {}
+    return {**lsh,
         "h": np.zeros(units), "c": np.zeros(units), "reads": np.zeros((r, w)),
         "memory": np.zeros((n, w)), "last_access": np.zeros(n),
         # Per head, the (row, weight) entries of its last read; none yet.
@@ -91,7 +97,11 @@ def sdnc_step(x, state, weights, cfg):
         weights: dict with the LSTM `kernel`, `recurrent_kernel`, `bias` and
             the head layer's `head_kernel`, `head_bias`.
         cfg: dict with units, memory_size, word_size, num_heads, k,
-            num_links, usage_threshold, clip_value.
+            num_links, usage_threshold, clip_value, and for `search="lsh"`
+            lsh_recent (`weights` then has the `hyperplanes`). The index is
+            modelled as having room for every row: a query's candidates are
+            the non-zero rows that share its bucket in some table, and the
+            recent rows.
 
     Returns:
         `(output, new_state)`.
@@ -119,7 +129,8 @@ def sdnc_step(x, state, weights, cfg):
     # Write (SAM eq. 5, Suppl. eq. 8): zero the LRA rows, then add.
     memory = state["memory"].copy()
     last_access = state["last_access"].copy()
-    lra = sam_ref.least_recently_accessed(state["last_access"], r)
+    lsh = cfg.get("search") == "lsh"
+    lra = state["ring"][:r] if lsh else sam_ref.least_recently_accessed(state["last_access"], r)
     memory[lra] = 0.0
     written = []
     for i, head in enumerate(heads):
@@ -139,12 +150,30 @@ def sdnc_step(x, state, weights, cfg):
     n_links, p_links, precedence = links_step(
         state["n_links"], state["p_links"], state["precedence"], write, kl)
 
+    if lsh:
+        recent, count = list(state["recent"]), state["count"]
+        for row in lra:
+            recent[count % len(recent)] = row
+            count += 1
+        planes = weights["hyperplanes"]
+        filed = [[sam_ref.lsh_code(memory[j], planes[t]) if np.any(memory[j] != 0) else -1
+                  for t in range(len(planes))] for j in range(n)]
+
     # Read: content, forward, backward.
     reads, entries = np.zeros((r, w)), []
     for i, head in enumerate(heads):
-        rows, _ = sam_ref.top_k_exact(memory, head["q"], k)
-        content = sam_ref.softmax([head["beta"] * sam_ref.cosine(head["q"], memory[j])
-                                   for j in rows])
+        if lsh:
+            codes = [sam_ref.lsh_code(head["q"], planes[t]) for t in range(len(planes))]
+            found = {j for j in range(n) if any(f == c for f, c in zip(filed[j], codes))}
+            found |= {j for j in recent if j >= 0}
+            rows = sorted(found, key=lambda j: (-sam_ref.cosine(head["q"], memory[j]), j))[:k]
+            valid = [True] * len(rows) + [False] * (k - len(rows))
+            rows += [0] * (k - len(rows))
+        else:
+            rows, valid = sam_ref.top_k_exact(memory, head["q"], k)
+        logits = [head["beta"] * sam_ref.cosine(head["q"], memory[j]) if ok else -1e9
+                  for j, ok in zip(rows, valid)]
+        content = sam_ref.softmax(logits)
         previous = np.zeros(n)
         for row, weight in state["entries"][i]:
             previous[row] += weight
@@ -158,7 +187,16 @@ def sdnc_step(x, state, weights, cfg):
             if weight > delta:
                 last_access[row] = now
         entries.append(head_entries)
-    new_state = {"h": h, "c": c, "reads": reads, "memory": memory, "last_access": last_access,
+    if lsh:
+        # Rows accessed above delta move to the ring's tail in row order.
+        ring = list(state["ring"])
+        for row in sorted(np.flatnonzero(last_access == now)):
+            ring.remove(row)
+            ring.append(row)
+        lsh = {"recent": recent, "count": count, "ring": ring}
+    else:
+        lsh = {}
+    new_state = {**lsh, "h": h, "c": c, "reads": reads, "memory": memory, "last_access": last_access,
                  "entries": entries, "step": now, "n_links": n_links, "p_links": p_links,
                  "precedence": precedence}
     return np.concatenate([h, reads.reshape(-1)]), new_state

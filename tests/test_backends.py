@@ -18,16 +18,8 @@ import keras
 import numpy as np
 import pytest
 
-from keras_memory import (
-    DNCCell,
-    HAMCell,
-    LANTMCell,
-    MemoryRNN,
-    NTMCell,
-    RAMCell,
-    SAMCell,
-    SDNCCell,
-)
+from keras_memory import (DNCCell, HAMCell, LANTMCell, MemoryRNN, NTMCell, RAMCell, SAMCell,
+                          SDNCCell)
 
 BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}  # backend: module
 CURRENT = keras.backend.backend()
@@ -43,8 +35,10 @@ CELLS = {
     "lantm": lambda: LANTMCell(8, memory_width=4, memory_capacity=16, seed=1),
     "ram": lambda: RAMCell(8, memory_width=4, key_size=4, memory_capacity=16, seed=1),
     "dnc": lambda: DNCCell(8, memory_size=8, word_size=4, num_read_heads=2, seed=1),
-    "sdnc": lambda: SDNCCell(8, memory_size=16, word_size=4, num_heads=2, k=2, num_links=2,
-                             seed=1),
+    "sdnc_exact": lambda: SDNCCell(8, memory_size=16, word_size=4, num_heads=2, k=2,
+                                   num_links=2, seed=1),
+    "sdnc_lsh": lambda: SDNCCell(8, memory_size=16, word_size=4, num_heads=2, k=2, num_links=2,
+                                 search="lsh", lsh_bucket_size=4, lsh_recent=2, seed=1),
 }
 
 # Run in the other backend's interpreter: load each model, predict, save.

@@ -154,3 +154,57 @@ def test_ham_mask_benchmark_writes_its_table(tmp_path):
     # On JAX, Keras' own RNN cannot mask a HAMCell: that row says so.
     skipped = [(r["layer"], r["masked"]) for r in result["rows"] if "skipped" in r]
     assert skipped == ([("keras.layers.RNN", True)] if BACKEND == "jax" else [])
+
+
+def _sam_index():
+    import importlib.util
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location(
+        "sam_index", os.path.join(root, "benchmarks", "sam_index.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module, root
+
+
+def test_the_sam_index_table_on_the_cell_page_is_the_results_file():
+    """docs/cells/sam.md quotes benchmarks/results/sam_index.json, written by sam_index.py."""
+    module, root = _sam_index()
+    with open(os.path.join(root, "benchmarks", "results", "sam_index.json")) as f:
+        result = json.load(f)
+    with open(os.path.join(root, "docs", "cells", "sam.md")) as f:
+        page = f.read()
+    assert module.markdown(result) in page
+    assert [r["N"] for r in result["rows"]][-1] == 1_048_576
+
+
+def test_sam_index_benchmark_finds_every_row_and_prints_its_summary(tmp_path, capsys):
+    module, _ = _sam_index()
+    out = tmp_path / "i.json"
+    result = module.main(["--sizes", "64,512", "--self-queries", "64", "--queries", "8",
+                          "--repeats", "1", "--output", str(out)])
+    assert [r["N"] for r in result["rows"]] == [64, 512] and out.exists()
+    # Every row of every age comes back when queried with its own content.
+    assert all(r["self_recall"] == 1.0 for r in result["rows"])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("N=512 self-recall 1.0000 recall@K ") and last.endswith(" ms")
+
+
+def test_the_layer_memory_table_on_the_sam_page_is_the_results_files():
+    """docs/cells/sam.md quotes benchmarks/results/layers/{RNN,MemoryRNN}.json."""
+    import re
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "docs", "cells", "sam.md")) as f:
+        page = f.read()
+    for layer, label in (("RNN", "`keras.layers.RNN`"), ("MemoryRNN", "`keras_memory.MemoryRNN`")):
+        with open(os.path.join(root, "benchmarks", "results", "layers", f"{layer}.json")) as f:
+            result = json.load(f)
+        assert result["config"]["layer"] == layer and result["config"]["sizes"] == [65536]
+        per_step = {r["model"]: r["per_step_mib"] for r in result["memory"]}
+        line = next(l for l in page.splitlines() if l.startswith(f"| {label} |"))
+        assert re.findall(r"-?\d+\.\d+", line) == [
+            f"{per_step['sam_lsh']:.2f}", f"{per_step['ham']:.2f}"], line
+        if layer == "RNN":
+            ham_page = open(os.path.join(root, "docs", "cells", "ham.md")).read()
+            assert f"{per_step['ham']:.2f} MiB per step for `HAMCell`" in ham_page

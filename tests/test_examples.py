@@ -52,6 +52,35 @@ def test_train_script_writes_its_run_directory_and_resumes(tmp_path):
     assert model.output_shape == (None, None, 8)
 
 
+def test_train_script_records_its_command_settings_and_curve_in_the_results_file(tmp_path):
+    """--results PATH: a copy of results.json with the command line, its settings, the
+    learning curve and the summary a results page quotes; learning_curves reads it."""
+    train = load_example("train")
+    curves = load_example("learning_curves")
+    run_dir, path = str(tmp_path / "run"), str(tmp_path / "data" / "run.json")
+    argv = ["--steps", "20", "--run-dir", run_dir, "--seed", "3", "--results", path, *TINY]
+    train.main(argv)
+    with open(path) as f:
+        results = json.load(f)
+    with open(os.path.join(run_dir, "results.json")) as f:
+        assert json.load(f) == results
+    assert results["command"] == "python examples/train.py " + " ".join(argv)
+    assert results["settings"]["seed"] == 3 and results["settings"]["memory_size"] == 8
+    assert results["settings"]["steps"] == 20 and not results["resumed"]
+    assert [e["sequences"] for e in results["evaluations"]] == [20, 40, 60, 80]
+    errors = [e["validation_bit_errors_per_sequence"] for e in results["evaluations"]]
+    assert results["learning"]["final_error"] == pytest.approx(np.mean(errors))
+    assert results["learning"]["sequences"] == results["sequences"] == 80
+    assert set(results["learning"]["below"]) == {"1", "0.1"}
+    from_file = curves.main(["--group", "A", path])["A"]["runs"][0]
+    from_dir = curves.main(["--group", "A", run_dir])["A"]["runs"][0]
+    assert {k: v for k, v in from_file.items() if k != "run"} == {
+        k: v for k, v in from_dir.items() if k != "run"}
+    assert from_file["final_error"] == results["learning"]["final_error"]
+    with pytest.raises(SystemExit, match="no learning curve"):
+        curves.main(["--group", "A", os.path.join(run_dir, "args.json")])
+
+
 def test_train_script_trains_an_lstm_baseline(tmp_path):
     train = load_example("train")
     results = train.main(["--cell", "lstm", "--steps", "5", "--run-dir", str(tmp_path / "lstm"),
@@ -60,10 +89,12 @@ def test_train_script_trains_an_lstm_baseline(tmp_path):
     assert results["final"]["validation"]["num_sequences"] > 0
 
 
-def test_quickstart_runs_end_to_end(tmp_path):
+def test_quickstart_runs_end_to_end_and_writes_the_numbers_it_prints(tmp_path):
     pytest.importorskip("matplotlib")
     quickstart = load_example("quickstart")
-    rows = quickstart.main(["--minutes", "0.05", "--max-length", "3", "--out", str(tmp_path)])
+    path = tmp_path / "quickstart.json"
+    argv = ["--minutes", "0.05", "--max-length", "3", "--out", str(tmp_path), "--results", str(path)]
+    rows = quickstart.main(argv)
     assert len(rows) == 2 and all(0.0 <= r["bit_accuracy"] <= 1.0 for _, r in rows)
     png = tmp_path / "quickstart_access.png"
     assert png.stat().st_size > 10_000
@@ -72,6 +103,17 @@ def test_quickstart_runs_end_to_end(tmp_path):
     model = keras.models.load_model(tmp_path / "quickstart_ntm.keras")
     x = np.zeros((1, 7, 9), "float32")
     assert model.predict_on_batch(x).shape == (1, 7, 8)
+    # --results: the command, its settings and every number printed.
+    results = json.loads(path.read_text())
+    assert results["command"] == "python examples/quickstart.py " + " ".join(argv)
+    assert results["settings"]["minutes"] == 0.05 and results["settings"]["max_length"] == 3
+    assert [r["label"] for r in results["rows"]] == [label for label, _ in rows]
+    for recorded, (_, printed) in zip(results["rows"], rows):
+        assert {k: recorded[k] for k in printed} == printed
+        assert recorded["num_sequences"] == 320
+    assert results["stopped_by_time_limit"] and not results["stopped_early"]
+    assert results["sequences"] == 32 * results["train_steps"] > 0
+    assert results["script_seconds"] > results["train_seconds"] > 0
 
 
 LANTM_TINY = ["--task-arg", "max_length=3", "--steps", "8", "--test-batches", "1",
@@ -428,3 +470,31 @@ def test_corrupt_run_files_stop_a_resume_naming_the_file_before_anything_changes
             after = {entry: open(os.path.join(run_dir, entry), "rb").read()
                      for entry in os.listdir(run_dir) if entry != "logs"}
             assert after == before, name  # args.json and the truncated file untouched
+
+
+def test_sam_long_recall_rebuilds_the_model_with_a_larger_memory(tmp_path):
+    import importlib.util
+
+    import keras
+
+    from keras_memory import SAMCell, training
+
+    model = training.build_model(SAMCell(8, memory_size=64, word_size=8, search="lsh", seed=1),
+                                 "associative_recall")
+    model.save(tmp_path / "m.keras")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location(
+        "sam_long_recall", os.path.join(root, "examples", "sam_long_recall.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    bigger = module.resized(keras.saving.load_model(tmp_path / "m.keras"), 4096, "lsh")
+    cell = bigger.get_layer(index=1).cell
+    assert (cell.memory_size, cell.search, cell.num_buckets) == (4096, "lsh", 256)
+    for new, old in zip(bigger.trainable_weights, model.trainable_weights):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(new),
+                                      keras.ops.convert_to_numpy(old))
+    result = module.main(["--model", str(tmp_path / "m.keras"), "--items", "2,9",
+                          "--memory-size", "256", "--batches", "1", "--batch-size", "2",
+                          "--output", str(tmp_path / "r.json")])
+    assert [r["items"] for r in result["rows"]] == [2, 9]
+    assert result["rows"][1]["steps"] == 9 * 4 + 8

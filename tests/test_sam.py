@@ -26,11 +26,8 @@ from keras_memory import MemoryRNN, NTMCell, SAMCell
 from keras_memory.addressing import sam as addressing
 
 EXACT = dict(units=8, memory_size=8, word_size=4, num_heads=2, k=2)
-# lsh_bucket_size >= num_heads * (k + 1), the most rows one step can insert
-# into a bucket: a smaller bucket hits the lsh_insert bug tested below
-# (test_lsh_insert_keeps_the_newest_rows_when_one_call_overflows_a_bucket).
 LSH = dict(units=8, memory_size=8, word_size=4, num_heads=1, k=2, search="lsh",
-           lsh_tables=2, lsh_bits=1, lsh_bucket_size=4)
+           lsh_tables=2, lsh_bits=1, lsh_bucket_size=4, lsh_recent=2)
 
 
 class TestSAMCellContract(CellContract):
@@ -89,7 +86,7 @@ def _reference_config(cell):
                clip_value=cell.clip_value, search=cell.search)
     if cell.search == "lsh":
         cfg.update(lsh_tables=cell.lsh_tables, num_buckets=cell.num_buckets,
-                   lsh_bucket_size=cell.lsh_bucket_size)
+                   lsh_bucket_size=cell.lsh_bucket_size, lsh_recent=cell.lsh_recent)
     return cfg
 
 
@@ -116,17 +113,22 @@ def _randomise(cell, rng, scale=1.5):
         EXACT,
         dict(units=5, memory_size=7, word_size=3, num_heads=1, k=3, memory_init="random",
              usage_threshold=0.05, clip_value=2.0, seed=3),
+        # Small buckets and a short recent ring, so that buckets fill up,
+        # rows move between buckets and old rows are found only by the tables.
         dict(units=4, memory_size=10, word_size=4, num_heads=2, k=2, search="lsh",
-             lsh_tables=2, lsh_bits=2, lsh_bucket_size=6, seed=3),
+             lsh_tables=2, lsh_bits=2, lsh_bucket_size=2, lsh_recent=2, seed=3),
+        dict(units=4, memory_size=12, word_size=4, num_heads=1, k=3, search="lsh",
+             memory_init="random", lsh_tables=3, lsh_bits=3, lsh_bucket_size=2,
+             lsh_recent=1, seed=4),
     ],
-    ids=["exact", "exact-random-memory", "lsh"],
+    ids=["exact", "exact-random-memory", "lsh", "lsh-random-memory"],
 )
 def test_cell_steps_equal_the_numpy_reference(config):
     keras.utils.set_random_seed(0)
     cell = SAMCell(**config)
     rnn = keras.layers.RNN(cell, return_sequences=True, return_state=True)
     rng = np.random.default_rng(0)
-    batch, steps = 2, 6
+    batch, steps = 2, 12
     x = rng.normal(size=(batch, steps, 3)).astype("float32")
     rnn(x)
     _randomise(cell, rng)
@@ -138,7 +140,8 @@ def test_cell_steps_equal_the_numpy_reference(config):
     n, w = cell.memory_size, cell.word_size
     init_memory = numpy(cell.get_initial_state(batch)[3])
     for b in range(batch):
-        state = ref.initial_state(cfg, memory=init_memory[b].reshape(n, w))
+        state = ref.initial_state(cfg, memory=init_memory[b].reshape(n, w),
+                                  hyperplanes=weights.get("hyperplanes"))
         for t in range(steps):
             expected, state, _ = ref.sam_step(x[b, t].astype("float64"), state, weights, cfg)
             np.testing.assert_allclose(outputs[b, t], expected, atol=1e-5,
@@ -150,9 +153,11 @@ def test_cell_steps_equal_the_numpy_reference(config):
         assert states[7][b, 0] == steps
         if cell.search == "lsh":
             np.testing.assert_array_equal(states[8][b], state["table"].reshape(-1))
-            np.testing.assert_array_equal(states[9][b], state["counts"].reshape(-1))
-            head, tail = states[12][b]
-            assert _ring_order(states[10][b], head) == state["ring"]
+            np.testing.assert_array_equal(states[9][b], state["codes"].reshape(-1))
+            np.testing.assert_array_equal(states[10][b], state["recent"])
+            assert states[11][b, 0] == state["count"]
+            head, tail = states[14][b]
+            assert _ring_order(states[12][b], head) == state["ring"]
             assert tail == state["ring"][-1]
 
 
@@ -309,70 +314,100 @@ def test_mark_accessed_refreshes_only_rows_above_the_threshold():
 
 
 # --------------------------------------------------------------------- LSH
-def _insert(table, counts, rows, codes, mask):
-    table, counts = addressing.lsh_insert(
-        tensor(table), tensor(counts), tensor(rows, "int32"),
-        tensor(codes, "int32"), tensor(mask))
-    return numpy(table), numpy(counts)
+def _update(table, codes, rows, words, planes, active):
+    table, codes = addressing.lsh_update(
+        tensor(table, "float32"), tensor(codes, "float32"), tensor(rows, "int32"),
+        tensor(words, "float32"), tensor(planes, "float32"), tensor(active))
+    return numpy(table).astype(int), numpy(codes).astype(int)
 
 
-def test_lsh_insert_keeps_each_bucket_a_ring_of_its_newest_rows():
-    # One example, two tables, two buckets of three slots each.
-    table = np.full((1, 2, 2, 3), -1, np.int32)
-    counts = np.zeros((1, 2, 2), np.int32)
-    for row in (10, 11, 12, 13):  # one insert per call: into bucket 1 of table 0, 0 of table 1
-        table, counts = _insert(table, counts, [[row]], [[[1, 0]]], [[True]])
-    assert table[0, 0, 1].tolist() == [13, 11, 12]  # the oldest, 10, overwritten
-    assert table[0, 1, 0].tolist() == [13, 11, 12]
-    assert table[0, 0, 0].tolist() == [-1, -1, -1] and table[0, 1, 1].tolist() == [-1, -1, -1]
-    assert counts.tolist() == [[[0, 4], [4, 0]]]
-
-    # Several inserts into one bucket in one call go to distinct slots, in order.
-    table, counts = _insert(table, counts, [[20, 21, 22]], [[[0, 1], [0, 0], [1, 1]]],
-                            [[True, True, True]])
-    assert table[0, 0, 0].tolist() == [20, 21, -1]
-    assert table[0, 0, 1].tolist() == [13, 22, 12]
-    assert table[0, 1, 0].tolist() == [13, 21, 12]
-    assert table[0, 1, 1].tolist() == [20, 22, -1]
-    assert counts.tolist() == [[[2, 5], [5, 2]]]
-
-    # Skipped inserts change nothing, even where they share a bucket with a real one.
-    before = table.copy(), counts.copy()
-    table, counts = _insert(table, counts, [[30, 31]], [[[0, 0], [0, 0]]], [[False, False]])
-    np.testing.assert_array_equal(table, before[0])
-    np.testing.assert_array_equal(counts, before[1])
-    table, counts = _insert(table, counts, [[30, 31]], [[[0, 0], [0, 0]]], [[False, True]])
-    assert table[0, 0, 0].tolist() == [20, 21, 31]
-    assert table[0, 1, 0].tolist() == [13, 21, 31]
-    assert counts.tolist() == [[[3, 5], [6, 2]]]
+def _filed(table, codes):
+    """Check the index's two views agree; return {(table, row): bucket}."""
+    filed = {}
+    for t in range(table.shape[0]):
+        members = table[t][table[t] >= 0].tolist()
+        assert len(members) == len(set(members)), "a row filed twice in one table"
+        for bucket in range(table.shape[1]):
+            for row in table[t, bucket]:
+                if row >= 0:
+                    assert codes[t, row] == bucket
+                    filed[(t, int(row))] = bucket
+        assert (codes[t] >= 0).sum() == len(members)
+    return filed
 
 
-def test_lsh_insert_keeps_the_newest_rows_when_one_call_overflows_a_bucket():
-    # Three inserts into a bucket of two slots in one call: the bucket must
-    # hold the newest two rows (12 and 11), as three calls would leave it.
-    table = np.full((1, 1, 2, 2), -1, np.int32)
-    counts = np.zeros((1, 1, 2), np.int32)
-    table, counts = _insert(table, counts, [[10, 11, 12]], [[[1], [1], [1]]],
-                            [[True, True, True]])
-    assert counts.tolist() == [[[0, 3]]]
-    assert sorted(table[0, 0, 1].tolist()) == [11, 12]
-    assert table[0, 0, 1].tolist() == [12, 11]  # the ring: slot 3 % 2 = 0 is the newest
+def test_lsh_update_files_removes_and_moves_rows_like_the_reference():
+    # Words along +-e0 / +-e1 with hyperplanes e0, e1 give known codes:
+    # bit 0 is e0 > 0, bit 1 is e1 > 0.
+    planes = np.array([[[1.0, 0.0], [0.0, 1.0]]])  # one table, 2 bits, 4 buckets
+    words = {0: [-1.0, -1.0], 1: [1.0, -1.0], 2: [-1.0, 1.0], 3: [1.0, 1.0]}
+    table = np.full((1, 1, 4, 2), -1)
+    codes = np.full((1, 1, 6), -1)
+    # Rows 0, 1, 2 into bucket 3 (two slots): row 2 does not fit; row 5 is zero.
+    table, codes = _update(table, codes, [[0, 1, 2, 5]],
+                           [[words[3], words[3], words[3], [0.0, 0.0]]], planes,
+                           [[True, True, True, True]])
+    assert table[0, 0, 3].tolist() == [0, 1]
+    assert codes[0, 0].tolist() == [3, 3, -1, -1, -1, -1]
+    # Row 0 moves to bucket 1, which frees its slot for row 2 in the same call
+    # (removals come before inserts); inactive entries change nothing.
+    table, codes = _update(table, codes, [[2, 0, 4]], [[words[3], words[1], words[0]]],
+                           planes, [[True, True, False]])
+    assert table[0, 0, 3].tolist() == [2, 1] and table[0, 0, 1].tolist() == [0, -1]
+    assert codes[0, 0].tolist() == [1, 3, 3, -1, -1, -1]
+    # A row whose content becomes zero is removed; an unchanged row stays.
+    table, codes = _update(table, codes, [[1, 2]], [[[0.0, 0.0], words[3]]], planes,
+                           [[True, True]])
+    assert table[0, 0, 3].tolist() == [2, -1]
+    assert codes[0, 0].tolist() == [1, -1, 3, -1, -1, -1]
+    _filed(table[0], codes[0])
 
 
-def test_lsh_cell_runs_when_a_step_writes_more_rows_than_a_bucket_holds():
-    # num_heads * (k + 1) = 8 rows written per step, buckets of 4: the cell
-    # must still keep real row indices in its table.
-    keras.utils.set_random_seed(0)
-    cell = SAMCell(units=4, memory_size=10, word_size=4, num_heads=2, k=3, search="lsh",
-                   lsh_tables=2, lsh_bits=2, lsh_bucket_size=4, seed=3)
-    rnn = keras.layers.RNN(cell, return_state=True)
+def test_lsh_update_keeps_every_row_filed_while_buckets_have_room():
+    # 300 calls of 6 random writes over 40 rows: the table and the codes stay
+    # consistent, and every non-zero row is filed under the code of its
+    # current content in every table (buckets have room for all 40 rows).
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(2, 6, 3)).astype("float32")
-    rnn(x[:, :1])
-    _randomise(cell, rng)
-    _, *states = rnn(x)
-    table = numpy(states[8])
-    assert ((table >= 0) & (table < 10) & (table == np.round(table))).all()
+    n, w, tables, bits, size = 40, 5, 3, 2, 40
+    planes = rng.normal(size=(tables, bits, w))
+    table = np.full((1, tables, 2**bits, size), -1)
+    codes = np.full((1, tables, n), -1)
+    memory = np.zeros((n, w))
+    for _ in range(300):
+        rows = rng.choice(n, size=6, replace=False)
+        for row in rows:
+            memory[row] = 0.0 if rng.random() < 0.1 else rng.normal(size=w)
+        table, codes = _update(table, codes, [rows], [memory[rows]], planes, [[True] * 6])
+        filed = _filed(table[0], codes[0])
+    for row in range(n):
+        for t in range(tables):
+            if np.any(memory[row] != 0):
+                assert filed[(t, row)] == ref.lsh_code(memory[row], planes[t])
+            else:
+                assert (t, row) not in filed
+
+
+def test_lsh_build_equals_filing_the_rows_one_by_one():
+    rng = np.random.default_rng(1)
+    n, w = 50, 6
+    memory = rng.normal(size=(n, w))
+    memory[[3, 17]] = 0.0
+    memory[20:30] = memory[20]  # ten equal rows: one bucket overflows
+    planes = rng.normal(size=(2, 3, w))
+    table, codes = addressing.lsh_build(tensor(memory, "float32"), tensor(planes, "float32"), 4)
+    expected = ref.lsh_apply(np.full((2, 8, 4), -1), np.full((2, n), -1),
+                             ref.lsh_moves(np.full((2, n), -1), memory, list(range(n)), planes))
+    np.testing.assert_array_equal(numpy(table), expected[0])
+    np.testing.assert_array_equal(numpy(codes), expected[1])
+
+
+def test_recent_append_is_a_ring_of_the_rows_allocated_last():
+    recent, count = tensor([[-1.0, -1, -1], [-1, -1, -1]]), tensor([0.0, 0.0])
+    for rows in ([1, 2], [3, 4], [5, 6]):
+        recent, count = addressing.recent_append(
+            recent, count, tensor([rows, [9, 9]], "int32"), tensor([True, False]))
+    assert numpy(recent).tolist() == [[4.0, 5, 6], [-1, -1, -1]]
+    assert numpy(count).tolist() == [6.0, 0.0]
 
 
 def test_lsh_candidates_with_one_bucket_holding_every_row_equal_exact_top_k():
@@ -382,30 +417,33 @@ def test_lsh_candidates_with_one_bucket_holding_every_row_equal_exact_top_k():
     keys = tensor(np.tanh(rng.normal(size=(batch, heads, w))), "float32")
     # Zero hyperplanes: every code is 0; bucket 0 of each table holds every row.
     hyperplanes = ops.zeros((2, 1, w))
-    table = addressing.lsh_initial_table(2, 2, n, n)
-    table = ops.tile(table[None], [batch, 1, 1, 1])
-    assert sorted(numpy(table[0, 1, 0]).tolist()) == list(range(n))
-    rows, valid = addressing.lsh_candidates(table, memory, keys, hyperplanes, k)
+    table = np.full((batch, 2, 2, n), -1)
+    table[:, :, 0] = np.arange(n)
+    recent = np.full((batch, 2), -1)
+    rows, valid = addressing.lsh_candidates(tensor(table, "float32"), tensor(recent, "float32"),
+                                            memory, keys, hyperplanes, k)
     np.testing.assert_array_equal(numpy(rows), numpy(addressing.exact_top_k(memory, keys, k)))
     assert numpy(valid).all()
 
-    # With real hyperplanes and one bit, the candidates are a subset: every
-    # row picked is in the key's bucket of some table.
+    # With real hyperplanes, the candidates are the rows of the key's bucket
+    # in some table and the recent rows, and the picks are their best k.
     planes = tensor(rng.normal(size=(2, 1, w)), "float32")
     codes = numpy(addressing.lsh_codes(memory, planes))  # (B, N, L)
-    table = np.full((batch, 2, 2, n), 0, np.int32)
+    table = np.full((batch, 2, 2, n), -1)
     for b in range(batch):
         for t in range(2):
             for bucket in range(2):
-                members = [i for i in range(n) if codes[b, i, t] == bucket] or [0]
-                table[b, t, bucket] = (members * n)[:n]
-    rows, valid = addressing.lsh_candidates(tensor(table), memory, keys, planes, k)
+                members = [i for i in range(1, n) if codes[b, i, t] == bucket]
+                table[b, t, bucket, : len(members)] = members
+    recent = np.array([[0, -1], [0, 6]])
+    rows, valid = addressing.lsh_candidates(tensor(table, "float32"), tensor(recent, "float32"),
+                                            memory, keys, planes, k)
     key_codes = numpy(addressing.lsh_codes(keys, planes))
     for b in range(batch):
         for h in range(heads):
-            allowed = {int(i) for t in range(2) for i in table[b, t, key_codes[b, h, t]]}
+            allowed = {int(i) for t in range(2) for i in table[b, t, key_codes[b, h, t]] if i >= 0}
+            allowed |= {int(i) for i in recent[b] if i >= 0}
             picked = [int(r) for r, ok in zip(numpy(rows)[b, h], numpy(valid)[b, h]) if ok]
-            assert set(picked) <= allowed
             assert len(set(picked)) == len(picked) == min(k, len(allowed))
             best = sorted(allowed, key=lambda i: -ref.cosine(numpy(keys)[b, h].astype(float),
                                                              numpy(memory)[b, i].astype(float)))
@@ -413,13 +451,15 @@ def test_lsh_candidates_with_one_bucket_holding_every_row_equal_exact_top_k():
 
 
 def test_lsh_candidates_mark_padding_invalid_and_the_read_ignores_it():
-    # Two distinct rows in the bucket, k = 3: the third pick is padding.
+    # Two distinct rows found (one in the bucket twice over two tables, one
+    # recent), k = 3: the third pick is padding.
     memory = tensor([[[1.0, 0.0], [0.0, 1.0], [5.0, 5.0]]])
     keys = tensor([[[1.0, 0.2]]])
-    table = tensor([[[[0, 1, 0, 1]]]])  # one table, one bucket
-    hyperplanes = ops.zeros((1, 0, 2))
-    rows, valid = addressing.lsh_candidates(table, memory, keys, hyperplanes, 3)
-    assert numpy(rows)[0, 0, :2].tolist() == [0, 1]
+    table = tensor([[[[0.0, -1]], [[0.0, -1]]]])  # two tables, one bucket of two slots
+    recent = tensor([[1.0, -1]])
+    hyperplanes = ops.zeros((2, 0, 2))
+    rows, valid = addressing.lsh_candidates(table, recent, memory, keys, hyperplanes, 3)
+    assert numpy(rows)[0, 0].tolist() == [0, 1, 0]
     assert numpy(valid)[0, 0].tolist() == [True, True, False]
     weights, reads = addressing.sparse_read(memory, keys, tensor([[2.0]]), rows, valid)
     assert numpy(weights)[0, 0, 2] == 0.0
@@ -427,6 +467,36 @@ def test_lsh_candidates_mark_padding_invalid_and_the_read_ignores_it():
     dense = ref.softmax([2.0 * ref.cosine(np.array([1.0, 0.2]), np.array(m))
                          for m in ([1.0, 0.0], [0.0, 1.0])])
     np.testing.assert_allclose(numpy(reads)[0, 0], dense @ np.eye(2), atol=1e-6)
+
+
+def test_lsh_cell_finds_a_row_written_long_before_by_its_content():
+    # Fill a memory far beyond what the recent ring holds, then query each
+    # row with its own content: the index must find the row itself (the
+    # tables hold every row, not the newest few). Buckets of 64 have room for
+    # every row however alike the untrained cell's words are.
+    keras.utils.set_random_seed(0)
+    cell = SAMCell(units=16, memory_size=64, word_size=16, num_heads=2, k=1, search="lsh",
+                   lsh_bucket_size=64, lsh_recent=2, seed=3)
+    rnn = keras.layers.RNN(cell, return_state=True)
+    rng = np.random.default_rng(0)
+    rnn(np.zeros((1, 1, 3), "float32"))
+    _randomise(cell, rng, scale=1.0)
+    _, *states = rnn(3 * rng.normal(size=(1, 40, 3)).astype("float32"))
+    n, w = cell.memory_size, cell.word_size
+    memory = numpy(states[3]).reshape(1, n, w)
+    written = np.flatnonzero(np.any(memory[0] != 0, -1))
+    assert len(written) == 64  # 40 steps x 2 heads allocated every row
+    shape = (1, cell.lsh_tables, cell.num_buckets, cell.lsh_bucket_size)
+    table = tensor(numpy(states[8]).reshape(shape), "float32")
+    keys = tensor(memory[:, written], "float32")
+    rows, _ = addressing.lsh_candidates(table, tensor(numpy(states[10])), tensor(memory),
+                                        keys, cell.lsh_hyperplanes, 1)
+    np.testing.assert_array_equal(numpy(rows)[0, :, 0], written)
+    # Without the tables (an empty index) only the two recent rows are found.
+    empty = tensor(-np.ones(shape), "float32")
+    rows, valid = addressing.lsh_candidates(empty, tensor(numpy(states[10])), tensor(memory),
+                                            keys, cell.lsh_hyperplanes, 1)
+    assert (numpy(rows)[0, :, 0] == written).sum() == 2
 
 
 # --------------------------------------------------------------- gradients
@@ -765,8 +835,12 @@ def test_return_weightings_output_and_split_output():
         (dict(units=4, k=0), "`k`"),
         (dict(units=4, memory_size=4, k=5), "`k`"),
         (dict(units=4, search="kdtree"), "search"),
-        (dict(units=4, search="lsh", k=8, lsh_tables=1, lsh_bucket_size=7), "lsh_bucket_size"),
-        (dict(units=4, lsh_bits=17), "lsh_bits"),
+        (dict(units=4, search="lsh", k=8, lsh_tables=1, lsh_bucket_size=3, lsh_recent=4),
+         "lsh_bucket_size"),
+        (dict(units=4, search="lsh", num_heads=4, lsh_recent=3), "lsh_recent"),
+        (dict(units=4, lsh_recent=0), "lsh_recent"),
+        (dict(units=4, search="lsh", memory_size=2**24, lsh_tables=128), "lsh_tables"),
+        (dict(units=4, lsh_bits=25), "lsh_bits"),
         (dict(units=4, lsh_bits=0), "lsh_bits"),
         (dict(units=4, lsh_tables=0), "lsh_tables"),
         (dict(units=4, lsh_bucket_size=0), "lsh_bucket_size"),
@@ -786,10 +860,11 @@ def test_bad_arguments_raise_value_errors_that_name_them(kwargs, match):
 def test_limits_are_inclusive():
     largest = SAMCell(units=2, memory_size=2**24, word_size=1, num_heads=1, k=1)  # not built
     assert largest.state_size[3] == 2**24
-    full = SAMCell(units=2, memory_size=4, num_heads=4, k=4, usage_threshold=0.0, lsh_bits=16)
-    assert (full.num_heads, full.k, full.usage_threshold, full.num_buckets) == (4, 4, 0.0, 2**16)
-    lsh = SAMCell(units=2, memory_size=8, k=8, search="lsh", lsh_tables=2, lsh_bucket_size=4)
-    assert lsh.lsh_tables * lsh.lsh_bucket_size == lsh.k
+    full = SAMCell(units=2, memory_size=4, num_heads=4, k=4, usage_threshold=0.0, lsh_bits=24)
+    assert (full.num_heads, full.k, full.usage_threshold, full.num_buckets) == (4, 4, 0.0, 2**24)
+    lsh = SAMCell(units=2, memory_size=8, k=8, search="lsh", lsh_tables=1, lsh_bucket_size=4,
+                  lsh_recent=4)
+    assert lsh.lsh_tables * lsh.lsh_bucket_size + lsh.lsh_recent == lsh.k
 
 
 def test_clip_has_the_values_and_gradient_of_clip_by_value():

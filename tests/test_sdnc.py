@@ -240,6 +240,26 @@ class TestSDNCCellContract(CellContract):
         return SDNCCell(**{**SMALL, **overrides})
 
 
+class TestSDNCCellLSHContract(CellContract):
+    input_dim = 3
+    # The LSH hyperplanes are not trained.
+    expected_num_trainable_weights = 5
+
+    def make_cell(self, **overrides):
+        return SDNCCell(**{**SMALL, "search": "lsh", "lsh_bucket_size": 4, "lsh_recent": 2,
+                           **overrides})
+
+    # The Keras plumbing of these does not depend on the search (the exact
+    # cell runs it by default); the LSH step, masking, shapes, stateful use
+    # and the `.keras` round trip of its index run by default here.
+    slow_contract_tests = (
+        "test_sequential_model_fits",
+        "test_fit_reduces_the_loss",
+        "test_stacked_rnn_cells",
+        "test_mixed_precision",
+    )
+
+
 # The cell in float64 against the float64 reference where Keras computes
 # float64 in float64 (TensorFlow, see backend_utils.needs_float64); elsewhere
 # in float32, to float32 precision.
@@ -248,7 +268,9 @@ REFERENCE_DTYPE, REFERENCE_ATOL = (("float64", 1e-8) if BACKEND == "tensorflow"
 
 
 def _reference_weights(cell):
-    return {
+    planes = ({"hyperplanes": _np(cell.lsh_hyperplanes).astype("float64")}
+              if cell.search == "lsh" else {})
+    return {**planes,
         "kernel": _np(cell.controller.kernel).astype("float64"),
         "recurrent_kernel": _np(cell.controller.recurrent_kernel).astype("float64"),
         "bias": _np(cell.controller.bias).astype("float64"),
@@ -260,7 +282,7 @@ def _reference_weights(cell):
 def _reference_config(cell):
     return {key: getattr(cell, key) for key in (
         "units", "memory_size", "word_size", "num_heads", "k", "num_links",
-        "usage_threshold", "clip_value")}
+        "usage_threshold", "clip_value", "search", "lsh_recent")}
 
 
 def _sparse_to_dense(cell, states, b):
@@ -282,7 +304,12 @@ def _sparse_to_dense(cell, states, b):
              clip_value=5.0),
         dict(units=5, memory_size=12, word_size=3, num_heads=3, k=1, num_links=3,
              usage_threshold=0.05),
+        # Buckets with room for every row (the reference models no overflow)
+        # and a recent ring of 2: rows allocated earlier come from the tables.
+        dict(units=6, memory_size=12, word_size=3, num_heads=2, k=2, num_links=2,
+             search="lsh", lsh_bits=2, lsh_bucket_size=12, lsh_recent=2),
     ],
+    ids=["small", "all-links", "three-heads", "lsh"],
 )
 def test_cell_steps_equal_the_numpy_reference(config):
     keras.utils.set_random_seed(0)
@@ -310,6 +337,14 @@ def test_cell_steps_equal_the_numpy_reference(config):
         for got, want in zip(_sparse_to_dense(cell, states, b),
                              (state["n_links"], state["p_links"], state["precedence"])):
             np.testing.assert_allclose(got, want, atol=REFERENCE_ATOL)
+        if cell.search == "lsh":
+            np.testing.assert_array_equal(states[18][b], state["recent"])
+            head, tail = states[22][b].astype(int)
+            order, row = [], head
+            while row != -1 and len(order) <= cell.memory_size:
+                order.append(row)
+                row = int(states[20][b][row])
+            assert order == state["ring"] and tail == state["ring"][-1]
         # The links were used, and reads followed them.
         assert state["n_links"].max() > 0.01
         assert any(len(e) > cell.k for e in state["entries"])
@@ -418,9 +453,9 @@ def test_memory_rnn_padded_steps_change_nothing():
 AUDIT_N, AUDIT_W, AUDIT_KL = 4099, 3, 2
 
 
-def _audit_cell():
+def _audit_cell(search="exact"):
     return SDNCCell(units=4, memory_size=AUDIT_N, word_size=AUDIT_W, num_heads=1, k=2,
-                    num_links=AUDIT_KL)
+                    num_links=AUDIT_KL, search=search, lsh_bucket_size=8, lsh_recent=4)
 
 
 def _memory_sized(shape):
@@ -429,9 +464,10 @@ def _memory_sized(shape):
 
 
 @needs_a_traced_loop
+@pytest.mark.parametrize("search", ["exact", "lsh"])
 @pytest.mark.parametrize("mask", [False, True])
-def test_the_loop_stores_nothing_of_memory_size_per_step(mask):
-    stored = _stored_per_step(_audit_cell(), mask=mask)
+def test_the_loop_stores_nothing_of_memory_size_per_step(mask, search):
+    stored = _stored_per_step(_audit_cell(search), mask=mask)
     assert len(stored) > 10  # the audit sees the loop's accumulators
     offenders = [(str(shape), producer) for shape, producer in stored if _memory_sized(shape)]
     assert offenders == [], f"tensors of memory size stored per step: {offenders}"

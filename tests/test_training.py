@@ -377,3 +377,57 @@ def test_run_checkpoint_writes_through_a_temporary_name_of_its_own_process(tmp_p
     callback.on_epoch_end(0)
     assert saved == [str(tmp_path / f"model.keras.partial-{os.getpid()}.keras")]
     assert sorted(os.listdir(tmp_path)) == ["model.keras", "state.json"]
+
+
+def test_learning_summary_finds_the_first_check_below_each_threshold_of_the_mean_curve():
+    import doctest
+
+    from keras_memory import training
+    from keras_memory.training import learning_summary
+
+    errors = [30.0, 30.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.3]
+    curve = [{"sequences": 1600 * (i + 1), "validation_bit_errors_per_sequence": e}
+             for i, e in enumerate(errors)]
+    summary = learning_summary(curve)
+    # Means of the last 4 checks: 30, 30, 20.17, 15.13, 7.63, 0.125, 0, 0.075.
+    np.testing.assert_allclose(summary["smoothed"],
+                               [30, 30, 60.5 / 3, 60.5 / 4, 0.5 / 4 + 7.5, 0.125, 0.0, 0.075])
+    assert summary["below"] == {"1": 6 * 1600, "0.1": 7 * 1600}
+    assert summary["final_error"] == pytest.approx(0.075)
+    assert summary["sequences"] == 8 * 1600 and summary["checks"] == 8
+    # One lucky check does not count: with window 1 it would.
+    assert learning_summary(curve, window=1)["below"] == {"1": 3 * 1600, "0.1": 4 * 1600}
+    assert learning_summary(curve[:3], thresholds=(1.0,))["below"] == {"1": None}
+    with pytest.raises(ValueError, match="at least one check"):
+        learning_summary([])
+    with pytest.raises(ValueError, match="window=0"):
+        learning_summary(curve, window=0)
+    runner = doctest.DocTestRunner()
+    for test in doctest.DocTestFinder().find(training.learning_summary, "learning_summary",
+                                             globs={"learning_summary": learning_summary}):
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.attempted == 3 and result.failed == 0
+
+
+def test_stop_callbacks_say_whether_they_stopped_the_training():
+    from keras_memory.training import StopAtThreshold, TaskEvaluation, TimeLimit
+
+    class FakeModel:
+        stop_training = False
+
+    evaluation = TaskEvaluation("copy", batch_size=2)
+    stop = StopAtThreshold(evaluation, "validation_bit_errors_per_sequence", 0.01, patience=2)
+    stop.set_model(FakeModel())
+    for error, stopped in [(0.0, False), (0.5, False), (0.0, False), (0.01, True)]:
+        evaluation.history.append({"validation_bit_errors_per_sequence": error})
+        stop.on_train_batch_end(0)
+        assert stop.stopped is stopped and stop.model.stop_training is stopped
+    budget = TimeLimit(3600)
+    budget.set_model(FakeModel())
+    budget.on_train_begin()
+    budget.on_train_batch_end(0)
+    assert not budget.stopped and not budget.model.stop_training
+    budget.seconds = 0
+    budget.on_train_batch_end(1)
+    assert budget.stopped and budget.model.stop_training

@@ -124,6 +124,10 @@ STEP_CELLS = [
     lambda: SAMCell(4, memory_size=8, word_size=3, num_heads=1, k=2, seed=1),
     lambda: LANTMCell(4, memory_width=3, memory_capacity=8, seed=1),
     lambda: RAMCell(4, memory_width=3, key_size=3, memory_capacity=8, seed=1),
+    lambda: HAMCell(4, memory_size=4, hidden_size=3, seed=1),  # LSTM+HAM
+    lambda: HAMCell(4, memory_size=4, hidden_size=3, controller=False, seed=1),  # raw HAM
+    lambda: HAMCell(4, memory_size=4, hidden_size=3, feed_inputs=True, seed=1),
+    lambda: HAMCell(4, memory_size=4, hidden_size=3, attention="soft", seed=1),
 ]
 
 
@@ -152,3 +156,20 @@ def test_an_empty_time_axis_is_a_clear_error_of_memory_rnn(make_cell):
 
     with pytest.raises(ValueError, match="MemoryRNN: the time axis is empty"):
         MemoryRNN(make_cell())(np.zeros((2, 0, 4), "float32"))
+
+
+@pytest.mark.parametrize("controller", [True, False])
+def test_ham_rnn_refuses_an_empty_batch_or_time_axis_and_a_new_step_width(controller):
+    from keras_memory.cells.ham import HAMRNN
+
+    rnn = HAMRNN(HAMCell(4, memory_size=4, hidden_size=3, controller=controller, seed=1))
+    items = np.zeros((2, 3, 5), "float32")
+    assert tuple(rnn(np.zeros((2, 3, 4), "float32"), tree_inputs=items).shape) == (2, 4)
+    with pytest.raises(ValueError, match="HAMRNN: the time axis is empty"):
+        rnn(np.zeros((2, 0, 4), "float32"), tree_inputs=items)
+    with pytest.raises(ValueError, match="initial_state_from: the batch is empty"):
+        rnn(np.zeros((0, 3, 4), "float32"), tree_inputs=np.zeros((0, 3, 5), "float32"))
+    with pytest.raises(ValueError, match="HAMCell: the batch is empty"):
+        rnn(np.zeros((0, 3, 4), "float32"))
+    with pytest.raises(ValueError, match="built for inputs with 4 features.*cannot take 6"):
+        rnn(np.zeros((2, 3, 6), "float32"), tree_inputs=items)

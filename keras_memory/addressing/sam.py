@@ -9,8 +9,8 @@ for each backend: `keras.ops` has no such gather and scatter), and every
 search runs on a `stop_gradient` view. Inside TensorFlow's `tf.while_loop`
 the gradients of these ops keep only O(K * W) tensors per step for
 backpropagation, never the `(B, N, W)` memory, and under XLA (TensorFlow with
-`jit_compile=True`, or JAX) the scatters run in place (research: `sam.md`
-section 9; the paper's "revert the sparse modifications" backward pass,
+`jit_compile=True`, or JAX) the scatters run in place (`tests/test_sam.py`
+checks both; the paper's "revert the sparse modifications" backward pass,
 section 3.4, is then not needed). Everything else is `keras.ops`.
 """
 
@@ -91,7 +91,8 @@ def sparse_read(memory, keys, strengths, rows, valid=None):
     each head (truncating the dense weighting to its `K` largest entries and
     renormalising, section 3.1), and `r = sum_i w(s_i) M(s_i)`. The
     similarity and the key strength `beta` are not fixed by the paper; this is
-    the NTM/DNC convention (research: `sam.md` section 11).
+    the NTM/DNC convention (content addressing with a key strength, Graves et
+    al. 2014, section 3.3.1), a choice the paper leaves open.
 
     Args:
         memory: `(B, N, W)`.
@@ -213,8 +214,8 @@ def mark_accessed(last_access, rows, weights, step, threshold, mask=None):
 
     `U^(2)_T(i) = T - max{t : w^W_t(i) + w^R_t(i) > delta}` is kept as the last
     access time. Each access is tested on its own weight (any head's read or
-    write weight above `delta` refreshes the row; research: `sam.md`
-    section 11). No gradient flows through the usage.
+    write weight above `delta` refreshes the row; the paper does not say
+    whether the weights of several heads are summed first). No gradient flows through the usage.
 
     Args:
         last_access: `(B, N)`.
@@ -264,55 +265,233 @@ def lsh_codes(vectors, hyperplanes):
     return ops.sum(bits * powers, -1)
 
 
-def lsh_initial_table(num_tables, num_buckets, bucket_size, memory_size):
-    """The starting bucket table `(L, buckets, C)`: every row in some slot.
+def orthogonal_hyperplanes(normal):
+    """Make each table's hyperplanes orthonormal (blocks of `W` when bits > W).
 
-    Slot `(l, b, c)` holds row `(b * C + c) mod N`. The starting memory is
-    uniform, so which bucket an untouched row sits in does not matter; what
-    matters is that every slot names a real row.
-    """
-    slots = ops.arange(num_buckets * bucket_size, dtype="int32") % memory_size
-    table = ops.reshape(slots, (1, num_buckets, bucket_size))
-    return ops.tile(table, (num_tables, 1, 1))
-
-
-def lsh_candidates(table, memory, keys, hyperplanes, k):
-    """Approximate top-k search in the bucket index: O(L * C * W), not O(N).
-
-    Each key is hashed into one bucket per table; the `L * C` rows named there
-    are re-scored exactly by cosine similarity on the current memory (so stale
-    entries cost a candidate slot, never a wrong read), duplicates are dropped
-    and the best `k` kept. The paper uses LSH for large words and FLANN k-d
-    trees otherwise (section 3.5); a hashed bucket table is the index of that
-    family that XLA compiles with static shapes.
+    With orthonormal directions the `2**bits` buckets of a table split an
+    isotropic distribution of rows exactly evenly (each code is an orthant of
+    a rotated frame); independent random directions cut cells of very unequal
+    size, and the largest buckets overflow first.
 
     Args:
-        table: int32 `(B, L, buckets, C)`.
+        normal: `(L, bits, W)` draw of N(0, 1) entries.
+
+    Returns:
+        `(L, bits, W)`.
+    """
+    tables, bits, width = normal.shape
+    blocks = []
+    for start in range(0, bits, width):
+        block = normal[:, start:start + width]  # (L, b, W), b <= W
+        q, _ = ops.qr(ops.transpose(block, (0, 2, 1)))  # (L, W, b), orthonormal columns
+        blocks.append(ops.transpose(q, (0, 2, 1)))
+    return ops.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
+
+
+def lsh_empty_index(num_tables, num_buckets, bucket_size, memory_size):
+    """An index that holds no row: `(table (L, buckets, C), codes (L, N))`, all -1.
+
+    `table[l, b]` lists the rows in bucket `b` of table `l` (-1 marks a free
+    slot); `codes[l, i]` is the bucket row `i` is filed under in table `l`, or
+    -1 when it is in none (never written, zero, or its bucket was full).
+    """
+    table = -ops.ones((num_tables, num_buckets, bucket_size), "int32")
+    codes = -ops.ones((num_tables, memory_size), "int32")
+    return table, codes
+
+
+def lsh_build(memory, hyperplanes, bucket_size):
+    """Index every non-zero row of one memory `(N, W)` at once: O(N log N).
+
+    The same index as inserting rows `0, 1, ..., N-1` one after another with
+    `lsh_update` (each takes the lowest free slot of its bucket; a row whose
+    bucket is full is left out of that table). Used for a memory that does not
+    start empty (`memory_init="random"`) and by `benchmarks/sam_index.py`.
+
+    Args:
+        memory: `(N, W)`.
+        hyperplanes: `(L, bits, W)`.
+        bucket_size: int `C`.
+
+    Returns:
+        `(table int32 (L, 2**bits, C), codes int32 (L, N))`, as
+        `lsh_empty_index`.
+    """
+    memory = ops.stop_gradient(memory)
+    n = memory.shape[0]
+    num_tables, bits = hyperplanes.shape[0], hyperplanes.shape[1]
+    num_buckets = 2**bits
+    present = ops.any(ops.not_equal(memory, 0), axis=-1)
+    all_codes = lsh_codes(memory, hyperplanes)  # (N, L)
+    positions = ops.arange(n, dtype="int32")
+    tables, codes = [], []
+    for t in range(num_tables):
+        # Zero rows get the sentinel bucket `num_buckets` and are left out.
+        code = ops.where(present, all_codes[:, t], num_buckets)
+        # Sort by bucket, ties to the lowest row: top_k breaks ties that way
+        # on every backend (a plain argsort is not stable on TensorFlow).
+        order = backend.top_k(-ops.cast(code, "float32"), n)[1]
+        ordered = ops.take(code, order)
+        rank = positions - ops.cast(ops.searchsorted(ordered, ordered, side="left"), "int32")
+        kept = ops.logical_and(rank < bucket_size, ordered < num_buckets)
+        # Slots of rows left out go to one spare slot past the end, dropped.
+        spare = num_buckets * bucket_size
+        slot = ops.where(kept, ordered * bucket_size + rank, spare)
+        flat = ops.scatter_update(
+            -ops.ones((spare + 1,), "int32"), slot[:, None], order
+        )
+        tables.append(ops.reshape(flat[:spare], (num_buckets, bucket_size)))
+        codes.append(ops.scatter_update(
+            -ops.ones((n,), "int32"), order[:, None], ops.where(kept, ordered, -1)
+        ))
+    return ops.stack(tables), ops.stack(codes)
+
+
+def lsh_update(table, codes, rows, words, hyperplanes, active):
+    """Re-file written rows under their new content: O(n * L * C) per call.
+
+    The index keeps every non-zero row of the memory (section 3.5: the index
+    "is kept in sync on every write or erase"). For each row in `rows`, in
+    each table: if the bucket of its new content differs from the one it is
+    filed under, it is removed from the old bucket and put in the lowest free
+    slot of the new one (rows earlier in `rows` first). A row whose new
+    bucket is full stays out of that table (its code becomes -1) until its
+    next write; a row whose content is zero is filed nowhere.
+
+    Args:
+        table: `(B, L, buckets, C)` row indices, -1 for free slots, int32 or
+            float32 (only the touched entries are cast, never the whole
+            table).
+        codes: `(B, L, N)`, the bucket each row is filed under, -1 for none,
+            same dtype as `table`.
+        rows: int32 `(B, n)`, the rows written this step.
+        words: `(B, n, W)`, their content after the write.
+        hyperplanes: `(L, bits, W)`.
+        active: bool `(B, n)`; only these entries are re-filed. Each row must
+            appear at most once among the active entries.
+
+    Returns:
+        `(table, codes)` updated.
+    """
+    num_tables, bucket_size = table.shape[1], table.shape[3]
+    n = rows.shape[1]
+    present = ops.any(ops.not_equal(ops.stop_gradient(words), 0), axis=-1)
+    target = ops.where(present[..., None], lsh_codes(words, hyperplanes), -1)  # (B, n, L)
+    shape = ops.shape(target)
+    batch = ops.broadcast_to(ops.arange(shape[0], dtype="int32")[:, None, None], shape)
+    tables = ops.broadcast_to(ops.arange(num_tables, dtype="int32")[None, None, :], shape)
+    row = ops.broadcast_to(ops.cast(rows, "int32")[:, :, None], shape)
+    row_index = ops.stack([batch, tables, row], -1)
+    filed = ops.cast(backend.gather_nd(codes, row_index), "int32")  # (B, n, L)
+    move = ops.logical_and(active[..., None], filed != target)
+
+    # Remove from the old bucket.
+    old_index = ops.stack([batch, tables, ops.maximum(filed, 0)], -1)
+    old_bucket = ops.cast(backend.gather_nd(table, old_index), "int32")  # (B, n, L, C)
+    hit = old_bucket == row[..., None]
+    found = ops.logical_and(ops.logical_and(move, filed >= 0), ops.any(hit, -1))
+    slot = ops.cast(ops.argmax(ops.cast(hit, "int32"), -1), "int32")
+    delta = ops.where(found, -1 - row, 0)
+    table = backend.scatter_nd_add(
+        table, ops.concatenate([old_index, slot[..., None]], -1), ops.cast(delta, table.dtype)
+    )
+
+    # Put in the new bucket: the insert ranked `j`-th among this call's
+    # inserts into that bucket takes its `j`-th free slot.
+    insert = ops.logical_and(move, target >= 0)
+    new_index = ops.stack([batch, tables, ops.maximum(target, 0)], -1)
+    new_bucket = ops.cast(backend.gather_nd(table, new_index), "int32")  # (B, n, L, C)
+    same = ops.logical_and(
+        ops.equal(target[:, :, None, :], target[:, None, :, :]), insert[:, None, :, :]
+    )  # (B, n_i, n_j, L)
+    earlier = ops.tril(ops.ones((n, n), "int32"), -1)  # earlier[i, j] = 1 for j < i
+    rank = ops.sum(ops.cast(same, "int32") * earlier[None, :, :, None], 2)  # (B, n, L)
+    free = ops.cast(new_bucket < 0, "int32")
+    nth_free = ops.logical_and(free > 0, ops.cumsum(free, -1) == rank[..., None] + 1)
+    slot = ops.cast(ops.argmax(ops.cast(nth_free, "int32"), -1), "int32")
+    placed = ops.logical_and(insert, ops.sum(free, -1) > rank)
+    delta = ops.where(placed, row + 1, 0)  # a free slot holds -1
+    table = backend.scatter_nd_add(
+        table, ops.concatenate([new_index, slot[..., None]], -1), ops.cast(delta, table.dtype)
+    )
+    now_filed = ops.where(placed, target, -1)
+    codes = backend.scatter_nd_add(
+        codes, row_index, ops.cast(ops.where(move, now_filed - filed, 0), codes.dtype)
+    )
+    return table, codes
+
+
+def first_occurrences(rows):
+    """bool `(B, n)`: True where a row appears for the first time in `rows` (B, n)."""
+    n = rows.shape[1]
+    equal = ops.equal(rows[:, :, None], rows[:, None, :])  # (B, n_i, n_j)
+    earlier = ops.tril(ops.ones((n, n), "bool"), -1)
+    return ops.logical_not(ops.any(ops.logical_and(equal, earlier[None]), -1))
+
+
+def recent_append(recent, count, rows, active):
+    """Append `rows` (B, m) to the ring of the `F` rows allocated last.
+
+    Args:
+        recent: `(B, F)` row indices, -1 for empty entries (int32 or float32).
+        count: `(B,)`, rows appended so far.
+        rows: int32 `(B, m)`, `m <= F`.
+        active: bool `(B,)`; where False nothing is appended.
+
+    Returns:
+        `(recent, count)`.
+    """
+    size, m = recent.shape[1], rows.shape[1]
+    position = (ops.cast(count, "int32")[:, None] + ops.arange(m, dtype="int32")[None]) % size
+    index = batch_row_indices(position)
+    old = backend.gather_nd(recent, index)
+    new = ops.where(active[:, None], ops.cast(rows, recent.dtype), old)
+    recent = backend.scatter_nd_add(recent, index, new - old)
+    return recent, count + ops.cast(active, count.dtype) * m
+
+
+def lsh_candidates(table, recent, memory, keys, hyperplanes, k):
+    """Approximate top-k: the query's bucket in each table plus the recent rows.
+
+    Each key is hashed into one bucket per table; the `L * C` rows filed
+    there and the `F` rows allocated last are re-scored exactly by cosine
+    similarity on the current memory, duplicates and free slots are dropped
+    and the best `k` kept. O((L * C + F) * W) per key, whatever `N`.
+
+    Args:
+        table: `(B, L, buckets, C)`, -1 for free slots.
+        recent: `(B, F)`, -1 for empty entries.
         memory: `(B, N, W)`.
         keys: `(B, R, W)`.
         hyperplanes: `(L, bits, W)`.
-        k: int, `k <= L * C`.
+        k: int, `k <= L * C + F`.
 
     Returns:
-        `(rows int32 (B, R, k), valid bool (B, R, k))`; `valid` is False for
-        padding when fewer than `k` distinct rows were found.
+        `(rows int32 (B, R, k), valid bool (B, R, k))`; when fewer than `k`
+        distinct rows were found the rest are padding, row 0 and
+        `valid=False`.
     """
     memory = ops.stop_gradient(memory)
     keys = ops.stop_gradient(keys)
     codes = lsh_codes(keys, hyperplanes)  # (B, R, L)
     heads, tables = codes.shape[1], codes.shape[2]
     buckets = ops.cast(backend.gather_nd(table, _bucket_indices(codes)), "int32")  # (B, R, L, C)
-    candidates = ops.reshape(buckets, (-1, heads, tables * buckets.shape[-1]))  # (B, R, L*C)
-    candidates = ops.sort(candidates, axis=-1)
-    duplicate = ops.concatenate(
-        [ops.zeros_like(candidates[..., :1], "bool"),
-         candidates[..., 1:] == candidates[..., :-1]], -1)
-    rows = gather_rows(memory, candidates)
-    scores = cosine_similarity(keys, rows)
-    scores = ops.where(duplicate, ops.full_like(scores, -3.0), scores)
+    buckets = ops.reshape(buckets, (-1, heads, tables * buckets.shape[-1]))
+    recent = ops.cast(recent, "int32")[:, None, :]
+    recent = ops.broadcast_to(recent, (ops.shape(buckets)[0], heads, recent.shape[-1]))
+    candidates = ops.sort(ops.concatenate([buckets, recent], -1), axis=-1)  # (B, R, M)
+    unusable = ops.concatenate(
+        [candidates[..., :1] < 0,
+         ops.logical_or(candidates[..., 1:] < 0, candidates[..., 1:] == candidates[..., :-1])],
+        -1,
+    )
+    candidates = ops.maximum(candidates, 0)
+    scores = cosine_similarity(keys, gather_rows(memory, candidates))
+    scores = ops.where(unusable, ops.full_like(scores, -3.0), scores)
     values, indices = backend.top_k(scores, k)
-    picked = ops.take_along_axis(candidates, indices, axis=-1)
-    return picked, values > -2.0
+    valid = values > -2.0
+    picked = ops.where(valid, ops.take_along_axis(candidates, indices, axis=-1), 0)
+    return picked, valid
 
 
 def _bucket_indices(codes):
@@ -324,58 +503,13 @@ def _bucket_indices(codes):
     return ops.stack([b, t, codes], -1)
 
 
-def lsh_insert(table, counts, rows, codes, mask):
-    """Insert `rows` into their buckets, each bucket a ring of its newest `C` rows.
-
-    Args:
-        table: `(B, L, buckets, C)` row indices, int32 or float32 (only the
-            touched entries are cast, never the whole table).
-        counts: `(B, L, buckets)`, inserts so far per bucket, same dtype.
-        rows: int32 `(B, n)`, the rows to insert.
-        codes: int32 `(B, n, L)`, their bucket in each table.
-        mask: bool `(B, n)`; only rows where True are inserted.
-
-    Returns:
-        `(table, counts)` updated.
-    """
-    bucket_size = table.shape[3]
-    n = codes.shape[1]
-    bucket_index = _bucket_indices(codes)  # (B, n, L, 3)
-    take = ops.broadcast_to(mask[:, :, None], ops.shape(codes))
-    # Rank of each insert among this step's earlier inserts into the same bucket.
-    same = ops.logical_and(
-        ops.equal(codes[:, :, None, :], codes[:, None, :, :]),
-        take[:, None, :, :],
-    )  # (B, n_i, n_j, L)
-    earlier = ops.tril(ops.ones((n, n), "int32"), -1)  # earlier[i, j] = 1 for j < i
-    rank = ops.sum(ops.cast(same, "int32") * earlier[None, :, :, None], 2)
-    slot = (ops.cast(backend.gather_nd(counts, bucket_index), "int32") + rank) % bucket_size
-    slot_index = ops.concatenate([bucket_index, slot[..., None]], -1)
-    # An insert followed by C or more inserts into the same bucket in this call
-    # is overwritten within the call: skip it, so each slot gets one write.
-    later = ops.sum(ops.cast(same, "int32") * ops.transpose(earlier)[None, :, :, None], 2)
-    kept = ops.logical_and(take, later < bucket_size)
-    old = backend.gather_nd(table, slot_index)
-    # An add of (new - old), zero where not inserting: a skipped insert that
-    # lands on the slot of a real one then leaves it alone.
-    new = ops.cast(ops.broadcast_to(rows[:, :, None], ops.shape(codes)), table.dtype)
-    delta = ops.where(kept, new - old, ops.zeros_like(old))
-    table = backend.scatter_nd_add(table, slot_index, delta)
-    counts = backend.scatter_nd_add(counts, bucket_index, ops.cast(take, counts.dtype))
-    return table, counts
-
-
 def default_lsh_bits(memory_size, bucket_size):
-    """`ceil(log2(N / C))` clamped to `[1, 3]`.
+    """`ceil(log2(2 N / C))`, at least 1: buckets for twice the memory.
 
-    Bits trade what a query sees against what a table keeps: a query sees
-    the `C` rows of one bucket in `2**bits`, a table keeps the newest
-    `2**bits * C` rows written. Measured on associative recall with 100,000
-    slots (4 heads, `C = 32`, 8 tables), 3 bits learned within about 12,000
-    sequences of an exact search over 128 slots, while 8 bits was still at
-    5 bits per sequence after 128,000 (a query then sees too few of the rows
-    it should learn to find)."""
-    return int(min(3, max(1, math.ceil(math.log2(max(memory_size / bucket_size, 1.0))))))
+    With `2**bits * C >= 2 N` slots per table the buckets are on average at
+    most half full when every row is written, so a bucket overflows rarely
+    unless the rows crowd into few directions."""
+    return int(max(1, math.ceil(math.log2(max(2.0 * memory_size / bucket_size, 1.0)))))
 
 
 # ------------------------------------------------- least accessed ring, O(1)

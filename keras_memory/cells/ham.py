@@ -7,6 +7,7 @@ from keras import ops
 from keras_memory import backend
 from keras_memory.addressing import ham as addressing
 from keras_memory.cells.common import (
+    check_step_input,
     clone_initializer,
     keep_memory_in_float32,
     offset_seed,
@@ -473,6 +474,7 @@ class HAMCell(keras.layers.Layer):
                 "HAMCell: the last dimension (features) of the input must be "
                 f"defined. Received: input_shape={input_shape}"
             )
+        self._step_features = features
         d = self.hidden_size
         query = self.units if self.controller_enabled else features
         write_query = d if self.write_query == "root" else query
@@ -561,6 +563,11 @@ class HAMCell(keras.layers.Layer):
                 "HAMCell.initial_state_from: `sequence` must have rank 3, "
                 f"(batch, items, features). Received: shape={tuple(sequence.shape)}"
             )
+        if sequence.shape[0] == 0:
+            raise ValueError(
+                "HAMCell.initial_state_from: the batch is empty; `sequence` needs at "
+                f"least one sequence. Received: shape={tuple(sequence.shape)}"
+            )
         items = sequence.shape[1]
         if items is not None and items > self.memory_size:
             raise ValueError(
@@ -598,6 +605,7 @@ class HAMCell(keras.layers.Layer):
         return decide_below_the_active_root
 
     def call(self, inputs, states, training=False, step_mask=None):
+        check_step_input(self, inputs)
         d, n = self.hidden_size, self.memory_size
         tree = ops.reshape(states[0], (-1, self.num_nodes, d))
         seed, step = states[-2], states[-1]

@@ -7,9 +7,10 @@ from keras import ops
 
 from keras_memory.addressing import ntm as addressing
 from keras_memory.cells.common import (
-    clone_initializer,
     check_step_input,
+    clone_initializer,
     keep_memory_in_float32,
+    offset_seed,
     requested_dtype_config,
 )
 from keras_memory.validation import (
@@ -295,7 +296,7 @@ class NTMCell(keras.layers.Layer):
             seed = self.seed
             kernel, recurrent = (
                 keras.initializers.RandomUniform(
-                    -limit, limit, seed=None if seed is None else seed + offset
+                    -limit, limit, seed=offset_seed(seed, offset)
                 )
                 for offset in (3, 4)
             )
@@ -317,7 +318,7 @@ class NTMCell(keras.layers.Layer):
         self.initial_weighting_logits = self.add_weight(
             shape=(self.num_heads, self.memory_size),
             initializer=keras.initializers.GlorotUniform(
-                seed=None if seed is None else seed + 1
+                seed=offset_seed(seed, 1)
             ),
             name="initial_weighting_logits",
         )
@@ -325,7 +326,7 @@ class NTMCell(keras.layers.Layer):
             self.initial_memory_logits = self.add_weight(
                 shape=(self.memory_size, self.word_size),
                 initializer=keras.initializers.GlorotUniform(
-                    seed=None if seed is None else seed + 2
+                    seed=offset_seed(seed, 2)
                 ),
                 name="initial_memory_logits",
             )
@@ -334,7 +335,7 @@ class NTMCell(keras.layers.Layer):
             self.initial_memory = self.add_weight(
                 shape=(self.memory_size, self.word_size),
                 initializer=keras.initializers.RandomUniform(
-                    -limit, limit, seed=None if seed is None else seed + 2
+                    -limit, limit, seed=offset_seed(seed, 2)
                 ),
                 trainable=False,
                 name="initial_memory",

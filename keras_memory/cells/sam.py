@@ -7,11 +7,13 @@ from keras import ops
 
 from keras_memory.addressing import sam as addressing
 from keras_memory.cells.common import (
-    clone_initializer,
     check_step_input,
+    clone_initializer,
     keep_memory_in_float32,
+    offset_seed,
     requested_dtype_config,
 )
+from keras_memory.cells.sparse_index import SparseIndex
 from keras_memory.validation import (
     check_bool,
     check_option,
@@ -38,8 +40,11 @@ class SAMCell(keras.layers.Layer):
     row), as in Rae et al. (2016). The time and the memory kept for
     backpropagation per step do not grow with `N` (under `jit_compile=True`);
     only the search for the top `k` rows does, and `search="lsh"` makes that
-    constant too. Use it inside `keras.layers.RNN`, or inside
-    `keras_memory.layers.MemoryRNN` when the inputs are masked (see below).
+    constant too. Run it inside `keras_memory.MemoryRNN`, a drop-in
+    `keras.layers.RNN` that reads the controller's weights once per sequence
+    (inside `keras.layers.RNN`'s TensorFlow loop every step's read of them is
+    kept for backpropagation, a copy of the controller per step) and hands
+    masks to the cell (see below). `keras.layers.RNN` gives the same results.
 
     Each step `t` (section 3 and Suppl. A of the paper):
 
@@ -50,7 +55,8 @@ class SAMCell(keras.layers.Layer):
        word `a = tanh(.)`, a write gate `alpha = sigmoid(.)`, an interpolation
        gate `gamma = sigmoid(.)` and a key strength `beta = softplus(.)`. The
        paper names `q, a, alpha, gamma` and leaves their activations open;
-       `beta` is the NTM/DNC strength (research: `sam.md` section 11).
+       `beta` is the NTM/DNC key strength (Graves et al. 2014, section
+       3.3.1), which the paper leaves open.
     3. Write (eq. 5 and Suppl. eq. 8): `w^W = alpha (gamma w^R_{t-1} +
        (1 - gamma) I^U)`; each head zeroes its least recently accessed row
        (eq. 6; the `R` heads take the `R` oldest rows; ties go to the lowest
@@ -67,19 +73,24 @@ class SAMCell(keras.layers.Layer):
        the RNN.
 
     The paper does not say how several heads share the write; here each head
-    writes on its own (research: `sam.md` section 11), so a step changes at
+    writes on its own, so a step changes at
     most `R * (k + 1)` rows.
 
     Search. `search="exact"` is the paper's "SAM linear": an exact top-`k` by
     cosine similarity over all `N` rows, O(N * W) per step but nothing of it
-    kept for backpropagation. `search="lsh"` is an approximate index that
-    XLA compiles: `lsh_tables` SimHash tables of `2**lsh_bits` buckets, each
-    bucket a ring of the `lsh_bucket_size` rows written into it most
-    recently; the query is hashed, the `lsh_tables * lsh_bucket_size` rows
-    it names are re-scored exactly and the best `k` kept. Its cost per step
-    does not depend on `N`. The paper used FLANN k-d trees and LSH (section
-    3.5); an index with static shapes is what runs inside an XLA-compiled
-    `tf.while_loop`.
+    kept for backpropagation. `search="lsh"` is an approximate index of
+    every written row that XLA compiles: `lsh_tables` SimHash tables (each
+    with orthonormal hyperplanes) of `2**lsh_bits` buckets of
+    `lsh_bucket_size` slots, and a ring of the `lsh_recent` rows allocated
+    last. Every row a step writes is re-filed under its new content, as the
+    paper keeps its index "in sync on every write or erase" (section 3.5):
+    removed from its old bucket, put in the lowest free slot of its new one
+    (a row whose bucket is full stays out of that table until its next
+    write). A query is hashed; the rows filed in its bucket of each table and
+    the recent rows are re-scored exactly and the best `k` kept. Its cost per
+    step does not depend on `N`. The paper used FLANN k-d trees and LSH
+    (section 3.5); a hash table with static shapes is what runs inside an
+    XLA-compiled loop.
 
     Masking. `keras.layers.RNN` applies a mask by selecting between the new
     and the old value of every state at every step, which for the memory is a
@@ -95,9 +106,9 @@ class SAMCell(keras.layers.Layer):
 
     The state is a list of 2-D float tensors: `[h, c, reads, memory,
     last_access, read_rows, read_weights, step]` with sizes `units, units,
-    R * W, N * W, N, R * k, R * k, 1`, plus `[lsh_table, lsh_counts,
-    ring_next, ring_prev, ring_ends]` of sizes `L * 2**bits * C, L * 2**bits,
-    N, N, 2` when `search="lsh"`. Row indices and
+    R * W, N * W, N, R * k, R * k, 1`, plus `[lsh_table, lsh_codes,
+    lsh_recent, lsh_count, ring_next, ring_prev, ring_ends]` of sizes
+    `L * 2**bits * C, L * N, F, 1, N, N, 2` when `search="lsh"`. Row indices and
     counts are stored as float32, exact up to `2**24` slots.
 
     Args:
@@ -113,15 +124,16 @@ class SAMCell(keras.layers.Layer):
             above it refreshes the row's usage. Defaults to `0.005`.
         search: `"exact"` or `"lsh"` (see above). Defaults to `"exact"`.
         lsh_tables: Positive integer, number of hash tables `L`.
-            Defaults to `8`.
+            Defaults to `4`.
         lsh_bits: Positive integer, hash bits per table (`2**bits`
-            buckets), at most 16; `None` picks `ceil(log2(N / C))` clamped to
-            `[1, 3]`. Fewer bits let a query see more of the rows (one bucket
-            in `2**bits`); more bits let a table keep more rows (the newest
-            `2**bits * C`). Defaults to `None`.
-        lsh_bucket_size: Positive integer `C`, rows kept per bucket;
-            `lsh_tables * lsh_bucket_size` must be at least `k`.
+            buckets), at most 24; `None` picks `ceil(log2(2 N / C))`, room
+            for twice the memory. Defaults to `None`.
+        lsh_bucket_size: Positive integer `C`, slots per bucket.
             Defaults to `32`.
+        lsh_recent: Positive integer `F`, the rows allocated last, which
+            every query also searches; at least `num_heads`, and
+            `lsh_tables * lsh_bucket_size + lsh_recent` must be at least `k`.
+            Defaults to `256`.
         memory_init: `"zeros"` (the memory starts empty) or `"random"` (a
             fixed draw uniform in `+-1/sqrt(N + W)`, made when the layer is
             built and not trained). Defaults to `"zeros"`.
@@ -152,7 +164,7 @@ class SAMCell(keras.layers.Layer):
     Example:
 
     >>> inputs = np.random.random((8, 10, 9)).astype("float32")
-    >>> rnn = keras.layers.RNN(
+    >>> rnn = keras_memory.MemoryRNN(
     ...     SAMCell(units=100, memory_size=100_000, word_size=32),
     ...     return_sequences=True,
     ... )
@@ -174,9 +186,10 @@ class SAMCell(keras.layers.Layer):
         k=4,
         usage_threshold=0.005,
         search="exact",
-        lsh_tables=8,
+        lsh_tables=4,
         lsh_bits=None,
         lsh_bucket_size=32,
+        lsh_recent=256,
         memory_init="zeros",
         clip_value=20.0,
         return_weightings=False,
@@ -219,21 +232,10 @@ class SAMCell(keras.layers.Layer):
             )
         self.usage_threshold = float(usage_threshold)
         self.search = check_option("search", search, SEARCHES, name)
-        self.lsh_tables = check_positive_int("lsh_tables", lsh_tables, name)
-        self.lsh_bucket_size = check_positive_int("lsh_bucket_size", lsh_bucket_size, name)
-        if lsh_bits is not None:
-            lsh_bits = check_positive_int("lsh_bits", lsh_bits, name)
-            if lsh_bits > 16:
-                raise ValueError(
-                    f"{name}: `lsh_bits` must be at most 16. Received: lsh_bits={lsh_bits!r}"
-                )
-        self.lsh_bits = lsh_bits
-        if self.search == "lsh" and self.lsh_tables * self.lsh_bucket_size < self.k:
-            raise ValueError(
-                f"{name}: with search='lsh', `lsh_tables * lsh_bucket_size` (the "
-                f"candidates per query) must be at least `k`. Received: "
-                f"lsh_tables={lsh_tables!r}, lsh_bucket_size={lsh_bucket_size!r}, k={k!r}"
-            )
+        self.index = SparseIndex(name, self.memory_size, self.word_size, self.num_heads,
+                                 self.k, lsh_tables, lsh_bits, lsh_bucket_size, lsh_recent)
+        if self.search == "lsh":
+            self.index.validate(name, self.k)
         self.memory_init = check_option("memory_init", memory_init, MEMORY_INITS, name)
         self.clip_value = check_positive_float("clip_value", clip_value, name)
         self.return_weightings = check_bool("return_weightings", return_weightings, name)
@@ -279,24 +281,21 @@ class SAMCell(keras.layers.Layer):
             1,
         ]
         if self.search == "lsh":
-            self.state_size += [
-                self.lsh_tables * self.num_buckets * self.lsh_bucket_size,
-                self.lsh_tables * self.num_buckets,
-                n,
-                n,
-                2,
-            ]
+            self.state_size += self.index.state_size
         self.output_size = self.units + r * self.word_size
         if self.return_weightings:
             self.output_size += r * (4 * k_ + 2)
 
+    # The index's settings, as constructor arguments.
+    lsh_tables = property(lambda self: self.index.tables)
+    lsh_bits = property(lambda self: self.index.bits_argument)
+    lsh_bucket_size = property(lambda self: self.index.bucket_size)
+    lsh_recent = property(lambda self: self.index.recent)
+
     @property
     def num_buckets(self):
         """Buckets per LSH table, `2**lsh_bits` (with the default bits resolved)."""
-        bits = self.lsh_bits or addressing.default_lsh_bits(
-            self.memory_size, self.lsh_bucket_size
-        )
-        return 2**bits
+        return self.index.num_buckets
 
     def build(self, input_shape):
         if len(input_shape) != 2:
@@ -320,21 +319,13 @@ class SAMCell(keras.layers.Layer):
             self.initial_memory = self.add_weight(
                 shape=(self.memory_size, self.word_size),
                 initializer=keras.initializers.RandomUniform(
-                    -limit, limit, seed=None if seed is None else seed + 2
+                    -limit, limit, seed=offset_seed(seed, 2)
                 ),
                 trainable=False,
                 name="initial_memory",
             )
         if self.search == "lsh":
-            bits = int(round(math.log2(self.num_buckets)))
-            self.lsh_hyperplanes = self.add_weight(
-                shape=(self.lsh_tables, bits, self.word_size),
-                initializer=keras.initializers.RandomNormal(
-                    seed=None if seed is None else seed + 5
-                ),
-                trainable=False,
-                name="lsh_hyperplanes",
-            )
+            self.index.build(self, offset_seed(seed, 5))
 
     def get_initial_state(self, batch_size=None):
         dtype = self.compute_dtype
@@ -357,12 +348,9 @@ class SAMCell(keras.layers.Layer):
         states = [zeros(self.units), zeros(self.units), zeros(r * w), memory,
                   zeros(n), read_rows, zeros(r * k), zeros(1)]
         if self.search == "lsh":
-            table = addressing.lsh_initial_table(
-                self.lsh_tables, self.num_buckets, self.lsh_bucket_size, n
+            states += self.index.initial_states(
+                tile, self.initial_memory if self.memory_init == "random" else None
             )
-            nxt, prev, ends = addressing.ring_initial(n)
-            states += [tile(table), zeros(self.lsh_tables * self.num_buckets),
-                       tile(nxt), tile(prev), tile(ends)]
         return states
 
     def call(self, inputs, states, training=False, step_mask=None):
@@ -396,13 +384,11 @@ class SAMCell(keras.layers.Layer):
         beta = ops.softplus(heads[..., 2 * w + 2])
 
         # 3. Write (eq. 5, Suppl. eq. 8) to the previous read rows and the LRA rows.
+        step_on = ops.ones_like(now, "bool") if mask is None else mask > 0
         if self.search == "lsh":
             # The least accessed ring (Suppl. A.3): O(1) instead of a scan of N.
-            # The ring stays float32: only the touched entries are cast.
-            nxt, prev = states[10], states[11]
-            ends = ops.cast(states[12], "int32")
-            head, tail = ends[:, 0], ends[:, 1]
-            lra_rows = addressing.ring_oldest(nxt, head, r)
+            index = self.index.unpack(states[8:15])
+            lra_rows = self.index.oldest(index)
         else:
             lra_rows = addressing.least_recently_accessed(last_access, r)  # (B, R)
         on_previous, on_lra = addressing.write_weights(previous_weights, alpha, gamma)
@@ -423,34 +409,12 @@ class SAMCell(keras.layers.Layer):
             last_access, written_rows, written_weights, now, self.usage_threshold, mask
         )
 
-        extra_states = []
         if self.search == "lsh":
-            table, counts = states[8], states[9]
-            shape = (-1, self.lsh_tables, self.num_buckets, self.lsh_bucket_size)
-            table = ops.reshape(table, shape)  # float32; cast entry by entry
-            counts = ops.reshape(counts, shape[:3])
-            # Re-index the rows whose bucket changed, and every zeroed LRA row.
-            old_codes = addressing.lsh_codes(old_written, self.lsh_hyperplanes)
-            new_codes = addressing.lsh_codes(
-                addressing.gather_rows(new_memory, written_rows), self.lsh_hyperplanes
-            )
-            changed = ops.any(old_codes != new_codes, axis=-1)
-            is_lra = ops.concatenate(
-                [ops.zeros_like(written_rows[:, : r * k], "bool"),
-                 ops.ones_like(lra_rows, "bool")], axis=1
-            )
-            insert = ops.logical_or(changed, is_lra)
-            if mask is not None:
-                insert = ops.logical_and(insert, mask[:, None] > 0)
-            table, counts = addressing.lsh_insert(table, counts, written_rows, new_codes, insert)
-            # 4a. Approximate top-k through the index.
-            rows, valid = addressing.lsh_candidates(
-                table, new_memory, queries, self.lsh_hyperplanes, k
-            )
-            extra_states = [
-                ops.reshape(table, (-1, self.state_size[8])),
-                ops.reshape(counts, (-1, self.state_size[9])),
-            ]
+            # The index follows every write (section 3.5): each written row is
+            # re-filed under its new content, and the rows just allocated go
+            # to the ring of recent rows. 4a. Approximate top-k through it.
+            self.index.file(index, new_memory, written_rows, lra_rows, step_on)
+            rows, valid = self.index.search(index, new_memory, queries, k)
         else:
             # 4a. Exact top-k (the paper's "SAM linear").
             rows, valid = addressing.exact_top_k(new_memory, queries, k), None
@@ -463,21 +427,13 @@ class SAMCell(keras.layers.Layer):
         new_last_access = addressing.mark_accessed(
             new_last_access, rows, new_read_weights, now, self.usage_threshold, mask
         )
+        extra_states = []
         if self.search == "lsh":
             touched = ops.concatenate([written_rows, ops.reshape(rows, (-1, r * k))], axis=1)
-            weights = ops.stop_gradient(ops.concatenate(
-                [written_weights, ops.reshape(new_read_weights, (-1, r * k))], axis=1))
-            accessed = weights > self.usage_threshold
-            if mask is not None:
-                accessed = ops.logical_and(accessed, mask[:, None] > 0)
-            nxt, prev, head, tail = addressing.ring_touch_all(
-                nxt, prev, head, tail, touched, accessed
-            )
-            extra_states += [
-                nxt,
-                prev,
-                ops.cast(ops.stack([head, tail], axis=1), dtype),
-            ]
+            weights = ops.concatenate(
+                [written_weights, ops.reshape(new_read_weights, (-1, r * k))], axis=1)
+            self.index.touch(index, touched, weights, self.usage_threshold, step_on)
+            extra_states = self.index.pack(index)
 
         new_reads = ops.reshape(new_reads, (-1, r * w))
         new_read_rows = ops.reshape(ops.cast(rows, dtype), (-1, r * k))
@@ -554,9 +510,7 @@ class SAMCell(keras.layers.Layer):
                 "k": self.k,
                 "usage_threshold": self.usage_threshold,
                 "search": self.search,
-                "lsh_tables": self.lsh_tables,
-                "lsh_bits": self.lsh_bits,
-                "lsh_bucket_size": self.lsh_bucket_size,
+                **self.index.config(),
                 "memory_init": self.memory_init,
                 "clip_value": self.clip_value,
                 "return_weightings": self.return_weightings,

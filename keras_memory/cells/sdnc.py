@@ -10,9 +10,11 @@ from keras_memory.addressing import sdnc as links
 from keras_memory.cells.common import (
     clone_initializer,
     keep_memory_in_float32,
+    offset_seed,
     requested_dtype_config,
 )
-from keras_memory.cells.sam import MAX_MEMORY_SIZE, MEMORY_INITS
+from keras_memory.cells.sam import MAX_MEMORY_SIZE, MEMORY_INITS, SEARCHES
+from keras_memory.cells.sparse_index import SparseIndex
 from keras_memory.validation import (
     check_bool,
     check_option,
@@ -33,12 +35,13 @@ class SDNCCell(keras.layers.Layer):
     the order in which rows were written. Each head reads `k` rows by
     content plus at most `num_links` rows forward and `num_links` rows
     backward along the links, and writes to the rows it read and to one least
-    recently accessed row. A step's time and the memory kept for
-    backpropagation per step do not grow with `N` except for the exact
-    top-`k` search, which keeps nothing for backpropagation (the paper's
-    SDNC benchmarks also use an exact search, Suppl. E). Use it inside
-    `keras.layers.RNN`, or inside `keras_memory.layers.MemoryRNN` when the
-    inputs are masked (as for `SAMCell`).
+    recently accessed row. The memory kept for backpropagation per step does
+    not grow with `N`; neither does a step's time with `search="lsh"`
+    (`SAMCell`'s index of every written row and its least accessed ring),
+    while the default exact search (the paper's SDNC benchmarks use one,
+    Suppl. E) costs `O(N W)` per step and keeps nothing for
+    backpropagation. Run it inside `keras_memory.MemoryRNN` (as `SAMCell`):
+    it hands masks to the cell and reads the weights once per sequence.
 
     Each step `t`:
 
@@ -79,9 +82,11 @@ class SDNCCell(keras.layers.Layer):
 
     The paper's SDNC section does not say how several heads share the links;
     here they share one `N`, `P` and `p`, fed by the mean of the heads'
-    write weightings. Like `SAMCell`, the search is exact (`O(N W)` per step,
-    nothing of it kept for backpropagation); the least recently accessed
-    rows are the `R` oldest, ties to the lowest index.
+    write weightings. With `search="exact"` the top `k` and the least
+    recently accessed rows (the `R` oldest, ties to the lowest index) are
+    found by scans of `N`; with `search="lsh"` through `SAMCell`'s index and
+    ring (see `SAMCell`), where the rows a step accesses move to the ring's
+    tail in row order.
 
     Masking. As for `SAMCell`: `keras_memory.layers.MemoryRNN` hands the mask
     to the cell, which turns a padded step into a no-op on the memory, the
@@ -98,6 +103,7 @@ class SDNCCell(keras.layers.Layer):
     p_indices, p_values, p_logs, retention_logs, precedence_indices,
     precedence_values]` with sizes `units, units, R * W, N * W, N, R * S,
     R * S, 1, N * K_L, N * K_L, N * K_L, N * K_L, N * K_L, N, K_L, K_L`,
+    plus the 7 states of `SAMCell`'s index and ring with `search="lsh"`,
     where `S = k + 2 num_links` and `K_L = num_links`. Row indices are kept
     as float32, exact up to `2**24` slots.
 
@@ -116,6 +122,14 @@ class SDNCCell(keras.layers.Layer):
             choice, Suppl. D.1).
         usage_threshold: Non-negative float `delta` below 1; an access with
             a weight above it refreshes the row's usage. Defaults to `0.005`.
+        search: `"exact"` or `"lsh"`, as for `SAMCell`. Defaults to
+            `"exact"`.
+        lsh_tables: With `search="lsh"`, the index's hash tables, as for
+            `SAMCell`. Defaults to `4`.
+        lsh_bits: Hash bits per table, as for `SAMCell`. Defaults to `None`.
+        lsh_bucket_size: Slots per bucket, as for `SAMCell`. Defaults to `32`.
+        lsh_recent: Rows allocated last that every query also searches, as
+            for `SAMCell`. Defaults to `256`.
         memory_init: `"zeros"` (the memory starts empty) or `"random"` (a
             fixed draw uniform in `+-1/sqrt(N + W)`, made when the layer is
             built and not trained). Defaults to `"zeros"`.
@@ -126,8 +140,8 @@ class SDNCCell(keras.layers.Layer):
             weights (see `split_output`). Defaults to `False`.
         kernel_initializer: Initializer for the head-parameter layer's kernel.
             Defaults to `"glorot_uniform"`.
-        seed: Optional integer, seed for the initializers and the `"random"`
-            memory.
+        seed: Optional integer, seed for the initializers, the `"random"`
+            memory and the LSH hyperplanes.
         **kwargs: Other keyword arguments passed to `keras.layers.Layer`,
             such as `name` or `dtype`.
 
@@ -171,6 +185,11 @@ class SDNCCell(keras.layers.Layer):
         k=4,
         num_links=8,
         usage_threshold=0.005,
+        search="exact",
+        lsh_tables=4,
+        lsh_bits=None,
+        lsh_bucket_size=32,
+        lsh_recent=256,
         memory_init="zeros",
         clip_value=20.0,
         return_weightings=False,
@@ -212,6 +231,11 @@ class SDNCCell(keras.layers.Layer):
                 f"Received: usage_threshold={usage_threshold!r}"
             )
         self.usage_threshold = float(usage_threshold)
+        self.search = check_option("search", search, SEARCHES, name)
+        self.index = SparseIndex(name, self.memory_size, self.word_size, self.num_heads,
+                                 self.k, lsh_tables, lsh_bits, lsh_bucket_size, lsh_recent)
+        if self.search == "lsh":
+            self.index.validate(name, self.k)
         self.memory_init = check_option("memory_init", memory_init, MEMORY_INITS, name)
         self.clip_value = check_positive_float("clip_value", clip_value, name)
         self.return_weightings = check_bool("return_weightings", return_weightings, name)
@@ -237,9 +261,17 @@ class SDNCCell(keras.layers.Layer):
         r, n, kl, s = self.num_heads, self.memory_size, self.num_links, self.read_support
         self.state_size = [self.units, self.units, r * self.word_size, n * self.word_size,
                            n, r * s, r * s, 1] + [n * kl] * 5 + [n, kl, kl]
+        if self.search == "lsh":
+            self.state_size += self.index.state_size
         self.output_size = self.units + r * self.word_size
         if self.return_weightings:
             self.output_size += r * (4 * s + 2)
+
+    # The index's settings, as constructor arguments.
+    lsh_tables = property(lambda self: self.index.tables)
+    lsh_bits = property(lambda self: self.index.bits_argument)
+    lsh_bucket_size = property(lambda self: self.index.bucket_size)
+    lsh_recent = property(lambda self: self.index.recent)
 
     @property
     def read_support(self):
@@ -266,11 +298,13 @@ class SDNCCell(keras.layers.Layer):
             self.initial_memory = self.add_weight(
                 shape=(self.memory_size, self.word_size),
                 initializer=keras.initializers.RandomUniform(
-                    -limit, limit, seed=None if self.seed is None else self.seed + 2
+                    -limit, limit, seed=offset_seed(self.seed, 2)
                 ),
                 trainable=False,
                 name="initial_memory",
             )
+        if self.search == "lsh":
+            self.index.build(self, offset_seed(self.seed, 5))
 
     def get_initial_state(self, batch_size=None):
         dtype = self.compute_dtype
@@ -286,11 +320,15 @@ class SDNCCell(keras.layers.Layer):
         # Before the first step every head "read" rows 0..S-1 (mod N) with
         # weight 0, so the first write goes to the least recently accessed rows.
         states[5] = tile(ops.tile(ops.arange(s) % n, (r,)))
+        if self.search == "lsh":
+            states[16:] = self.index.initial_states(
+                tile, self.initial_memory if self.memory_init == "random" else None
+            )
         return states
 
     def call(self, inputs, states, training=False, step_mask=None):
         (h, c, reads, memory, last_access, read_rows, read_weights, step, n_idx, n_val,
-         p_idx, p_val, p_log, rho, prec_idx, prec_val) = states
+         p_idx, p_val, p_log, rho, prec_idx, prec_val) = states[:16]
         dtype = self.compute_dtype
         r, n, w, k = self.num_heads, self.memory_size, self.word_size, self.k
         kl, s = self.num_links, self.read_support
@@ -304,6 +342,7 @@ class SDNCCell(keras.layers.Layer):
         rho, prec_idx, prec_val = (ops.stop_gradient(t) for t in (rho, prec_idx, prec_val))
         mask = None if step_mask is None else ops.cast(ops.reshape(step_mask, (-1,)), dtype)
         now = step[:, 0] + 1.0  # this step's time; SAM: T in U_T
+        step_on = ops.ones_like(now, "bool") if mask is None else mask > 0
 
         # 1. Controller on [x_t, r_{t-1}] (SAM section 3.3).
         controller_output, (new_h, new_c) = self.controller(
@@ -324,7 +363,12 @@ class SDNCCell(keras.layers.Layer):
         modes = ops.softmax(heads[..., 2 * w + 3 :], axis=-1)  # (backward, content, forward)
 
         # 3. Write as SAM (eq. 5, Suppl. eq. 8): previous read rows and LRA rows.
-        lra_rows = ops.cast(sam.least_recently_accessed(last_access, r), dtype)  # (B, R)
+        if self.search == "lsh":
+            # SAM's least accessed ring (Suppl. A.3): O(1) instead of a scan of N.
+            index = self.index.unpack(states[16:])
+            lra_rows = ops.cast(self.index.oldest(index), dtype)
+        else:
+            lra_rows = ops.cast(sam.least_recently_accessed(last_access, r), dtype)  # (B, R)
         on_previous, on_lra = sam.write_weights(previous_weights, alpha, gamma)
         new_memory = sam.sparse_write(
             memory, previous_rows, on_previous, lra_rows, on_lra, words, mask
@@ -353,9 +397,14 @@ class SDNCCell(keras.layers.Layer):
 
         # 5. Read: content (SAM eq. 4) on the new memory, forward and backward
         #    along the links (eqs 21, 22), mixed by the read modes.
-        content_rows = sam.exact_top_k(new_memory, queries, k)
+        if self.search == "lsh":
+            # SAM's index follows every write (section 3.5); search it.
+            self.index.file(index, new_memory, written_rows, lra_rows, step_on)
+            content_rows, valid = self.index.search(index, new_memory, queries, k)
+        else:
+            content_rows, valid = sam.exact_top_k(new_memory, queries, k), None
         content_weights, content_reads = sam.sparse_read(
-            new_memory, queries, beta, content_rows
+            new_memory, queries, beta, content_rows, valid
         )
         f_idx, f_val = links.follow_links(
             p_idx, p_val, previous_rows, previous_weights, kl, rho, p_log
@@ -380,6 +429,20 @@ class SDNCCell(keras.layers.Layer):
             new_last_access, rows, new_read_weights, now, self.usage_threshold, mask
         )
 
+        extra_states = []
+        if self.search == "lsh":
+            # Every row accessed above delta moves to the ring's tail, in row
+            # order (the read support's layout has no order of its own).
+            touched = ops.concatenate([written_rows, ops.reshape(rows, (-1, r * s))], axis=1)
+            weights = ops.concatenate(
+                [written_weights, ops.reshape(new_read_weights, (-1, r * s))], axis=1)
+            order = ops.argsort(touched, axis=-1)
+            self.index.touch(
+                index, ops.take_along_axis(touched, order, axis=-1),
+                ops.take_along_axis(weights, order, axis=-1), self.usage_threshold, step_on,
+            )
+            extra_states = self.index.pack(index)
+
         new_reads = ops.reshape(new_reads, (-1, r * w))
         new_read_rows = ops.reshape(rows, (-1, r * s))
         new_read_weights = ops.reshape(new_read_weights, (-1, r * s))
@@ -401,7 +464,7 @@ class SDNCCell(keras.layers.Layer):
             new_read_rows, new_read_weights, new_step,
         ] + [ops.reshape(t, (-1, n * kl)) for t in (n_idx, n_val, p_idx, p_val, p_log)] + [
             rho, new_prec_idx, new_prec_val,
-        ]
+        ] + extra_states
         return ops.concatenate(outputs, axis=-1), new_states
 
     def split_output(self, outputs):
@@ -447,6 +510,8 @@ class SDNCCell(keras.layers.Layer):
                 "k": self.k,
                 "num_links": self.num_links,
                 "usage_threshold": self.usage_threshold,
+                "search": self.search,
+                **self.index.config(),
                 "memory_init": self.memory_init,
                 "clip_value": self.clip_value,
                 "return_weightings": self.return_weightings,
