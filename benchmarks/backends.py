@@ -52,6 +52,9 @@ LABELS = {"ntm": "NTM", "sam": "SAM", "ham": "HAM", "lantm": "LANTM", "ram": "RA
           "dnc": "DNC", "sdnc": "SDNC"}
 INPUTS, OUTPUTS = 9, 8
 MIB = 2.0**20
+# The DNC's temporal link matrix is N x N per example (and the gradient keeps
+# one per timestep): above this size it is not measured.
+DNC_MAX_N = 1024
 RESULT_TAG = "BACKENDS_RESULT "
 DEFAULT_OUT = os.path.join(HERE, "results", "backends.json")
 
@@ -299,6 +302,9 @@ def main(argv=None):
                 spec = {"backend": backend, "cell": cell, "n": n}
                 if python is None:
                     result = {**spec, "status": "skipped", "reason": reason}
+                elif cell == "dnc" and n > DNC_MAX_N:
+                    result = {**spec, "status": "skipped",
+                              "reason": f"N > {DNC_MAX_N}: the DNC's N x N link matrix"}
                 elif args.budget_seconds and time.perf_counter() - started > args.budget_seconds:
                     result = {**spec, "status": "skipped",
                               "reason": f"over --budget-seconds {args.budget_seconds:g}"}

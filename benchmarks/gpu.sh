@@ -2,7 +2,8 @@
 # The backend benchmark on a GPU machine with JAX and no TensorFlow, in under 10 minutes:
 # a fresh virtual environment with the project and JAX for CUDA, then every cell's training
 # step (benchmarks/backends.py) at two memory sizes on the GPU, stopping new measurements
-# after a time budget so that the whole run stays within the 10 minutes.
+# after a time budget so that the whole run stays within the 10 minutes; then one Keras Tuner
+# trial of the NTM copy search on the GPU (tuning/search.py, 500 steps).
 #
 #   benchmarks/gpu.sh                        # writes benchmarks/results/backends_gpu.json
 #   JAX_EXTRA=cuda13 benchmarks/gpu.sh       # another CUDA major version
@@ -15,11 +16,11 @@ cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv-gpu}
 JAX_EXTRA=${JAX_EXTRA:-cuda12}
-BUDGET_S=${BUDGET_S:-420}   # benchmark budget; the install takes 1-3 minutes
+BUDGET_S=${BUDGET_S:-360}   # benchmark budget; the install takes 1-3 minutes, the tuning trial 1
 start=$SECONDS
 
 python3 -m venv "$VENV"
-"$VENV/bin/pip" install -q -e . "jax[$JAX_EXTRA]"
+"$VENV/bin/pip" install -q -e ".[tuning]" "jax[$JAX_EXTRA]"
 KERAS_BACKEND=jax "$VENV/bin/python" - <<'EOF'
 import os, sys
 import jax
@@ -39,4 +40,9 @@ KERAS_BACKEND=jax "$VENV/bin/python" benchmarks/backends.py --backends jax \
     --heads 4 --k 4 --steps 20 --warmup 3 --max-seconds 240 --budget-seconds "$BUDGET_S" \
     --note "GPU run of benchmarks/gpu.sh: JAX only, no TensorFlow" \
     --out benchmarks/results/backends_gpu.json "$@"
+echo "benchmark: $((SECONDS - start)) s"
+
+# One trial of a Keras Tuner search on the GPU: its table goes to runs/gpu_tuning/.
+KERAS_BACKEND=jax "$VENV/bin/python" tuning/search.py --model ntm --task copy --max-trials 1 \
+    --steps 500 --eval-every 100 --directory runs/gpu_tuning --overwrite --verbose 1
 echo "total: $((SECONDS - start)) s"
