@@ -219,3 +219,44 @@ def bernoulli(logits, seed):
     else:
         raise _unsupported("bernoulli")
     return ops.stop_gradient(ops.cast(uniform < ops.sigmoid(logits), "float32"))
+
+
+def limit_cpu_threads(threads):
+    """Runs the backend's CPU kernels on at most `threads` threads.
+
+    For several processes sharing a machine (the workers of a tuning search,
+    say). Call it before the first operation: TensorFlow and JAX size their
+    thread pools once. TensorFlow sets its intra- and inter-op pools; PyTorch
+    its intra-op pool (`torch.set_num_threads`); JAX (XLA's CPU client, which
+    has no thread-count setting) runs its kernels on the calling thread when
+    `threads` is 1 (`--xla_cpu_multi_thread_eigen=false` in `XLA_FLAGS`,
+    read when the client starts) and keeps its own pool otherwise.
+
+    Args:
+        threads: positive int.
+
+    Raises:
+        ValueError: `threads` is not a positive int.
+    """
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"`threads` must be a positive int. Received: threads={threads!r}")
+    backend = _backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    elif backend == "jax":
+        import os
+
+        if threads == 1:
+            flag = "--xla_cpu_multi_thread_eigen=false"
+            flags = os.environ.get("XLA_FLAGS", "")
+            if flag not in flags:
+                os.environ["XLA_FLAGS"] = f"{flags} {flag}".strip()
+    elif backend == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+    else:
+        raise _unsupported("limit_cpu_threads")

@@ -129,8 +129,27 @@ class HAMModel(keras.Model):
 
     def current_alpha(self):
         """The exploration weight at the optimizer's current step."""
-        step = ops.cast(self.optimizer.iterations, "float32") if self.optimizer else 0.0
+        step = getattr(self, "_optimizer_step", None)
+        if step is None and self.optimizer:
+            step = self.optimizer.iterations
+        step = 0.0 if step is None else ops.cast(step, "float32")
         return self.alpha * ops.power(self.alpha_decay, step / self.alpha_decay_steps)
+
+    def compute_loss_and_updates(self, *args, optimizer_variables=None, **kwargs):
+        # Called by the JAX backend only (Keras' JAX trainer), as a pure function
+        # of the variables' values: the optimizer's arrive in
+        # `optimizer_variables`, and `optimizer.iterations` itself holds no value
+        # during `fit`. `current_alpha` reads the step from here.
+        self._optimizer_step = None
+        if optimizer_variables is not None and self.optimizer is not None:
+            self._optimizer_step = next(
+                (value for variable, value in zip(self.optimizer.variables, optimizer_variables)
+                 if variable is self.optimizer.iterations), None)
+        try:
+            return super().compute_loss_and_updates(
+                *args, optimizer_variables=optimizer_variables, **kwargs)
+        finally:
+            self._optimizer_step = None
 
     def surrogate_terms(self, y, y_pred, sample_weight):
         """The loss terms as a dict of scalars (for inspection and tests)."""
@@ -532,13 +551,18 @@ class TreeCurriculum(keras.callbacks.Callback):
         task.min_length = min(full["min_length"], longest)
 
     def dataset(self, batch_size=50, num_batches=1000, seed=0):
-        """Training batches of the task at the current stage, as a `tf.data.Dataset`.
+        """Training batches of the task at the current stage.
 
         Every epoch (every new iteration) draws `num_batches` fresh batches
         of `batch_size` from `np.random.default_rng([seed, epoch])`, with the
-        sizes the task has when each batch is drawn. Every axis but the last
-        has an unknown length, so the shapes can change with the stage.
+        sizes the task has when each batch is drawn, so the shapes can change
+        with the stage. On TensorFlow this is a `tf.data.Dataset` whose
+        axes but the last have unknown lengths (a `keras.utils.PyDataset`
+        would fix them from its first batches there); on JAX and PyTorch it
+        is a `CurriculumBatches`, which draws the same batches.
         """
+        if keras.backend.backend() != "tensorflow":
+            return CurriculumBatches(self.task, batch_size, num_batches, seed)
         import tensorflow as tf
 
         task = self.task
@@ -581,3 +605,71 @@ class TreeCurriculum(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self._apply(self.full_leaves)
+
+
+class CurriculumBatches(keras.utils.PyDataset):
+    """Fresh batches of a task each epoch, at the sizes the task has when they are drawn.
+
+    What `TreeCurriculum.dataset` returns on JAX and PyTorch. Epoch `e` (the
+    `e`-th call of `on_epoch_begin`, counting from 0; Keras begins one when it
+    first reads a batch to build the model) draws batch after batch from
+    `np.random.default_rng([seed, e])`: batch `i` is the `i`-th draw of
+    `task.generate(rng, batch_size)`, whichever order Keras asks for the
+    batches in (it shuffles them by default). These are the batches the
+    `tf.data.Dataset` of `TreeCurriculum.dataset` yields on TensorFlow in
+    its `e`-th iteration. A batch is drawn when it is first asked for, with
+    the task's sizes at that time, so its shapes follow the curriculum's
+    stage.
+
+    Args:
+        task: An `AlgorithmicTask` (a `TreeTask` or `DataStructureTask` for
+            the curriculum).
+        batch_size: Sequences per batch.
+        num_batches: Batches per epoch.
+        seed: Non-negative integer seed.
+
+    Example:
+
+    >>> task = keras_memory.tasks.get("ham_reverse", num_leaves=8)
+    >>> data = CurriculumBatches(task, batch_size=4, num_batches=10, seed=0)
+    >>> data.on_epoch_begin()
+    >>> x, y, w = data[0]
+    """
+
+    def __init__(self, task, batch_size=50, num_batches=1000, seed=0):
+        super().__init__()
+        self.task = get_task(task)
+        for name, value, low in (("batch_size", batch_size, 1), ("num_batches", num_batches, 1),
+                                 ("seed", seed, 0)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"CurriculumBatches: `{name}` must be an integer >= {low}. "
+                                 f"Received: {name}={value!r}")
+        self.batch_size, self._num_batches, self.seed = int(batch_size), int(num_batches), int(seed)
+        self.epoch = -1
+        self._rng = None
+        self._states = []  # the generator's state before each batch drawn so far
+
+    def __len__(self):
+        return self._num_batches
+
+    def on_epoch_begin(self):
+        self.epoch += 1
+        self._rng = None
+        self._states = []
+
+    def __getitem__(self, index):
+        index = int(index)
+        if not 0 <= index < self._num_batches:
+            raise IndexError(f"CurriculumBatches: batch index {index} out of range for "
+                             f"{self._num_batches} batches per epoch")
+        if self._rng is None:
+            self._rng = np.random.default_rng([self.seed, max(self.epoch, 0)])
+        while len(self._states) <= index:
+            # Draw in order up to `index`, remembering where each batch starts.
+            self._states.append(self._rng.bit_generator.state)
+            batch = self.task.generate(self._rng, self.batch_size)
+            if len(self._states) == index + 1:
+                return batch
+        rng = np.random.Generator(np.random.PCG64())
+        rng.bit_generator.state = self._states[index]
+        return self.task.generate(rng, self.batch_size)

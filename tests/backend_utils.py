@@ -126,3 +126,66 @@ def gradients(loss_fn, sources, jit_compile=False, allow_missing=False):
         return numpy(loss.detach()), [None if g is None else g.detach().cpu().numpy()
                                       for g in grads]
     raise NotImplementedError(BACKEND)
+
+
+# ------------------------------------------------- JAX programs (the audits)
+def _jax_subjaxprs(eqn):
+    for value in eqn.params.values():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if hasattr(item, "jaxpr") and hasattr(item, "consts"):  # a ClosedJaxpr
+                yield item.jaxpr
+            elif hasattr(item, "eqns"):  # a Jaxpr
+                yield item
+
+
+def jax_equations(jaxpr):
+    """Every equation of a jaxpr and of the jaxprs nested in it (loop bodies, branches)."""
+    for eqn in jaxpr.eqns:
+        yield eqn
+        for sub in _jax_subjaxprs(eqn):
+            yield from jax_equations(sub)
+
+
+def jax_model_programs(model, x):
+    """The jaxprs of `model(x)` and of the gradient of `sum(model(x))` with
+    respect to its trainable weights, as `jax.jit` traces them."""
+    import jax
+
+    trainable = [v.value for v in model.trainable_variables]
+    non_trainable = [v.value for v in model.non_trainable_variables]
+
+    def forward(values, x):
+        return model.stateless_call(values, non_trainable, x)[0]
+
+    def loss(values, x):
+        return jax.numpy.sum(forward(values, x))
+
+    return (jax.make_jaxpr(forward)(trainable, x).jaxpr,
+            jax.make_jaxpr(jax.grad(loss))(trainable, x).jaxpr)
+
+
+def jax_stored_per_step(jaxpr):
+    """Shapes (without the time axis) of what each `scan` of `jaxpr` stacks per step.
+
+    In the jaxpr of a gradient these are the forward loop's outputs and the
+    residuals it keeps for the backward loop (JAX hoists loop-invariant
+    residuals, such as the weights, out of the loop), the counterpart of the
+    tensors TensorFlow's `while_v2` pushes to its accumulators.
+    """
+    stored = []
+    for eqn in jax_equations(jaxpr):
+        if eqn.primitive.name == "scan":
+            carries = eqn.params["num_carry"]
+            stored += [tuple(v.aval.shape[1:]) for v in eqn.outvars[carries:]]
+    return stored
+
+
+def jax_loop_selects(jaxpr):
+    """Output shapes of the selects (`select_n`) inside the bodies of the `scan`s of `jaxpr`."""
+    found = []
+    for eqn in jax_equations(jaxpr):
+        if eqn.primitive.name == "scan":
+            found += [tuple(e.outvars[0].aval.shape)
+                      for e in jax_equations(eqn.params["jaxpr"].jaxpr)
+                      if e.primitive.name == "select_n"]
+    return found

@@ -17,6 +17,18 @@ def _clean_keras_session():
     keras.utils.clear_session()
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _clear_jax_caches():
+    """On JAX, drop the compiled programs of a test module after it: a worker
+    that keeps those of several modules' models crashed (segmentation fault)
+    inside XLA's CPU compiler (jaxlib 0.10.2)."""
+    yield
+    if keras.backend.backend() == "jax":
+        import jax
+
+        jax.clear_caches()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     """Mark `slow` the contract checks a `CellContract` subclass lists in

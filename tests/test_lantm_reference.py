@@ -104,14 +104,15 @@ def _build_and_run(model, overrides, **extra):
     outputs, *states = rnn(x)
     config = {**cell.get_config(), "model": model}
     weights = _reference_weights(cell)
-    return cell, x, outputs.numpy(), states, config, weights
+    return cell, x, keras.ops.convert_to_numpy(outputs), states, config, weights
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_cell_steps_and_memory_equal_the_reference(case):
     model, overrides = CASES[case]
     cell, x, outputs, states, config, weights = _build_and_run(model, overrides)
-    keys, values, strengths, last_used = (np.asarray(t) for t in cell.split_memory(states))
+    keys, values, strengths, last_used = (keras.ops.convert_to_numpy(t)
+                                          for t in cell.split_memory(states))
     assert outputs.shape == (BATCH, STEPS, cell.output_size)
     for b in range(BATCH):
         expected, memory, _ = ref.run(config, weights, x[b])
@@ -144,7 +145,7 @@ def test_read_weights_sum_to_one_and_skip_slots_never_written(case):
     model, overrides = CASES[case]
     cell, x, outputs, _, config, weights = _build_and_run(
         model, overrides, return_weightings=True)
-    read_weights = np.asarray(cell.split_output(outputs)["read_weightings"])
+    read_weights = keras.ops.convert_to_numpy(cell.split_output(outputs)["read_weightings"])
     assert read_weights.shape == (BATCH, STEPS, cell.memory_capacity)
     np.testing.assert_allclose(read_weights.sum(-1), 1.0, atol=1e-5)
     assert (read_weights >= 0).all()

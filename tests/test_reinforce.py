@@ -10,6 +10,7 @@ from keras_memory import HAMCell, tasks
 from keras_memory.addressing import ham as addressing
 from keras_memory import HAMRNN
 from keras_memory.reinforce import (
+    CurriculumBatches,
     HAMModel,
     TreeCurriculum,
     build_ham_model,
@@ -103,6 +104,34 @@ def test_surrogate_terms_and_the_loss_fit_with_model_fit():
     history = model.fit(task.dataset(batch_size=8, num_batches=3), epochs=2, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
     assert "sequence_accuracy" in history.history
+
+
+@pytest.mark.skipif(BACKEND != "jax", reason="Keras' JAX training step, a pure function")
+def test_jax_training_steps_decay_alpha_with_the_optimizer_step_they_are_given():
+    """On JAX, fit's step gets the optimizer's variables as values and
+    `optimizer.iterations` holds none: the exploration weight follows the
+    step count passed in."""
+    keras.utils.set_random_seed(0)
+    task, model, _ = _stack_model(alpha=1.0, alpha_decay=0.5, alpha_decay_steps=1)
+    model.compile(keras.optimizers.Adam(1e-3), weighted_metrics=task.metrics())
+    x, y, w = task.generate(np.random.default_rng(0), 8)
+    model.optimizer.build(model.trainable_variables)
+    terms = model.surrogate_terms(y, model(x, training=False), w)
+
+    def loss_at(step):
+        values = [ops.convert_to_tensor(step, "int64") if v is model.optimizer.iterations
+                  else v.value for v in model.optimizer.variables]
+        loss, _ = model.compute_loss_and_updates(
+            [v.value for v in model.trainable_variables],
+            [v.value for v in model.non_trainable_variables],
+            [v.value for v in model.metrics_variables], x, y, w, training=False,
+            optimizer_variables=values)
+        return float(loss)
+
+    # alpha: 1 at step 0, 1/4 at step 2.
+    expected = 0.75 * float(terms["exploration"])
+    assert expected > 1e-3
+    assert loss_at(0) - loss_at(2) == pytest.approx(expected, rel=1e-4)
 
 
 def test_soft_attention_has_no_decision_terms():
@@ -284,6 +313,61 @@ def test_the_curriculum_grows_raw_ham_operations_and_measures_real_errors():
         TreeCurriculum(cell, task, start_leaves=3)
     with pytest.raises(ValueError, match="threshold"):
         TreeCurriculum(cell, task, threshold=5)
+
+
+def _draws(task, seed, epoch, batch_size, count):
+    rng = np.random.default_rng([seed, epoch])
+    return [task.generate(rng, batch_size) for _ in range(count)]
+
+
+def _assert_same_batches(got, expected):
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        a, b = keras.tree.flatten(a), keras.tree.flatten(b)
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(np.asarray(x), y)
+
+
+def test_curriculum_batches_are_each_epochs_draws_in_any_order_at_the_current_sizes():
+    task = tasks.get("ham_reverse", num_leaves=16)
+    task.max_length = task.min_length = 2
+    data = CurriculumBatches(task, batch_size=3, num_batches=4, seed=5)
+    assert len(data) == 4
+    data.on_epoch_begin()
+    order = [2, 0, 3, 1, 2]  # as a shuffling Keras asks, with a repeat
+    expected = _draws(task, 5, 0, 3, 4)
+    _assert_same_batches([data[i] for i in order], [expected[i] for i in order])
+    data.on_epoch_end()
+    task.max_length = task.min_length = 6  # the next stage: longer sequences
+    data.on_epoch_begin()
+    got = [data[i] for i in range(4)]
+    _assert_same_batches(got, _draws(task, 5, 1, 3, 4))
+    assert keras.tree.flatten(got[0])[0].shape[1] > keras.tree.flatten(expected[0])[0].shape[1]
+    with pytest.raises(IndexError, match="out of range"):
+        data[4]
+    with pytest.raises(ValueError, match="num_batches"):
+        CurriculumBatches(task, num_batches=0)
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="the tf.data pipeline is TensorFlow's")
+def test_the_curriculum_tf_dataset_yields_the_batches_of_curriculum_batches():
+    task = tasks.get("ham_reverse", num_leaves=8)
+    curriculum = TreeCurriculum(None, task, start_leaves=8, verbose=0)
+    dataset = curriculum.dataset(batch_size=3, num_batches=3, seed=2)
+    data = CurriculumBatches(task, batch_size=3, num_batches=3, seed=2)
+    for _ in range(2):  # each new iteration is the next epoch
+        data.on_epoch_begin()
+        _assert_same_batches([keras.tree.map_structure(np.asarray, batch) for batch in dataset],
+                             [data[i] for i in range(3)])
+
+
+@pytest.mark.skipif(BACKEND == "tensorflow", reason="TensorFlow gets a tf.data.Dataset")
+def test_the_curriculum_dataset_is_curriculum_batches_without_tensorflow():
+    task = tasks.get("ham_reverse", num_leaves=8)
+    data = TreeCurriculum(None, task, verbose=0).dataset(batch_size=3, num_batches=3, seed=2)
+    assert isinstance(data, CurriculumBatches)
+    assert (data.batch_size, len(data), data.seed) == (3, 3, 2)
 
 
 def _train_raw_ham(task_name, steps=2000):

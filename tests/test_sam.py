@@ -7,7 +7,20 @@ import pytest
 from keras import ops
 
 import numpy_sam as ref
-from backend_utils import gradients, needs_float64, numpy, only_tensorflow, tensor, xla
+from backend_utils import (
+    BACKEND,
+    gradients,
+    jax_equations,
+    jax_loop_selects,
+    jax_model_programs,
+    jax_stored_per_step,
+    needs_float64,
+    numpy,
+    only_tensorflow,
+    tensor,
+    xla,
+)
+import keras_memory.layers
 from contract import CellContract
 from keras_memory import MemoryRNN, NTMCell, SAMCell
 from keras_memory.addressing import sam as addressing
@@ -602,18 +615,37 @@ def test_memory_rnn_padded_steps_change_nothing(config):
 
 
 # ------------------------------------------------- what the loop stores
+# TensorFlow: the tensors `while_v2` pushes to its per-iteration accumulators
+# in the traced gradient. JAX: the per-step outputs of the `scan`s in the
+# jaxpr of the gradient (the forward loop's residuals). PyTorch runs eagerly
+# and has no program to read.
 AUDIT_N = 4099  # a memory size no other dimension here has
 AUDIT_W = 3
 
+needs_a_traced_loop = pytest.mark.skipif(
+    BACKEND not in ("tensorflow", "jax"),
+    reason=f"reads the loop of a traced TensorFlow or JAX program; {BACKEND} runs eagerly",
+)
+
+
+def _audit_model(cell, rnn_class=MemoryRNN, mask=False):
+    inputs = keras.Input((None, 3), batch_size=2)
+    x = keras.layers.Masking(0.0)(inputs) if mask else inputs
+    return keras.Model(inputs, keras.layers.Dense(1)(rnn_class(cell)(x)))
+
+
+def _audit_inputs():
+    x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
+    x[:, 3:] = 0.0  # padding, for the masked models
+    return x
+
 
 def _traced_gradient_functions(cell, rnn_class=MemoryRNN, mask=False):
-    """The graphs of every function in the traced gradient of a small model."""
+    """The graphs of every function in the traced gradient of a small model (TensorFlow)."""
     import tensorflow as tf
     from tensorflow.python.framework import function_def_to_graph
 
-    inputs = keras.Input((None, 3), batch_size=2)
-    x = keras.layers.Masking(0.0)(inputs) if mask else inputs
-    model = keras.Model(inputs, keras.layers.Dense(1)(rnn_class(cell)(x)))
+    model = _audit_model(cell, rnn_class, mask)
 
     @tf.function  # no XLA
     def gradient(x):
@@ -626,7 +658,7 @@ def _traced_gradient_functions(cell, rnn_class=MemoryRNN, mask=False):
             for f in concrete.graph.as_graph_def().library.function]
 
 
-def _stored_per_step(functions):
+def _stored_per_step_tf(functions):
     """(shape, producer op type) of every tensor while_v2 stores per iteration."""
     stored = []
     for _, graph in functions:
@@ -637,9 +669,24 @@ def _stored_per_step(functions):
     return stored
 
 
+def _stored_per_step(cell, rnn_class=MemoryRNN, mask=False):
+    """(shape or None where unknown, producer) of everything the loop of the
+    gradient keeps per step, on TensorFlow or JAX."""
+    if BACKEND == "tensorflow":
+        return [(None if shape.rank is None else tuple(shape.as_list()), producer)
+                for shape, producer in _stored_per_step_tf(
+                    _traced_gradient_functions(cell, rnn_class, mask))]
+    model = _audit_model(cell, rnn_class, mask)
+    _, gradient = jax_model_programs(model, _audit_inputs())
+    weights = {tuple(w.shape) for w in model.trainable_weights}
+    # A stored value shaped like a weight is a weight read (no activation
+    # here has a weight's shape: every one has the batch axis of 2 first).
+    return [(shape, "weight" if shape in weights else "scan")
+            for shape in jax_stored_per_step(gradient)]
+
+
 def _memory_sized(shape):
-    return shape.rank is not None and any(
-        d in (AUDIT_N, AUDIT_N * AUDIT_W) for d in shape.as_list())
+    return shape is not None and any(d in (AUDIT_N, AUDIT_N * AUDIT_W) for d in shape)
 
 
 def _audit_cell(search):
@@ -647,18 +694,23 @@ def _audit_cell(search):
                    search=search, lsh_tables=2, lsh_bits=2, lsh_bucket_size=4)
 
 
-@only_tensorflow
+@needs_a_traced_loop
 @pytest.mark.parametrize("search, mask", [("exact", False), ("lsh", False), ("exact", True),
                                           ("lsh", True)])
 def test_the_loop_stores_nothing_of_memory_size_per_step(search, mask):
-    stored = _stored_per_step(_traced_gradient_functions(_audit_cell(search), mask=mask))
+    stored = _stored_per_step(_audit_cell(search), mask=mask)
     assert len(stored) > 10  # the audit sees the loop's accumulators
     offenders = [(str(shape), producer) for shape, producer in stored if _memory_sized(shape)]
     assert offenders == [], f"tensors of memory size stored per step: {offenders}"
     # A shape the audit cannot read must be a weight read (the controller's
     # weights, research sam.md 9.2 E), not something that could hide N.
-    unknown = {producer for shape, producer in stored if shape.rank is None}
+    unknown = {producer for shape, producer in stored if shape is None}
     assert unknown <= {"ReadVariableOp"}, unknown
+
+
+def _weights_stored_per_step(search, rnn_class):
+    stored = _stored_per_step(_audit_cell(search), rnn_class)
+    return [str(shape) for shape, producer in stored if producer in ("ReadVariableOp", "weight")]
 
 
 @only_tensorflow
@@ -666,25 +718,30 @@ def test_the_loop_stores_nothing_of_memory_size_per_step(search, mask):
 def test_memory_rnn_stores_no_weights_per_step_and_keras_rnn_does(search):
     """MemoryRNN reads the weights before the loop; keras.layers.RNN reads them
     inside it, so its loop keeps them for every step."""
-    def weights_stored(rnn_class):
-        stored = _stored_per_step(_traced_gradient_functions(_audit_cell(search), rnn_class))
-        return [str(shape) for shape, producer in stored if producer == "ReadVariableOp"]
-
-    assert weights_stored(MemoryRNN) == []
+    assert _weights_stored_per_step(search, MemoryRNN) == []
     # The LSTM kernel and recurrent kernel and the head kernel (a bias has no
     # use in a gradient).
-    assert len(weights_stored(keras.layers.RNN)) >= 3
+    assert len(_weights_stored_per_step(search, keras.layers.RNN)) >= 3
 
 
-@only_tensorflow
+@pytest.mark.skipif(BACKEND != "jax", reason="the JAX counterpart of the test above")
+@pytest.mark.parametrize("rnn_class", [MemoryRNN, keras.layers.RNN])
+def test_no_loop_stores_weights_per_step_on_jax(rnn_class):
+    """On JAX a weight is a value closed over by the loop body, the same at
+    every step, and the gradient of `scan` keeps such loop invariants once:
+    neither layer stores a weight per step."""
+    assert _weights_stored_per_step("exact", rnn_class) == []
+
+
+@needs_a_traced_loop
 def test_the_audit_finds_the_memory_stored_per_step_by_a_dense_cell():
     cell = NTMCell(units=4, memory_size=AUDIT_N, word_size=AUDIT_W, num_read_heads=1,
                    num_write_heads=1)
-    stored = _stored_per_step(_traced_gradient_functions(cell, keras.layers.RNN))
+    stored = _stored_per_step(cell, keras.layers.RNN)
     assert any(_memory_sized(shape) for shape, _ in stored)
 
 
-def _memory_sized_selects_in_the_forward_loop(functions):
+def _memory_sized_selects_in_the_forward_loop_tf(functions, memory_sized):
     found = []
     for name, graph in functions:
         if "while_body" not in name or "_grad" in name:
@@ -693,23 +750,40 @@ def _memory_sized_selects_in_the_forward_loop(functions):
             if op.type in ("Select", "SelectV2"):
                 shape = op.outputs[0].shape
                 assert shape.rank is not None, (name, op.name)
-                if _memory_sized(shape):
+                if memory_sized(tuple(shape.as_list())):
                     found.append((name, op.name, str(shape)))
     return found
 
 
-@only_tensorflow
+def _memory_sized_selects_in_the_forward_loop(cell, rnn_class=MemoryRNN, memory_sized=None):
+    memory_sized = memory_sized or _memory_sized
+    if BACKEND == "tensorflow":
+        functions = _traced_gradient_functions(cell, rnn_class, mask=True)
+        assert any("while_body" in name for name, _ in functions)
+        return _memory_sized_selects_in_the_forward_loop_tf(functions, memory_sized)
+    forward, _ = jax_model_programs(_audit_model(cell, rnn_class, mask=True), _audit_inputs())
+    assert any(eqn.primitive.name == "scan" for eqn in jax_equations(forward))
+    return [shape for shape in jax_loop_selects(forward) if memory_sized(shape)]
+
+
+@needs_a_traced_loop
 @pytest.mark.parametrize("search", ["exact", "lsh"])
 def test_a_masked_memory_rnn_selects_nothing_of_memory_size_in_its_loop(search):
-    functions = _traced_gradient_functions(_audit_cell(search), MemoryRNN, mask=True)
-    assert any("while_body" in name for name, _ in functions)
-    assert _memory_sized_selects_in_the_forward_loop(functions) == []
+    assert _memory_sized_selects_in_the_forward_loop(_audit_cell(search)) == []
 
 
-@only_tensorflow
-def test_a_masked_keras_rnn_selects_over_the_whole_memory_every_step():
-    functions = _traced_gradient_functions(_audit_cell("exact"), keras.layers.RNN, mask=True)
-    assert _memory_sized_selects_in_the_forward_loop(functions)
+@needs_a_traced_loop
+def test_a_masked_rnn_that_keeps_every_state_selects_over_the_whole_memory(monkeypatch):
+    """What the audit above would find: `keras.layers.RNN` keeps every state
+    of a padded step with a select per state. (On JAX, Keras' RNN cannot mask
+    these cells; MemoryRNN does the same select for a cell without
+    `step_mask`.)"""
+    if BACKEND == "tensorflow":
+        rnn_class = keras.layers.RNN
+    else:
+        monkeypatch.setattr(keras_memory.layers, "_accepts_step_mask", lambda cell: False)
+        rnn_class = MemoryRNN
+    assert _memory_sized_selects_in_the_forward_loop(_audit_cell("exact"), rnn_class)
 
 
 # ---------------------------------------------------------- weightings

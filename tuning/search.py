@@ -136,7 +136,8 @@ def parser():
     p.add_argument("--search-seed", type=int, default=None, help="random search: the oracle's seed")
     p.add_argument("--overwrite", action="store_true", help="delete the project and start again")
     p.add_argument("--threads", type=int, default=None,
-                   help="TensorFlow intra- and inter-op threads (default: TensorFlow's)")
+                   help="CPU threads of each trial (keras_memory.backend.limit_cpu_threads; "
+                        "default: the backend's)")
     p.add_argument("--fit-log", default=None,
                    help="append a JSON line per trial start and end to this file")
     p.add_argument("--report-only", action="store_true",
@@ -281,10 +282,9 @@ def main(argv=None):
     if args.report_only:
         return report(args, space)
     if args.threads:
-        import tensorflow as tf
+        from keras_memory.backend import limit_cpu_threads
 
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+        limit_cpu_threads(args.threads)
 
     from tuners import is_distributed
 

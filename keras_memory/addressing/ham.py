@@ -338,7 +338,11 @@ def log_decision_entropies(logits):
     a = ops.abs(ops.cast(logits, "float32"))
     u = ops.exp(-a)
     # log1p(u) / u -> 1 as u -> 0; the floor keeps 0 / 0 out of the gradient.
-    u_safe = ops.maximum(u, 1e-20)
+    # `where`, not `maximum`: the same values and gradients (TensorFlow's
+    # `maximum` passes the gradient where `u >= 1e-20`), but JAX's `maximum`
+    # multiplies the non-finite gradient of the floored ratio by 0 (NaN),
+    # where `where` selects 0.
+    u_safe = ops.where(u >= 1e-20, u, 1e-20)
     return -a + ops.log(ops.log1p(u_safe) / u_safe + a / (1.0 + u))
 
 
