@@ -59,8 +59,12 @@ from keras_memory.training import (
     resume_state,
     torch_uniform_init,
 )
-from keras_memory.cells.appended import torch_default_initializer
-from keras_memory.cells.common import clone_initializer, offset_seed, set_forget_bias
+from keras_memory.initializers import (
+    clone_initializer,
+    offset_seed,
+    set_forget_bias,
+    torch_default_initializer,
+)
 from keras_memory.layers import LearnedInitialState
 
 MODELS = papers.TABLE_1B_MODELS
