@@ -49,6 +49,7 @@ import numpy as np
 from keras_memory import HAMCell, papers, tasks
 from keras_memory.baselines import KINDS as BASELINES
 from keras_memory.baselines import build_baseline_model
+from keras_memory.recipes import make_cell
 from keras_memory.reinforce import TreeCurriculum, build_ham_model, with_memory_size
 from keras_memory.tasks.ham_tasks import bits_to_int
 
@@ -176,10 +177,11 @@ def main(argv=None):
     schedule = keras.optimizers.schedules.ExponentialDecay(args.lr, args.batches, args.lr_decay)
     optimizer = keras.optimizers.Adam(schedule, global_clipnorm=5.0)
     if args.model == "ham":
-        cell = HAMCell(units=args.units or 20, memory_size=args.leaves,
-                       hidden_size=args.hidden_size, attention=args.attention,
-                       controller=args.task not in RAW, mlp_depth=args.mlp_depth,
-                       seed=args.seed)
+        # --attention hard: HAM (REINFORCE); soft: DHAM.
+        cell = make_cell("ham" if args.attention == "hard" else "dham",
+                         units=args.units or 20, memory_size=args.leaves,
+                         hidden_size=args.hidden_size, controller=args.task not in RAW,
+                         mlp_depth=args.mlp_depth, seed=args.seed)
         model = build_ham_model(cell, task, gamma=args.gamma, alpha=args.alpha,
                                 alpha_decay=args.alpha_decay, alpha_decay_steps=args.batches)
         loss = {}
