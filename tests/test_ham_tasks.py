@@ -181,7 +181,7 @@ def test_add_checks_that_the_input_fits_the_tree():
 def test_every_sequence_has_a_scored_step(name):
     """So the HAM error counts every sequence whichever way sequences without
     a scored step are counted (`keras_memory.metrics.score_counts`)."""
-    size = {"num_operations": 2} if name in RAW else {"num_leaves": 2}
+    size = {"num_operations": 2} if name in RAW else {"num_leaves": 4}
     task = tasks.get(name, **size)
     rng = np.random.default_rng(0)
     for split in ("train", "validation", "generalization"):

@@ -294,7 +294,7 @@ def test_score_counts_skips_sequences_without_a_scored_step():
     metric = km.SequenceAccuracy()
     metric.update_state(y, logits, sample_weight=mask)
     assert float(metric.result()) == 0.5
-    labels = np.array([[0, 1], [1, 1], [0, 0]])
+    labels = np.array([[1, 1], [1, 1], [0, 0]])  # Sequence 0: its first step is wrong.
     counts = km.score_counts(logits, labels, mask, output_type="categorical")
     assert (counts["sequences"], counts["right_sequences"], counts["steps"],
             counts["right_steps"], counts["channels"]) == (2, 1, 3, 2, 1)
@@ -327,6 +327,7 @@ def test_every_numpy_score_is_a_ratio_of_score_counts():
         def predict_on_batch(self, x):
             _, y, _ = next(self.batches)
             wrong = self.rng.random(np.shape(y)[:2]) < 0.05
+            wrong[::2] = False  # Every other sequence is right.
             if self.categorical:
                 onehot = np.eye(lantm.output_size)[np.asarray(y, int)]
                 return np.where(wrong[..., None], np.roll(onehot, 1, -1), onehot)
