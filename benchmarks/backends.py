@@ -62,28 +62,16 @@ DEFAULT_OUT = os.path.join(HERE, "results", "backends.json")
 # ------------------------------------------------------------------ models
 def build_cell(name, n, args):
     """The cell `name` with `n` memory slots (HAM: leaves, a power of two)."""
-    from keras_memory import (DNCCell, HAMCell, LANTMCell, NTMCell, RAMCell, SAMCell,
-                              SDNCCell)
+    from keras_memory.recipes import make_cell, memory_settings
 
-    units, width, heads = args.units, args.word_size, args.heads
-    if name == "ntm":
-        return NTMCell(units=units, memory_size=n, word_size=width, num_read_heads=heads,
-                       num_write_heads=1, seed=0)
-    if name == "sam":
-        return SAMCell(units=units, memory_size=n, word_size=width, num_heads=heads, k=args.k,
-                       seed=0)
-    if name == "ham":
-        return HAMCell(units=units, memory_size=n, hidden_size=width, seed=0)
-    if name == "lantm":
-        return LANTMCell(units=units, memory_width=width, memory_capacity=n, seed=0)
-    if name == "ram":
-        return RAMCell(units=units, memory_width=width, memory_capacity=n, seed=0)
-    if name == "dnc":
-        return DNCCell(units=units, memory_size=n, word_size=width, num_read_heads=heads, seed=0)
-    if name == "sdnc":
-        return SDNCCell(units=units, memory_size=n, word_size=width, num_heads=heads, k=args.k,
-                        num_links=args.k, seed=0)
-    raise ValueError(f"Unknown cell {name!r}; allowed: {', '.join(CELLS)}")
+    if name not in CELLS:
+        raise ValueError(f"Unknown cell {name!r}; allowed: {', '.join(CELLS)}")
+    heads = {"ntm": dict(num_read_heads=args.heads, num_write_heads=1),
+             "sam": dict(num_heads=args.heads, k=args.k),
+             "dnc": dict(num_read_heads=args.heads),
+             "sdnc": dict(num_heads=args.heads, k=args.k, num_links=args.k)}.get(name, {})
+    return make_cell(name, units=args.units, seed=0,
+                     **memory_settings(name, n, args.word_size), **heads)
 
 
 def device_of(backend):

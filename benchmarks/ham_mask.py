@@ -42,8 +42,10 @@ def measure(leaves, layer_name, masked, args):
     import keras_memory
 
     keras.utils.clear_session()
-    cell = keras_memory.HAMCell(units=args.units, memory_size=leaves,
-                                hidden_size=args.hidden_size, feed_inputs=True, seed=0)
+    from keras_memory.recipes import make_cell
+
+    cell = make_cell("ham", units=args.units, memory_size=leaves, hidden_size=args.hidden_size,
+                     feed_inputs=True, seed=0)
     layer = {"keras.layers.RNN": keras.layers.RNN, "MemoryRNN": keras_memory.MemoryRNN}[layer_name]
     inputs = keras.Input((args.timesteps, 4), batch_size=args.batch_size)
     x = keras.layers.Masking(0.0)(inputs) if masked else inputs

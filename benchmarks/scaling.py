@@ -117,25 +117,15 @@ RAM_MODEL = {  # model: (BASE bytes, FIXED copies, copies PER_STEP, STEP_BYTES p
 # ------------------------------------------------------------------ models
 def build_cell(name, n, args):
     """The cell `name` with a memory of `n` slots (HAM: leaves, a power of two)."""
-    from keras_memory import HAMCell, LANTMCell, NTMCell, RAMCell, SAMCell
+    from keras_memory.recipes import make_cell, memory_settings
 
-    if name in ("sam", "sam_lsh"):
-        return SAMCell(units=args.units, memory_size=n, word_size=args.word_size,
-                       num_heads=args.heads, k=args.k,
-                       search="lsh" if name == "sam_lsh" else "exact", seed=0)
-    if name == "ntm":
-        return NTMCell(units=args.units, memory_size=n, word_size=args.word_size,
-                       num_read_heads=args.heads, num_write_heads=1, seed=0)
-    if name == "lantm":
-        return LANTMCell(units=args.units, memory_width=args.word_size, memory_capacity=n,
-                         seed=0)
-    if name == "ram":
-        return RAMCell(units=args.units, memory_width=args.word_size, memory_capacity=n,
-                       seed=0)
-    if name in ("ham", "dham"):
-        return HAMCell(units=args.units, memory_size=n, hidden_size=args.word_size,
-                       attention="hard" if name == "ham" else "soft", seed=0)
-    raise ValueError(f"Unknown model {name!r}; allowed: {', '.join(MODELS)}")
+    if name not in MODELS:
+        raise ValueError(f"Unknown model {name!r}; allowed: {', '.join(MODELS)}")
+    heads = {"ntm": dict(num_read_heads=args.heads, num_write_heads=1),
+             "sam": dict(num_heads=args.heads, k=args.k),
+             "sam_lsh": dict(num_heads=args.heads, k=args.k)}.get(name, {})
+    return make_cell(name, units=args.units, seed=0,
+                     **memory_settings(name, n, args.word_size), **heads)
 
 
 def build_model(name, n, batch, args):

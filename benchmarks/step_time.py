@@ -23,12 +23,13 @@ import numpy as np
 def build(cell_name, args):
     import keras
 
-    from keras_memory import NTMCell
+    from keras_memory.recipes import make_cell, memory_settings
 
     if cell_name == "ntm":
-        cell = NTMCell(units=args.units, memory_size=args.memory_size, word_size=args.word_size)
+        cell = make_cell("ntm", units=args.units,
+                         **memory_settings("ntm", args.memory_size, args.word_size))
     elif cell_name == "lstm":
-        cell = keras.layers.LSTMCell(args.units)
+        cell = make_cell("lstm", units=args.units)
     else:
         raise ValueError(f"Unknown cell {cell_name!r}; allowed: ntm, lstm")
     inputs = keras.Input((args.timesteps, 9))

@@ -49,8 +49,9 @@ import numpy as np
 from keras_memory import HAMCell, papers, tasks
 from keras_memory.baselines import KINDS as BASELINES
 from keras_memory.baselines import build_baseline_model
+from keras_memory.recipes import make_cell
 from keras_memory.reinforce import TreeCurriculum, build_ham_model, with_memory_size
-from keras_memory.tasks.ham_tasks import _to_int
+from keras_memory.tasks.ham_tasks import bits_to_int
 
 #: Table 1 (LSTM+HAM) and Table 2 (raw HAM) of the paper: (test, generalization) error in %.
 PAPER = papers.HAM_TABLES
@@ -176,10 +177,11 @@ def main(argv=None):
     schedule = keras.optimizers.schedules.ExponentialDecay(args.lr, args.batches, args.lr_decay)
     optimizer = keras.optimizers.Adam(schedule, global_clipnorm=5.0)
     if args.model == "ham":
-        cell = HAMCell(units=args.units or 20, memory_size=args.leaves,
-                       hidden_size=args.hidden_size, attention=args.attention,
-                       controller=args.task not in RAW, mlp_depth=args.mlp_depth,
-                       seed=args.seed)
+        # --attention hard: HAM (REINFORCE); soft: DHAM.
+        cell = make_cell("ham" if args.attention == "hard" else "dham",
+                         units=args.units or 20, memory_size=args.leaves,
+                         hidden_size=args.hidden_size, controller=args.task not in RAW,
+                         mlp_depth=args.mlp_depth, seed=args.seed)
         model = build_ham_model(cell, task, gamma=args.gamma, alpha=args.alpha,
                                 alpha_decay=args.alpha_decay, alpha_decay_steps=args.batches)
         loss = {}
@@ -263,7 +265,7 @@ def main(argv=None):
         if args.task == "sort":  # Label each visit with its item's key (section 4.4).
             items = np.asarray(x["sequence"][0])
             keys = [int(key) if item[-1] > 0 else None
-                    for key, item in zip(_to_int(items[:, :5] > 0.5), items)]
+                    for key, item in zip(bits_to_int(items[:, :5] > 0.5), items)]
         plotting.plot_leaf_visits(plotting.record_leaves(model, x), sample_weight=w,
                                   path=os.path.join(run_dir, "leaves.png"), leaf_values=keys,
                                   title=f"HAM on {args.task}: the leaf attended at each step"

@@ -59,9 +59,14 @@ from keras_memory.training import (
     resume_state,
     torch_uniform_init,
 )
-from keras_memory.cells.appended import torch_default_initializer
-from keras_memory.cells.common import clone_initializer, offset_seed, set_forget_bias
+from keras_memory.initializers import (
+    clone_initializer,
+    offset_seed,
+    set_forget_bias,
+    torch_default_initializer,
+)
 from keras_memory.layers import LearnedInitialState
+from keras_memory.recipes import make_cell
 
 MODELS = papers.TABLE_1B_MODELS
 #: LSTM baseline layers per task (small, large) in the authors' `xopts`.
@@ -229,10 +234,10 @@ def build(args, task):
         if args.lstm_init == "keras":
             embedded = keras.layers.Dense(128, use_bias=False, name="embedding",
                                           kernel_initializer=keras.initializers.RandomNormal(seed=seed))(symbols)
-            cells = [keras.layers.LSTMCell(256, seed=seed,
-                                           kernel_initializer=clone_initializer(initializer, i)
-                                           if initializer else "glorot_uniform",
-                                           unit_forget_bias=True) for i in range(layers)]
+            cells = [make_cell("lstm", units=256, seed=seed,
+                               kernel_initializer=clone_initializer(initializer, i)
+                               if initializer else "glorot_uniform",
+                               unit_forget_bias=True) for i in range(layers)]
             sequence = keras.layers.RNN(keras.layers.StackedRNNCells(cells), return_sequences=True,
                                         name="memory_rnn")(embedded)
             if forget_bias is not None:  # --init-scope kernels: forget bias 2, as for the others.
@@ -250,14 +255,10 @@ def build(args, task):
                       forget_bias=forget_bias, seed=seed)
         if args.model in ("ram", "tape"):
             key_size = args.key_size or (2 if args.task == "repeat_copy" else 20)
-            cell = keras_memory.RAMCell(key_size=key_size, tape=args.model == "tape",
-                                        sharpen=args.sharpen, **common)
-        else:
-            cell = keras_memory.LANTMCell(
-                key_space="sphere" if args.model.startswith("slantm") else "plane",
-                weighting="softmax" if args.model.endswith("-s") else "inverse_square",
-                bound_action=bound_action_of(args),
-                project_initial_key=args.project_initial_key, **common)
+            cell = make_cell(args.model, key_size=key_size, sharpen=args.sharpen, **common)
+        else:  # lantm, lantm-s, slantm, slantm-s
+            cell = make_cell(args.model, bound_action=bound_action_of(args),
+                             project_initial_key=args.project_initial_key, **common)
         sequence = keras_memory.MemoryRNN(cell, return_sequences=True, name="memory_rnn")(inputs)
     logits = keras.layers.Dense(task.output_size, name="readout",
                                 dtype="float64" if args.dtype == "float64" else "float32",
@@ -296,8 +297,8 @@ def authors_lstm(symbols, layers, seed, kernel_initializer=None, forget_bias=Non
     embedded = keras.layers.Dense(
         embedding_size, use_bias=False, name="embedding",
         kernel_initializer=keras.initializers.RandomNormal(0.0, 1.0, seed=seed))(symbols)
-    cells = [keras.layers.LSTMCell(
-        units, unit_forget_bias=False,
+    cells = [make_cell(
+        "lstm", units=units, unit_forget_bias=False,
         kernel_initializer=clone_initializer(kernel_initializer, 10 * i + 3) if kernel_initializer
         else torch_default_initializer(offset_seed(seed, 10 * i + 1)),
         recurrent_initializer=torch_default_initializer(offset_seed(seed, 10 * i + 2)))

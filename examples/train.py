@@ -47,8 +47,7 @@ import time
 
 import keras
 
-import keras_memory
-from keras_memory import tasks
+from keras_memory import recipes, tasks
 from keras_memory.training import (
     CorruptFileError,
     DirectoryInUseError,
@@ -69,36 +68,21 @@ from keras_memory.training import (
 
 
 def make_cell(args):
-    """The cell named by `--cell`, sized by the command line."""
+    """The cell named by `--cell`, sized by the command line (`keras_memory.recipes`)."""
+    if args.cell not in CELLS:
+        raise ValueError(f"Unknown --cell {args.cell!r}; allowed: {', '.join(CELLS)}")
+    settings = {}
     if args.cell == "ntm":
-        return keras_memory.NTMCell(
-            units=args.units,
-            memory_size=args.memory_size,
-            word_size=args.word_size,
-            num_read_heads=args.num_read_heads,
-            num_write_heads=args.num_write_heads,
-            shift_range=args.shift_range,
-            memory_init=args.memory_init or "random",
-            seed=args.seed,
-        )
-    if args.cell == "sam":
-        return keras_memory.SAMCell(
-            units=args.units,
-            memory_size=args.memory_size,
-            word_size=args.word_size,
-            num_heads=args.num_heads,
-            k=args.k,
-            search=args.search,
-            lsh_tables=args.lsh_tables,
-            lsh_bits=args.lsh_bits,
-            lsh_bucket_size=args.lsh_bucket_size,
-            lsh_recent=args.lsh_recent,
-            memory_init=args.memory_init or "zeros",
-            seed=args.seed,
-        )
-    if args.cell == "lstm":
-        return keras.layers.LSTMCell(args.units, seed=args.seed)
-    raise ValueError(f"Unknown --cell {args.cell!r}; allowed: {', '.join(CELLS)}")
+        settings = dict(memory_size=args.memory_size, word_size=args.word_size,
+                        num_read_heads=args.num_read_heads, num_write_heads=args.num_write_heads,
+                        shift_range=args.shift_range, memory_init=args.memory_init or "random")
+    elif args.cell == "sam":
+        settings = dict(memory_size=args.memory_size, word_size=args.word_size,
+                        num_heads=args.num_heads, k=args.k, search=args.search,
+                        lsh_tables=args.lsh_tables, lsh_bits=args.lsh_bits,
+                        lsh_bucket_size=args.lsh_bucket_size, lsh_recent=args.lsh_recent,
+                        memory_init=args.memory_init or "zeros")
+    return recipes.make_cell(args.cell, units=args.units, seed=args.seed, **settings)
 
 
 CELLS = ("ntm", "sam", "lstm")

@@ -25,12 +25,14 @@ Modules:
 - `keras_memory.plotting`: where the heads read and wrote (needs matplotlib).
 - `keras_memory.reinforce`: REINFORCE training of hard HAMs with `model.fit`.
 - `keras_memory.baselines`: the encoder-decoder LSTM baselines of the HAM paper.
+- `keras_memory.recipes`: the papers' cells by name (`recipes.make_cell("slantm", ...)`).
+- `keras_memory.initializers`: seeds per weight, copies of seeded initializers, Torch's defaults.
 """
 
-from keras_memory import addressing, layers, metrics, tasks, training
+from keras_memory import addressing, initializers, layers, metrics, recipes, tasks, training
 from keras_memory.cells import DNCCell, HAMRNN, HAMCell, LANTMCell, NTMCell, RAMCell, SAMCell, SDNCCell
 from keras_memory.layers import MemoryRNN
 
 __version__ = "0.1.0"
 
-__all__ = ["DNCCell", "HAMCell", "HAMRNN", "LANTMCell", "NTMCell", "RAMCell", "SAMCell", "SDNCCell", "MemoryRNN", "addressing", "layers", "metrics", "tasks", "training", "__version__"]
+__all__ = ["DNCCell", "HAMCell", "HAMRNN", "LANTMCell", "NTMCell", "RAMCell", "SAMCell", "SDNCCell", "MemoryRNN", "addressing", "initializers", "layers", "metrics", "recipes", "tasks", "training", "__version__"]

@@ -24,7 +24,8 @@ In `model.compile`, pass these metrics as `weighted_metrics=[...]`: Keras
 only gives `sample_weight` to weighted metrics, so under `metrics=[...]` they
 would score every step, padding included.
 
-`evaluate_predictions()` computes the same four numbers with numpy.
+`evaluate_predictions()` computes the same four numbers with numpy, as ratios
+of `score_counts()`, which the other numpy scores of the package share.
 
 Example:
 
@@ -304,6 +305,91 @@ class SequenceAccuracy(_MaskedRatioMetric):
         return ops.sum(all_right * has_steps), ops.sum(has_steps)
 
 
+def score_counts(
+    logits_or_probs,
+    targets,
+    sample_weight=None,
+    from_logits=True,
+    output_type="bits",
+):
+    """Counts right and wrong steps and sequences with numpy: the one home of the task metrics.
+
+    Every numpy score of the package is a ratio of these counts:
+    `evaluate_predictions` (bit errors per sequence, bit, symbol and
+    sequence accuracy), the fine and coarse accuracy of Yang & Rush (2017)
+    (`keras_memory.training.BestOfValidation`) and the sequence error of
+    Andrychowicz & Kurach (2016), section 4.1
+    (`keras_memory.reinforce.sequence_error`). The Keras metrics of this
+    module compute the same ratios in the graph.
+
+    Only steps with `sample_weight > 0` are scored. A sequence counts only
+    if it has at least one scored step: a sequence without any (all its
+    weights zero) is neither right nor wrong, and it is in no denominator
+    (as in `SequenceAccuracy` and `BitErrorsPerSequence`). Counts add up
+    over batches, so scores over many batches are ratios of the totals.
+
+    Args:
+        logits_or_probs: `(B, T, C)` predictions.
+        targets: `(B, T, C)` bits, or `(B, T)` integer labels for
+            `output_type="categorical"`.
+        sample_weight: `(B, T)` mask; steps with weight `> 0` are scored.
+            `None` scores every step.
+        from_logits: Whether the predictions are logits (a bit is on above
+            0) or probabilities (above 0.5). Unused for categorical outputs.
+        output_type: `"bits"` or `"categorical"`.
+
+    Returns:
+        A dict of ints: `sequences` (sequences with a scored step),
+        `right_sequences` (those whose every scored step is right),
+        `steps` (scored steps), `right_steps` (scored steps whose whole
+        output is right), `errors` (wrong bits, or wrong symbols, on scored
+        steps) and `channels` (scored units per step: `C` for bits, 1 for
+        categorical).
+
+    Raises:
+        ValueError: If `output_type` is not `"bits"` or `"categorical"`.
+
+    Example:
+
+    >>> y = np.array([[[1, 0], [1, 1]], [[0, 0], [1, 1]]], "float32")
+    >>> logits = np.array([[[3.0, -2.0], [-1.0, 1.0]], [[-1.0, -1.0], [1.0, 1.0]]])
+    >>> counts = score_counts(logits, y, np.array([[1, 1], [0, 0]]))
+    >>> counts["sequences"], counts["right_sequences"], counts["errors"]
+    (1, 0, 1)
+    """
+    _check_output_type(output_type)
+    pred = np.asarray(logits_or_probs)
+    if output_type == "bits":
+        threshold = 0.0 if from_logits else 0.5
+        wrong = (pred > threshold) != (np.asarray(targets) > 0.5)
+        errors = wrong.sum(axis=-1)
+        channels = pred.shape[-1]
+    else:
+        labels = np.asarray(targets)
+        if labels.ndim == pred.ndim:
+            labels = labels[..., 0]
+        errors = (pred.argmax(axis=-1) != labels).astype(np.int64)
+        channels = 1
+    if sample_weight is None:
+        mask = np.ones(errors.shape, bool)
+    else:
+        mask = np.broadcast_to(
+            (np.asarray(sample_weight) > 0).reshape(errors.shape[:1] + (-1,)),
+            errors.shape,
+        )
+    step_ok = errors == 0
+    has_steps = mask.any(axis=-1)
+    all_right = (~step_ok & mask).sum(axis=-1) == 0
+    return {
+        "sequences": int(has_steps.sum()),
+        "right_sequences": int((all_right & has_steps).sum()),
+        "steps": int(mask.sum()),
+        "right_steps": int((step_ok & mask).sum()),
+        "errors": int((errors * mask).sum()),
+        "channels": int(channels),
+    }
+
+
 def evaluate_predictions(
     logits_or_probs,
     targets,
@@ -314,7 +400,9 @@ def evaluate_predictions(
     """Computes the four task metrics with numpy.
 
     Same definitions as the Keras metrics of this module, for evaluation
-    outside Keras (e.g. on the outputs of `model.predict`).
+    outside Keras (e.g. on the outputs of `model.predict`): ratios of
+    `score_counts`, so a sequence without a scored step counts in none of
+    them. A ratio with an empty denominator is 0.
 
     Args:
         logits_or_probs: `(B, T, C)` predictions.
@@ -336,42 +424,17 @@ def evaluate_predictions(
     >>> evaluate_predictions(logits, y, np.array([[1, 1]]))["bit_accuracy"]
     0.75
     """
-    _check_output_type(output_type)
-    pred = np.asarray(logits_or_probs)
-    if output_type == "bits":
-        threshold = 0.0 if from_logits else 0.5
-        wrong = (pred > threshold) != (np.asarray(targets) > 0.5)
-        errors = wrong.sum(axis=-1).astype(np.float64)
-        channels = pred.shape[-1]
-    else:
-        labels = np.asarray(targets)
-        if labels.ndim == pred.ndim:
-            labels = labels[..., 0]
-        errors = (pred.argmax(axis=-1) != labels).astype(np.float64)
-        channels = 1
-    if sample_weight is None:
-        mask = np.ones(errors.shape)
-    else:
-        mask = np.broadcast_to(
-            (np.asarray(sample_weight) > 0).reshape(errors.shape[:1] + (-1,)),
-            errors.shape,
-        ).astype(np.float64)
-    step_ok = (errors == 0).astype(np.float64)
-    has_steps = mask.sum(axis=-1) > 0
-    num_sequences = has_steps.sum()
-    num_steps = mask.sum()
-    all_right = ((1 - step_ok) * mask).sum(axis=-1) == 0
+    c = score_counts(logits_or_probs, targets, sample_weight, from_logits, output_type)
 
     def ratio(a, b):
         return float(a / b) if b > 0 else 0.0
 
-    total_errors = (errors * mask).sum()
+    bits = c["steps"] * c["channels"]
     return {
-        "bit_errors_per_sequence": ratio(total_errors, num_sequences),
-        "bit_accuracy": ratio(num_steps * channels - total_errors,
-                              num_steps * channels),
-        "symbol_accuracy": ratio((step_ok * mask).sum(), num_steps),
-        "sequence_accuracy": ratio((all_right & has_steps).sum(), num_sequences),
+        "bit_errors_per_sequence": ratio(c["errors"], c["sequences"]),
+        "bit_accuracy": ratio(bits - c["errors"], bits),
+        "symbol_accuracy": ratio(c["right_steps"], c["steps"]),
+        "sequence_accuracy": ratio(c["right_sequences"], c["sequences"]),
     }
 
 
@@ -381,4 +444,5 @@ __all__ = [
     "SymbolAccuracy",
     "SequenceAccuracy",
     "evaluate_predictions",
+    "score_counts",
 ]

@@ -49,6 +49,7 @@ import numpy as np
 from keras import ops
 
 from keras_memory.cells.ham import HAMCell, HAMRNN
+from keras_memory.metrics import score_counts
 from keras_memory.tasks import get as get_task
 from keras_memory.tasks.ham_tasks import DataStructureTask, TreeTask
 
@@ -416,7 +417,8 @@ def sequence_error(model, task, split="validation", num_batches=10, batch_size=5
     Greedy decisions (inference mode) on `num_batches` fresh batches of
     `split` (Andrychowicz & Kurach,
     2016, section 4.1). Only scored steps (`sample_weight > 0`) count, and
-    only sequences with a scored step, as `keras_memory.metrics.SequenceAccuracy`.
+    only sequences with a scored step (`keras_memory.metrics.score_counts`,
+    as `keras_memory.metrics.SequenceAccuracy`); 0 when no sequence has one.
 
     Args:
         model: A `build_ham_model` model (or any model whose output, or its
@@ -438,9 +440,9 @@ def sequence_error(model, task, split="validation", num_batches=10, batch_size=5
         logits = model.predict_on_batch(x)
         if isinstance(logits, dict):
             logits = logits["logits"]
-        bad = ((np.asarray(logits) > 0) != (y > 0.5)).any(axis=-1) & (w > 0)
-        wrong += int(bad.any(axis=1).sum())
-        total += int((np.asarray(w) > 0).any(axis=1).sum())  # as SequenceAccuracy counts
+        counts = score_counts(logits, y, w, from_logits=True, output_type="bits")
+        wrong += counts["sequences"] - counts["right_sequences"]
+        total += counts["sequences"]
     return 100.0 * wrong / max(total, 1)
 
 

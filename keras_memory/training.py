@@ -13,6 +13,7 @@ print(keras_memory.training.evaluate_task(model, task, split="generalization"))
 ```
 """
 
+import collections
 import contextlib
 import time
 
@@ -20,7 +21,7 @@ import keras
 import numpy as np
 
 from keras_memory.layers import MemoryRNN
-from keras_memory.metrics import evaluate_predictions
+from keras_memory.metrics import evaluate_predictions, score_counts
 from keras_memory.tasks import get as get_task
 from keras_memory.tasks.base import shape_partner, swap_index
 
@@ -962,19 +963,18 @@ class BestOfValidation(keras.callbacks.Callback):
         return self._test_set
 
     def score(self, model=None):
-        """`(fine, coarse)` accuracy of `model` (default: the trained one) on the test set."""
+        """`(fine, coarse)` accuracy of `model` (default: the trained one) on the test set.
+
+        Fine: the share of scored steps whose symbol is right; coarse: the
+        share of sequences whose every scored step is right, over the
+        sequences with a scored step (`keras_memory.metrics.score_counts`).
+        """
         model = model or self.model
-        right_symbols = symbols = right_sequences = sequences = 0
+        totals = collections.Counter()
         for x, y, w in self.test_set():
-            predicted = np.argmax(np.asarray(model.predict_on_batch(x)), axis=-1)
-            scored = w > 0
-            correct = (predicted == y) | ~scored
-            right_symbols += int(((predicted == y) & scored).sum())
-            symbols += int(scored.sum())
-            has_answer = scored.any(axis=1)
-            right_sequences += int((correct.all(axis=1) & has_answer).sum())
-            sequences += int(has_answer.sum())
-        return right_symbols / max(symbols, 1), right_sequences / max(sequences, 1)
+            totals.update(score_counts(model.predict_on_batch(x), y, w, output_type="categorical"))
+        return (totals["right_steps"] / max(totals["steps"], 1),
+                totals["right_sequences"] / max(totals["sequences"], 1))
 
     def on_train_begin(self, logs=None):
         self._start_time = time.perf_counter()

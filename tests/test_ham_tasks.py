@@ -175,3 +175,16 @@ def test_bad_tree_task_arguments_raise(kwargs, match):
 def test_add_checks_that_the_input_fits_the_tree():
     with pytest.raises(ValueError, match="leaves"):
         HAMAddTask(num_leaves=8, max_length=4)  # 2 * 4 + 2 = 10 leaves > 8
+
+
+@pytest.mark.parametrize("name", TREE + RAW)
+def test_every_sequence_has_a_scored_step(name):
+    """So the HAM error counts every sequence whichever way sequences without
+    a scored step are counted (`keras_memory.metrics.score_counts`)."""
+    size = {"num_operations": 2} if name in RAW else {"num_leaves": 4}
+    task = tasks.get(name, **size)
+    rng = np.random.default_rng(0)
+    for split in ("train", "validation", "generalization"):
+        for _ in range(5):
+            _, _, w = task.generate(rng, 64, split=split)
+            assert (np.asarray(w) > 0).any(axis=1).all(), (name, split)

@@ -276,3 +276,84 @@ def test_fit_and_evaluate_with_jit_compile():
     )
     for key, value in expected.items():
         assert results[key] == pytest.approx(value, rel=1e-5), key
+
+
+def test_score_counts_skips_sequences_without_a_scored_step():
+    y = np.array([[[1, 0], [1, 1]], [[0, 0], [1, 1]], [[1, 1], [0, 0]]], "float32")
+    # Sequence 0: one wrong bit on a scored step; 1: no scored step (and wrong);
+    # 2: right on its one scored step, wrong on its unscored one.
+    logits = np.array([[[3.0, -2.0], [-1.0, 1.0]], [[1.0, 1.0], [-1.0, -1.0]],
+                       [[1.0, 1.0], [1.0, 1.0]]])
+    mask = np.array([[1, 1], [0, 0], [1, 0]])
+    counts = km.score_counts(logits, y, mask)
+    assert counts == {"sequences": 2, "right_sequences": 1, "steps": 3, "right_steps": 2,
+                      "errors": 1, "channels": 2}
+    values = km.evaluate_predictions(logits, y, mask)
+    assert values["sequence_accuracy"] == 0.5
+    assert values["bit_errors_per_sequence"] == 0.5
+    metric = km.SequenceAccuracy()
+    metric.update_state(y, logits, sample_weight=mask)
+    assert float(metric.result()) == 0.5
+    labels = np.array([[1, 1], [1, 1], [0, 0]])  # Sequence 0: its first step is wrong.
+    counts = km.score_counts(logits, labels, mask, output_type="categorical")
+    assert (counts["sequences"], counts["right_sequences"], counts["steps"],
+            counts["right_steps"], counts["channels"]) == (2, 1, 3, 2, 1)
+
+
+def test_score_counts_docstring_example_runs():
+    import doctest
+
+    finder, runner = doctest.DocTestFinder(), doctest.DocTestRunner()
+    for test in finder.find(km.score_counts, "score_counts",
+                            globs={"np": np, "score_counts": km.score_counts}):
+        runner.run(test)
+    assert runner.summarize(verbose=False).attempted >= 3
+    assert runner.summarize(verbose=False).failed == 0
+
+
+def test_every_numpy_score_is_a_ratio_of_score_counts():
+    """BestOfValidation's fine/coarse and reinforce.sequence_error count as score_counts."""
+    from keras_memory import tasks
+    from keras_memory.reinforce import sequence_error
+    from keras_memory.training import BestOfValidation
+
+    class Replay:
+        """Answers each batch its caller draws, right but for a few wrong steps."""
+
+        def __init__(self, batches, categorical):
+            self.batches, self.categorical = iter(batches), categorical
+            self.rng = np.random.default_rng(0)
+
+        def predict_on_batch(self, x):
+            _, y, _ = next(self.batches)
+            wrong = self.rng.random(np.shape(y)[:2]) < 0.05
+            wrong[::2] = False  # Every other sequence is right.
+            if self.categorical:
+                onehot = np.eye(lantm.output_size)[np.asarray(y, int)]
+                return np.where(wrong[..., None], np.roll(onehot, 1, -1), onehot)
+            logits = np.where(np.asarray(y) > 0.5, 1.0, -1.0)
+            return {"logits": np.where(wrong[..., None], -logits, logits)}
+
+    lantm = tasks.get("lantm_copy", pad_multiple=None)
+    validation = BestOfValidation(lantm, num_batches=4, batch_size=16, seed=5)
+    batches = validation.test_set()
+    fine, coarse = validation.score(Replay(batches, categorical=True))
+    totals = {}
+    replay = Replay(batches, categorical=True)
+    for x, y, w in batches:
+        for key, value in km.score_counts(replay.predict_on_batch(x), y, w,
+                                          output_type="categorical").items():
+            totals[key] = totals.get(key, 0) + value
+    assert fine == totals["right_steps"] / totals["steps"]
+    assert coarse == totals["right_sequences"] / totals["sequences"]
+    assert 0.0 < coarse < 1.0
+
+    ham = tasks.get("ham_reverse", num_leaves=4)
+    rng = np.random.default_rng(7)
+    batches = [ham.generate(rng, 16, split="validation") for _ in range(3)]
+    error = sequence_error(Replay(batches, categorical=False), ham, "validation", 3, 16, seed=7)
+    replay = Replay(batches, categorical=False)
+    counts = [km.score_counts(replay.predict_on_batch(x)["logits"], y, w) for x, y, w in batches]
+    wrong = sum(c["sequences"] - c["right_sequences"] for c in counts)
+    assert error == 100.0 * wrong / sum(c["sequences"] for c in counts)
+    assert 0.0 < error < 100.0

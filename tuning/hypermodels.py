@@ -46,6 +46,7 @@ import numpy as np
 
 import keras_memory
 from keras_memory import papers, tasks
+from keras_memory.recipes import make_cell, memory_settings
 from keras_memory.training import (
     BestOfValidation,
     CyclingBatches,
@@ -469,8 +470,7 @@ class LieAccessHyperModel(kt.HyperModel):
             embedded = keras.layers.Dense(
                 values["embed"], use_bias=False, name="embedding",
                 kernel_initializer=keras.initializers.RandomNormal(seed=seed))(symbols)
-            cells = [keras.layers.LSTMCell(values["units"], seed=seed,
-                                           unit_forget_bias=True)
+            cells = [make_cell("lstm", units=values["units"], seed=seed, unit_forget_bias=True)
                      for _ in range(values["layers"])]
             sequence = keras.layers.RNN(keras.layers.StackedRNNCells(cells), return_sequences=True,
                                         name="memory_rnn")(embedded)
@@ -480,14 +480,11 @@ class LieAccessHyperModel(kt.HyperModel):
                           embedding_size=values["embed"], write_flag_input=True,
                           seed=seed)
             if self.model in ("ram", "tape"):
-                cell = keras_memory.RAMCell(key_size=values["key_size"], tape=self.model == "tape",
-                                            sharpen=values.get("sharpen", False), **common)
-            else:
-                sphere = self.model.startswith("slantm")
-                cell = keras_memory.LANTMCell(
-                    key_space="sphere" if sphere else "plane",
-                    weighting="softmax" if self.model.endswith("-s") else "inverse_square",
-                    bound_action=values.get("bound_action", True), **common)
+                cell = make_cell(self.model, key_size=values["key_size"],
+                                 sharpen=values.get("sharpen", False), **common)
+            else:  # lantm, lantm-s, slantm, slantm-s
+                cell = make_cell(self.model, bound_action=values.get("bound_action", True),
+                                 **common)
                 if cell.key_size != values.get("key_dim", cell.key_size):
                     raise ValueError(f"{self.model} has key dim {cell.key_size}, "
                                      f"not {values['key_dim']}")
@@ -595,15 +592,14 @@ class MemoryHyperModel(kt.HyperModel):
         declare_space(hp, self.space)
 
     def make_cell(self, values):
-        seed = int(values["seed"])
         if self.cell == "ntm":
-            return keras_memory.NTMCell(units=values["units"], memory_size=values["memory_size"],
-                                        word_size=values["word_size"],
-                                        num_read_heads=values.get("num_read_heads", 1), seed=seed)
-        return keras_memory.SAMCell(units=values["units"], memory_size=values["memory_size"],
-                                    word_size=values["word_size"],
-                                    num_heads=values.get("num_heads", 4),
-                                    k=min(values.get("k", 4), values["memory_size"]), seed=seed)
+            heads = dict(num_read_heads=values.get("num_read_heads", 1))
+        else:
+            heads = dict(num_heads=values.get("num_heads", 4),
+                         k=min(values.get("k", 4), values["memory_size"]))
+        return make_cell(self.cell, units=values["units"], seed=int(values["seed"]),
+                         **memory_settings(self.cell, values["memory_size"], values["word_size"]),
+                         **heads)
 
     def build(self, hp):
         values = declare_space(hp, self.space)
@@ -755,10 +751,8 @@ class HAMHyperModel(kt.HyperModel):
         seed = int(values["seed"])
         keras.utils.set_random_seed(seed)
         task = self.make_task(values)
-        cell = keras_memory.HAMCell(units=20, memory_size=self.leaves, hidden_size=20,
-                                    attention="soft" if self.model_name == "dham" else "hard",
-                                    controller=not self.raw, mlp_depth=int(values["mlp_depth"]),
-                                    seed=seed)
+        cell = make_cell(self.model_name, units=20, memory_size=self.leaves, hidden_size=20,
+                         controller=not self.raw, mlp_depth=int(values["mlp_depth"]), seed=seed)
         reinforce = {}
         if self.model_name == "ham":
             reinforce = dict(gamma=float(values["gamma"]), alpha=float(values["alpha"]),

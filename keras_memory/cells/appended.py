@@ -22,6 +22,7 @@ from keras_memory.cells.common import (
     requested_dtype_config,
     set_forget_bias,
 )
+from keras_memory.initializers import torch_default_initializer
 from keras_memory.validation import (
     check_bool,
     check_positive_float,
@@ -30,13 +31,6 @@ from keras_memory.validation import (
     check_tensor_size,
     get_initializer,
 )
-
-
-def torch_default_initializer(seed=None):
-    """Uniform in `+-1/sqrt(fan_in)`: Torch's default for `nn.Linear`, used by the authors."""
-    return keras.initializers.VarianceScaling(
-        scale=1.0 / 3.0, mode="fan_in", distribution="uniform", seed=seed
-    )
 
 
 class AppendedMemoryCell(keras.layers.Layer):

@@ -1,41 +1,9 @@
 """Pieces every memory cell shares."""
 
 import keras
-import numpy as np
 
-
-def offset_seed(seed, offset):
-    """`seed + offset`, or `None` for an unseeded draw: one seed per weight from one seed."""
-    return None if seed is None else seed + offset
-
-
-def clone_initializer(initializer, offset=0):
-    """A fresh copy of a Keras initializer (so two weights never share one).
-
-    A seeded Keras initializer draws the same numbers at every call, so a copy
-    of one with an integer seed gets `seed + offset`: give every weight its
-    own `offset`, or two weights of the same shape start out equal.
-    """
-    config = keras.initializers.serialize(initializer)
-    inner = config.get("config") if isinstance(config, dict) else None
-    if offset and isinstance(inner, dict) and isinstance(inner.get("seed"), int):
-        inner["seed"] += offset
-    return keras.initializers.deserialize(config)
-
-
-def set_forget_bias(lstm_cell, value, bias=None):
-    """Assigns a built Keras `LSTMCell`'s bias with its forget gates' slice set to `value`.
-
-    Keras orders the gates (input, forget, cell, output). `bias` (default: the
-    cell's current bias) gives the other gates' values, so that a bias drawn
-    elsewhere and a forget bias land in one assignment; `value=None` keeps
-    the forget gates of `bias`.
-    """
-    values = np.array(lstm_cell.bias.numpy() if bias is None else bias,
-                      dtype=lstm_cell.bias.dtype)
-    if value is not None:
-        values[lstm_cell.units: 2 * lstm_cell.units] = value
-    lstm_cell.bias.assign(values)
+# Defined with the other initialisation helpers; imported here for the cells.
+from keras_memory.initializers import clone_initializer, offset_seed, set_forget_bias  # noqa: F401
 
 
 def keep_memory_in_float32(cell):

@@ -49,8 +49,23 @@ def _bits(rng, shape):
     return rng.integers(0, 2, size=shape).astype(np.float32)
 
 
-def _to_int(bits):
-    """Most-significant-first bit rows `(..., k)` to integers."""
+def bits_to_int(bits):
+    """Most-significant-first bit rows `(..., k)` to integers.
+
+    The sort task's keys and the priority queue's priorities are written
+    this way (Andrychowicz & Kurach, 2016, section 4.1).
+
+    Args:
+        bits: An array `(..., k)` of 0/1 (or booleans).
+
+    Returns:
+        An int64 array `(...)`.
+
+    Example:
+
+    >>> bits_to_int(np.array([[1, 0, 1], [0, 1, 1]]))
+    array([5, 3])
+    """
     k = bits.shape[-1]
     return (bits.astype(np.int64) * (1 << np.arange(k - 1, -1, -1))).sum(-1)
 
@@ -290,7 +305,7 @@ class HAMSortTask(TreeTask):
 
     def sample(self, rng, length):
         x = _bits(rng, (length, 10))
-        order = np.argsort(_to_int(x[:, :5]), kind="stable")
+        order = np.argsort(bits_to_int(x[:, :5]), kind="stable")
         return x, x[order]
 
 

@@ -1,0 +1,111 @@
+"""keras_memory.recipes: cells by name, the same cells as the classes build."""
+
+import doctest
+
+import keras
+import numpy as np
+import pytest
+
+import keras_memory
+from keras_memory import initializers, recipes
+from keras_memory.recipes import CELL_NAMES, make_cell, memory_settings
+from keras_memory.recipes import cells as recipe_cells
+
+EXPECTED = {
+    "ntm": (keras_memory.NTMCell, {}),
+    "sam": (keras_memory.SAMCell, {"search": "exact"}),
+    "sam_lsh": (keras_memory.SAMCell, {"search": "lsh"}),
+    "dnc": (keras_memory.DNCCell, {}),
+    "sdnc": (keras_memory.SDNCCell, {}),
+    "lantm": (keras_memory.LANTMCell, {"key_space": "plane", "weighting": "inverse_square"}),
+    "lantm-s": (keras_memory.LANTMCell, {"key_space": "plane", "weighting": "softmax"}),
+    "slantm": (keras_memory.LANTMCell, {"key_space": "sphere", "weighting": "inverse_square"}),
+    "slantm-s": (keras_memory.LANTMCell, {"key_space": "sphere", "weighting": "softmax"}),
+    "ram": (keras_memory.RAMCell, {"tape": False}),
+    "tape": (keras_memory.RAMCell, {"tape": True}),
+    "ham": (keras_memory.HAMCell, {"attention": "hard"}),
+    "dham": (keras_memory.HAMCell, {"attention": "soft"}),
+    "lstm": (keras.layers.LSTMCell, {}),
+}
+
+
+def test_every_name_is_covered():
+    assert set(CELL_NAMES) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_name_picks_the_class_and_the_variant(name):
+    cls, fixed = EXPECTED[name]
+    settings = {"units": 8}
+    if name != "lstm":
+        settings.update(memory_settings(name, 16, 4))
+    cell = make_cell(name, **settings)
+    assert type(cell) is cls
+    config = cell.get_config()
+    for key, value in fixed.items():
+        assert config[key] == value, (name, key)
+    if name != "lstm":
+        size_key, width_key = memory_settings(name, 16, 4)
+        assert config[size_key] == 16 and config[width_key] == 4
+
+
+def _initial_weights(cell):
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((None, 5))
+    model = keras.Model(inputs, keras_memory.MemoryRNN(cell)(inputs))
+    return [w.numpy() for w in model.weights]
+
+
+@pytest.mark.parametrize("name, direct", [
+    ("ntm", lambda: keras_memory.NTMCell(units=8, memory_size=16, word_size=4, seed=3)),
+    ("slantm-s", lambda: keras_memory.LANTMCell(units=8, memory_capacity=16, memory_width=4,
+                                                key_space="sphere", weighting="softmax", seed=3)),
+    ("tape", lambda: keras_memory.RAMCell(units=8, memory_capacity=16, memory_width=4,
+                                          tape=True, seed=3)),
+])
+def test_same_initial_weights_as_the_class(name, direct):
+    built = make_cell(name, units=8, seed=3, **memory_settings(name, 16, 4))
+    ours, theirs = _initial_weights(built), _initial_weights(direct())
+    assert len(ours) == len(theirs) > 0
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_unknown_name_says_what_was_received_and_allowed():
+    with pytest.raises(ValueError, match=r"'gru'.*allowed: ntm, sam"):
+        make_cell("gru", units=8)
+    with pytest.raises(ValueError, match=r"'gru'.*allowed"):
+        memory_settings("gru", 16, 4)
+
+
+def test_a_setting_that_contradicts_the_name_raises():
+    with pytest.raises(ValueError, match=r"'tape' means tape=True; received tape=False"):
+        make_cell("tape", units=8, tape=False)
+    with pytest.raises(ValueError, match=r"search='lsh'; received search='exact'"):
+        make_cell("sam_lsh", units=8, search="exact")
+    # The value the name fixes may be repeated.
+    assert make_cell("dham", units=8, attention="soft").attention == "soft"
+
+
+def test_lstm_has_no_memory_settings():
+    with pytest.raises(ValueError, match=r"'lstm' has no memory; allowed: ntm"):
+        memory_settings("lstm", 16, 4)
+
+
+@pytest.mark.parametrize("module", [recipe_cells, initializers])
+def test_docstring_examples_run(module):
+    finder, runner = doctest.DocTestFinder(), doctest.DocTestRunner()
+    for test in finder.find(module, module.__name__,
+                            globs={"np": np, "keras": keras, "keras_memory": keras_memory,
+                                   **{name: getattr(module, name) for name in module.__all__
+                                      if hasattr(module, name)},
+                                   **{name: getattr(recipe_cells, name)
+                                      for name in ("make_cell", "memory_settings")}}):
+        runner.run(test)
+    assert runner.summarize(verbose=False).attempted >= 2
+    assert runner.summarize(verbose=False).failed == 0
+
+
+def test_package_exports_the_modules():
+    assert keras_memory.recipes is recipes
+    assert keras_memory.initializers is initializers
