@@ -19,7 +19,7 @@ Examples:
 Every run directory gets: `model.keras` (the latest model with its optimizer
 state, saved every `--eval-every` steps), `best.keras` (the model of the best
 validation check so far), `state.json` (how far the run got,
-read by `--resume`), `logs/` (TensorBoard), `history.csv`
+read by `--resume`), `logs/` (TensorBoard, where tensorflow is installed), `history.csv`
 (training metrics per evaluation period), `evaluations.json` (validation
 results against sequences seen) and `results.json` (the final and the best
 model evaluated on the validation and generalization splits, the command and
@@ -54,13 +54,13 @@ from keras_memory.training import (
     DirectoryLock,
     StopAtThreshold,
     TaskEvaluation,
+    RestoreRandomState,
     RunCheckpoint,
     TrainingStream,
     build_model,
     check_keras_file,
     default_optimizer,
     load_checkpoint,
-    restore_random_state,
     resume_state,
     evaluate_task,
     learning_summary,
@@ -266,6 +266,9 @@ def run(args, run_dir, command=None):
                 json.dump(previous + evaluation.history, f, indent=1)
 
     callbacks = [
+        # fit orders each epoch's batches with Python's random: continue its
+        # sequence where the checkpointed epoch left it.
+        RestoreRandomState(state),
         stream.epoch_callback(),
         evaluation,
         SaveEvaluations(),
@@ -280,17 +283,15 @@ def run(args, run_dir, command=None):
         ),
         keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=True),
     ]
-    if importlib.util.find_spec("tensorboard") is not None:
+    # keras.callbacks.TensorBoard writes through tf.summary on every backend.
+    if all(importlib.util.find_spec(name) is not None for name in ("tensorboard", "tensorflow")):
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(run_dir, "logs")))
     else:
-        print("tensorboard is not installed: no TensorBoard logs "
-              "(pip install 'keras-memory[examples]').")
+        print("TensorBoard logs need tensorflow and tensorboard; without them this run "
+              "writes none (pip install 'keras-memory[tensorflow,examples]').")
     if args.stop_at is not None:
         callbacks.append(StopAtThreshold(evaluation, "validation_bit_errors_per_sequence",
                                          args.stop_at))
-    # fit orders each epoch's batches with Python's random: continue its
-    # sequence where the checkpointed epoch left it.
-    restore_random_state(state)
     start = time.perf_counter()
     if initial_epoch < epochs:
         model.fit(stream, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,

@@ -426,9 +426,9 @@ class RunCheckpoint(keras.callbacks.Callback):
 
     The state also holds Python's `random` state at the end of the epoch
     (`"python_random_state"`): `fit(..., shuffle=True)` orders the batches
-    of every epoch with `random.shuffle`, so a resumed run calls
-    `restore_random_state(state)` before `fit` to take the next epochs'
-    batches in the order the uninterrupted run would have.
+    of every epoch with `random.shuffle`, so a resumed run passes
+    `RestoreRandomState(state)` to `fit` to take the next epochs' batches in
+    the order the uninterrupted run would have.
 
     Args:
         model_path: Path of the `.keras` checkpoint.
@@ -606,9 +606,10 @@ def _python_random_state():
 def restore_random_state(state):
     """Set Python's `random` to the state `RunCheckpoint` saved in `state`, if any.
 
-    Call it after loading the model and right before `fit`, so that `fit`'s
-    shuffle of the next epoch draws what it drew in the uninterrupted run.
-    Returns whether a state was restored.
+    Returns whether a state was restored. `fit` itself may draw from
+    `random` before its first epoch (the JAX trainer shuffles a batch to
+    build the model), so a resumed `fit` takes `RestoreRandomState(state)`
+    as a callback rather than calling this before `fit`.
     """
     import random
 
@@ -618,6 +619,36 @@ def restore_random_state(state):
     version, internal, gauss_next = saved
     random.setstate((version, tuple(internal), gauss_next))
     return True
+
+
+class RestoreRandomState(keras.callbacks.Callback):
+    """Sets Python's `random` to a checkpointed state when training begins.
+
+    `fit(..., shuffle=True)` orders each epoch's batches with
+    `random.shuffle`. The state `RunCheckpoint` saved at the end of an epoch
+    is restored in `on_train_begin`: after whatever `fit` draws before its
+    first epoch and before that epoch's shuffle, on every backend. The
+    resumed run then sees the batches in the uninterrupted run's order.
+
+    Args:
+        state: The dict `resume_state` returned, or `None` (a fresh run:
+            nothing is restored).
+
+    Example:
+
+    ```python
+    state = resume_state("run/state.json")
+    model.fit(data, initial_epoch=state["epoch"], epochs=10,
+              callbacks=[RestoreRandomState(state), RunCheckpoint(...)])
+    ```
+    """
+
+    def __init__(self, state):
+        super().__init__()
+        self.state = state
+
+    def on_train_begin(self, logs=None):
+        restore_random_state(self.state)
 
 
 class CorruptFileError(ValueError):

@@ -17,11 +17,11 @@ def _clean_keras_session():
     keras.utils.clear_session()
 
 
-@pytest.fixture(autouse=True, scope="module")
+@pytest.fixture(autouse=True)
 def _clear_jax_caches():
-    """On JAX, drop the compiled programs of a test module after it: a worker
-    that keeps those of several modules' models crashed (segmentation fault)
-    inside XLA's CPU compiler (jaxlib 0.10.2)."""
+    """On JAX, drop the compiled programs of a test after it: a process that
+    keeps those of many tests' models crashed (segmentation fault) inside
+    XLA's CPU compiler (jaxlib 0.10.2)."""
     yield
     if keras.backend.backend() == "jax":
         import jax

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 
+import keras
 import pytest
 
 kt = pytest.importorskip("keras_tuner")
@@ -40,7 +41,7 @@ GRID_3 = ["--model", "lantm", "--task", "copy", "--quick", "--steps", "6",
 
 
 def _env():
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow",
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND=keras.backend.backend(),
                PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]))
     for name in (tuners.TUNER_ID, tuners.ORACLE_IP, tuners.ORACLE_PORT):
         env.pop(name, None)
