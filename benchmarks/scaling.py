@@ -295,9 +295,10 @@ def _start_watchdog(limit_bytes, spec):
 def _setup_tf(threads):
     import tensorflow as tf
 
+    from keras_memory.backend import limit_cpu_threads
+
     if threads:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        limit_cpu_threads(threads)
     return tf
 
 

@@ -86,9 +86,10 @@ def main(argv=None):
 
     import tensorflow as tf
 
+    from keras_memory.backend import limit_cpu_threads
+
     if args.threads:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+        limit_cpu_threads(args.threads)
     rows = [measure(cell, jit, args) for cell in args.cells.split(",") for jit in (False, True)]
 
     print(f"\nB={args.batch_size}, T={args.timesteps}, controller {args.units}, "
