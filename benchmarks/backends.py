@@ -33,7 +33,6 @@ import importlib.util
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 
@@ -43,7 +42,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from scaling import _current_rss, _malloc_trim, _peak_rss, _reset_peak_rss  # noqa: E402
+from scaling import (  # noqa: E402
+    _current_rss,
+    _malloc_trim,
+    _peak_rss,
+    _reset_peak_rss,
+    child_result,
+)
 
 BACKENDS = ("tensorflow", "jax", "torch")
 FRAMEWORK = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
@@ -189,17 +194,7 @@ def run_child(python, spec, args, argv_common):
     env = dict(os.environ, KERAS_BACKEND=spec["backend"], TF_CPP_MIN_LOG_LEVEL="2")
     env["PYTHONPATH"] = os.pathsep.join([ROOT] + [p for p in [env.get("PYTHONPATH")] if p])
     command = [python, os.path.abspath(__file__), "--child", json.dumps(spec), *argv_common]
-    try:
-        proc = subprocess.run(command, env=env, capture_output=True, text=True,
-                              timeout=args.max_seconds)
-    except subprocess.TimeoutExpired:
-        return {**spec, "status": "skipped",
-                "reason": f"over --max-seconds {args.max_seconds:g}; stopped"}
-    for line in proc.stdout.splitlines():
-        if line.startswith(RESULT_TAG):
-            return json.loads(line[len(RESULT_TAG):])
-    tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-    return {**spec, "status": "failed", "reason": f"exit {proc.returncode}: " + " | ".join(tail)}
+    return child_result(command, env, spec, args.max_seconds, tag=RESULT_TAG)
 
 
 def table(rows, backends, n):

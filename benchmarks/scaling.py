@@ -468,20 +468,31 @@ def run_child(spec, args, argv_common):
     """Run one measurement in a fresh interpreter; returns its result dict."""
     cmd = [sys.executable, os.path.abspath(__file__), *argv_common, "--child", json.dumps(spec)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    return child_result(cmd, env, spec, args.max_seconds)
+
+
+def child_result(command, env, spec, max_seconds, tag=RESULT_TAG):
+    """Runs `command`, a measurement that prints its result dict as JSON on a
+    line starting with `tag`, and returns that dict with `process_wall_s`.
+
+    A run over `max_seconds` is stopped and returns `spec` with status
+    `"skipped"`; one that prints no result returns it with status `"failed"`
+    and the end of its error output as the reason.
+    """
     start = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
-                              timeout=args.max_seconds)
+        proc = subprocess.run(command, capture_output=True, text=True, env=env,
+                              timeout=max_seconds)
     except subprocess.TimeoutExpired:
         return {**spec, "status": "skipped",
-                "reason": f"over --max-seconds {args.max_seconds:g}; stopped"}
+                "reason": f"over --max-seconds {max_seconds:g}; stopped"}
     wall = time.perf_counter() - start
     for line in reversed(proc.stdout.splitlines()):
-        if line.startswith(RESULT_TAG):
-            result = json.loads(line[len(RESULT_TAG):])
+        if line.startswith(tag):
+            result = json.loads(line[len(tag):])
             result["process_wall_s"] = wall
             return result
-    tail = " | ".join((proc.stderr or "").strip().splitlines()[-3:])
+    tail = " | ".join((proc.stderr or proc.stdout or "").strip().splitlines()[-3:])
     return {**spec, "status": "failed",
             "reason": f"exit code {proc.returncode}, no result; stderr: {tail}"[:600]}
 
