@@ -5,7 +5,7 @@ linear"), `SAMCell(search="lsh")` and `NTMCell` at the paper's setting (an
 LSTM controller of 100 units, words of 32, 4 heads, `k=4`; time at batch 8,
 memory at batch 1 over 100 steps), for N = 1e3 .. 1e6, with training memory
 with and without XLA and the graph audit of what backprop stores per step
-(research: `sam.md` sections 5, 9.2 and 12). Every option of `scaling.py`
+(Rae et al., 2016, section 4.1, Fig. 1 and Supplementary E). Every option of `scaling.py`
 applies; see its docstring for the method.
 
     python benchmarks/sam_scaling.py --quick                # 4-6 minutes on 2 cores

@@ -28,8 +28,7 @@ exponent of each, and writes JSON, a PNG plot and a Markdown table.
    1). With and/or without XLA (`--memory-jit`).
 3. Audit (`--audit`, without XLA, cheap: tracing only): the bytes that
    `tf.while_loop` stores per step for backpropagation, i.e. the sizes of the
-   tensors pushed by `TensorListPushBack` in the forward loop (research:
-   `sam.md` section 9.4), with the part whose shape holds `N` and the part
+   tensors pushed by `TensorListPushBack` in the forward loop, with the part whose shape holds `N` and the part
    that is weights read inside the loop.
 
 Every measurement runs in its own subprocess, so peaks do not mix, a
@@ -83,7 +82,7 @@ RESULT_TAG = "SCALING_RESULT "
 RAM_EXIT_CODE = 75
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-#: Rae et al. (2016), Fig. 1 captions, section 4.1 and Suppl. E (research: sam.md section 5).
+#: Rae et al. (2016), Fig. 1 captions, section 4.1 and Suppl. E.
 PAPER = {
     "setup": "Torch7, Intel Xeon E5-1650 3.2 GHz (6 cores), LSTM 100, W=32, 4 heads; "
              "speed at batch 8, memory at batch 1 over 100 steps excluding initialisation",
@@ -97,8 +96,8 @@ PAPER = {
 #: Peak RSS model for the RAM estimate: BASE + state_bytes * (FIXED + PER_STEP * T),
 #: state_bytes being one copy of the batch's N-sized states, BASE the process with its
 #: XLA compilation. Fitted to peaks measured on this benchmark (XLA, batch 8, N=1e3 and
-#: 1e4, T=2 and 40: NTM 17 + 5.4 T copies, SAM 5.7 copies flat in T) and research:
-#: sam.md 9.2 (SAM at N=1M, batch 8: 9 GiB), rounded up; DHAM is given the NTM's; LANTM
+#: 1e4, T=2 and 40: NTM 17 + 5.4 T copies, SAM 5.7 copies flat in T) and an estimate of 9 GiB for SAM at N=1M,
+#: batch 8, rounded up; DHAM is given the NTM's; LANTM
 #: and RAM one copy per step (0.85 measured at N=65,536, batch 1); hard HAM (log N nodes a
 #: step) 5 copies of the tree (3.7 measured at 2^18 leaves). The sparse cells (SAM, hard
 #: HAM) store no N-sized tensor per step: STEP_BYTES per example and step instead (the
@@ -423,8 +422,8 @@ def audit(model, n, timesteps):
     """Bytes `tf.while_loop` stores per step for backprop (no XLA, traced only).
 
     Sums the element sizes of the `TensorListPushBack` accumulators that
-    while_v2 added to the forward loop body when the gradient was built
-    (research: sam.md 9.1, 9.4); each is pushed once per iteration.
+    while_v2 added to the forward loop body when the gradient was built;
+    each is pushed once per iteration.
     """
     import tensorflow as tf
 
