@@ -3,11 +3,13 @@
 import numpy as np
 import pytest
 
+from keras_memory.cells.dnc import DNCCell
 from keras_memory.cells.ham import HAMCell
 from keras_memory.cells.lantm import LANTMCell
 from keras_memory.cells.ntm import NTMCell
 from keras_memory.cells.ram import RAMCell
 from keras_memory.cells.sam import SAMCell
+from keras_memory.cells.sdnc import SDNCCell
 from keras_memory.validation import (
     MAX_TENSOR_ELEMENTS,
     check_bool,
@@ -128,6 +130,8 @@ STEP_CELLS = [
     lambda: HAMCell(4, memory_size=4, hidden_size=3, controller=False, seed=1),  # raw HAM
     lambda: HAMCell(4, memory_size=4, hidden_size=3, feed_inputs=True, seed=1),
     lambda: HAMCell(4, memory_size=4, hidden_size=3, attention="soft", seed=1),
+    lambda: DNCCell(4, memory_size=8, word_size=3, seed=1),
+    lambda: SDNCCell(4, memory_size=8, word_size=3, num_heads=1, k=2, seed=1),
 ]
 
 

@@ -16,6 +16,7 @@ from keras import ops
 from keras_memory.addressing import lantm as addressing
 from keras_memory.cells.common import (
     clone_initializer,
+    check_build_input_shape,
     check_step_input,
     keep_memory_in_float32,
     offset_seed,
@@ -185,19 +186,7 @@ class AppendedMemoryCell(keras.layers.Layer):
     # ------------------------------------------------------------------ build
     def build(self, input_shape):
         name = self._name
-        if len(input_shape) != 2:
-            raise ValueError(
-                f"{name}: the step input must have rank 2, (batch, features), "
-                "i.e. the RNN layer's input must have rank 3, "
-                f"(batch, time, features). Received: step input_shape={input_shape}"
-            )
-        features = input_shape[-1]
-        if features is None:
-            raise ValueError(
-                f"{name}: the last dimension (features) of the input must be "
-                f"defined. Received: input_shape={input_shape}"
-            )
-        self._step_features = features
+        features = check_build_input_shape(self, input_shape)
         if self.write_flag_input:
             if features < 2:
                 raise ValueError(

@@ -28,6 +28,33 @@ def requested_dtype_config(config, requested_policy):
     return config
 
 
+def check_build_input_shape(cell, input_shape):
+    """Check a cell's `build` input shape; record and return its feature size.
+
+    The step input must be `(batch, features)` with `features` known. Sets
+    `cell._step_features`, which `check_step_input` compares every later
+    step input against.
+
+    Raises:
+        ValueError: the shape is not of rank 2 or its last axis is `None`.
+    """
+    owner = type(cell).__name__
+    if len(input_shape) != 2:
+        raise ValueError(
+            f"{owner}: the step input must have rank 2, (batch, features), "
+            "i.e. the RNN layer's input must have rank 3, "
+            f"(batch, time, features). Received: step input_shape={input_shape}"
+        )
+    features = input_shape[-1]
+    if features is None:
+        raise ValueError(
+            f"{owner}: the last dimension (features) of the input must be "
+            f"defined. Received: input_shape={input_shape}"
+        )
+    cell._step_features = features
+    return features
+
+
 def check_step_input(cell, inputs):
     """Raise `ValueError` on a step input whose static shape the built `cell` cannot take.
 

@@ -5,6 +5,8 @@ from keras import ops
 
 from keras_memory.addressing import dnc as addressing
 from keras_memory.cells.common import (
+    check_build_input_shape,
+    check_step_input,
     clone_initializer,
     keep_memory_in_float32,
     requested_dtype_config,
@@ -194,17 +196,7 @@ class DNCCell(keras.layers.Layer):
             self.output_size += (r + 1) * n
 
     def build(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(
-                "DNCCell: the step input must have rank 2, (batch, features), "
-                "i.e. the RNN layer's input must have rank 3, "
-                f"(batch, time, features). Received: step input_shape={input_shape}"
-            )
-        if input_shape[-1] is None:
-            raise ValueError(
-                "DNCCell: the last dimension (features) of the input must be "
-                f"defined. Received: input_shape={input_shape}"
-            )
+        check_build_input_shape(self, input_shape)
         batch = input_shape[0]
         self.controller.build(
             (batch, input_shape[-1] + self.num_read_heads * self.word_size)
@@ -221,6 +213,7 @@ class DNCCell(keras.layers.Layer):
         return ops.clip(x, -self.clip_value, self.clip_value)
 
     def call(self, inputs, states, training=False):
+        check_step_input(self, inputs)
         (h, c, reads, memory, usage, link, precedence,
          read_weights, write_weights) = states
         dtype = self.compute_dtype

@@ -7,6 +7,7 @@ from keras import ops
 from keras_memory import backend
 from keras_memory.addressing import ham as addressing
 from keras_memory.cells.common import (
+    check_build_input_shape,
     check_step_input,
     clone_initializer,
     keep_memory_in_float32,
@@ -462,19 +463,7 @@ class HAMCell(keras.layers.Layer):
 
     # ------------------------------------------------------------------ build
     def build(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(
-                "HAMCell: the step input must have rank 2, (batch, features), "
-                "i.e. the RNN layer's input must have rank 3, "
-                f"(batch, time, features). Received: step input_shape={input_shape}"
-            )
-        features = input_shape[-1]
-        if features is None:
-            raise ValueError(
-                "HAMCell: the last dimension (features) of the input must be "
-                f"defined. Received: input_shape={input_shape}"
-            )
-        self._step_features = features
+        features = check_build_input_shape(self, input_shape)
         d = self.hidden_size
         query = self.units if self.controller_enabled else features
         write_query = d if self.write_query == "root" else query

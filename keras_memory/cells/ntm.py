@@ -7,6 +7,7 @@ from keras import ops
 
 from keras_memory.addressing import ntm as addressing
 from keras_memory.cells.common import (
+    check_build_input_shape,
     check_step_input,
     clone_initializer,
     keep_memory_in_float32,
@@ -275,18 +276,7 @@ class NTMCell(keras.layers.Layer):
             self.output_size += self.num_heads * self.memory_size
 
     def build(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(
-                "NTMCell: the step input must have rank 2, (batch, features), "
-                "i.e. the RNN layer's input must have rank 3, "
-                f"(batch, time, features). Received: step input_shape={input_shape}"
-            )
-        if input_shape[-1] is None:
-            raise ValueError(
-                "NTMCell: the last dimension (features) of the input must be "
-                f"defined. Received: input_shape={input_shape}"
-            )
-        self._step_features = input_shape[-1]
+        check_build_input_shape(self, input_shape)
         batch = input_shape[0]
         read_size = self.num_read_heads * self.word_size
         controller_inputs = input_shape[-1] + read_size

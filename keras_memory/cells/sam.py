@@ -7,6 +7,7 @@ from keras import ops
 
 from keras_memory.addressing import sam as addressing
 from keras_memory.cells.common import (
+    check_build_input_shape,
     check_step_input,
     clone_initializer,
     keep_memory_in_float32,
@@ -298,18 +299,7 @@ class SAMCell(keras.layers.Layer):
         return self.index.num_buckets
 
     def build(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(
-                "SAMCell: the step input must have rank 2, (batch, features), "
-                "i.e. the RNN layer's input must have rank 3, "
-                f"(batch, time, features). Received: step input_shape={input_shape}"
-            )
-        if input_shape[-1] is None:
-            raise ValueError(
-                "SAMCell: the last dimension (features) of the input must be "
-                f"defined. Received: input_shape={input_shape}"
-            )
-        self._step_features = input_shape[-1]
+        check_build_input_shape(self, input_shape)
         batch = input_shape[0]
         self.controller.build((batch, input_shape[-1] + self.num_heads * self.word_size))
         self.head_parameters.build((batch, self.units))

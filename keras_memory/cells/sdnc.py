@@ -8,6 +8,8 @@ from keras import ops
 from keras_memory.addressing import sam
 from keras_memory.addressing import sdnc as links
 from keras_memory.cells.common import (
+    check_build_input_shape,
+    check_step_input,
     clone_initializer,
     keep_memory_in_float32,
     offset_seed,
@@ -279,17 +281,7 @@ class SDNCCell(keras.layers.Layer):
         return self.k + 2 * self.num_links
 
     def build(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(
-                "SDNCCell: the step input must have rank 2, (batch, features), "
-                "i.e. the RNN layer's input must have rank 3, "
-                f"(batch, time, features). Received: step input_shape={input_shape}"
-            )
-        if input_shape[-1] is None:
-            raise ValueError(
-                "SDNCCell: the last dimension (features) of the input must be "
-                f"defined. Received: input_shape={input_shape}"
-            )
+        check_build_input_shape(self, input_shape)
         batch = input_shape[0]
         self.controller.build((batch, input_shape[-1] + self.num_heads * self.word_size))
         self.head_parameters.build((batch, self.units))
@@ -327,6 +319,7 @@ class SDNCCell(keras.layers.Layer):
         return states
 
     def call(self, inputs, states, training=False, step_mask=None):
+        check_step_input(self, inputs)
         (h, c, reads, memory, last_access, read_rows, read_weights, step, n_idx, n_val,
          p_idx, p_val, p_log, rho, prec_idx, prec_val) = states[:16]
         dtype = self.compute_dtype
