@@ -12,6 +12,10 @@ Examples:
     python examples/train.py --cell sam --memory-size 100000 --word-size 32 \
         --task associative_recall
 
+    # The DNC, and the SAM paper's sparse DNC, on repeat copy.
+    python examples/train.py --cell dnc --num-read-heads 4 --task repeat_copy
+    python examples/train.py --cell sdnc --memory-size 1024 --word-size 32 --task repeat_copy
+
     # An LSTM baseline on associative recall, with task arguments.
     python examples/train.py --cell lstm --units 256 --task associative_recall \
         --task-arg max_items=6
@@ -82,10 +86,21 @@ def make_cell(args):
                         lsh_tables=args.lsh_tables, lsh_bits=args.lsh_bits,
                         lsh_bucket_size=args.lsh_bucket_size, lsh_recent=args.lsh_recent,
                         memory_init=args.memory_init or "zeros")
+    elif args.cell == "dnc":
+        if args.memory_init is not None:
+            raise SystemExit("--memory-init: the DNC's memory always starts at zero")
+        settings = dict(memory_size=args.memory_size, word_size=args.word_size,
+                        num_read_heads=args.num_read_heads)
+    elif args.cell == "sdnc":
+        settings = dict(memory_size=args.memory_size, word_size=args.word_size,
+                        num_heads=args.num_heads, k=args.k, num_links=args.num_links,
+                        search=args.search, lsh_tables=args.lsh_tables, lsh_bits=args.lsh_bits,
+                        lsh_bucket_size=args.lsh_bucket_size, lsh_recent=args.lsh_recent,
+                        memory_init=args.memory_init or "zeros")
     return recipes.make_cell(args.cell, units=args.units, seed=args.seed, **settings)
 
 
-CELLS = ("ntm", "sam", "lstm")
+CELLS = ("ntm", "sam", "dnc", "sdnc", "lstm")
 
 
 def parse_task_args(pairs):
@@ -137,13 +152,15 @@ def parser():
     p.add_argument("--units", type=int, default=100, help="controller / LSTM size")
     p.add_argument("--memory-size", type=int, default=128)
     p.add_argument("--word-size", type=int, default=20)
-    p.add_argument("--num-read-heads", type=int, default=1)
+    p.add_argument("--num-read-heads", type=int, default=1, help="NTM / DNC read heads")
     p.add_argument("--num-write-heads", type=int, default=1)
     p.add_argument("--shift-range", type=int, default=1)
-    p.add_argument("--num-heads", type=int, default=4, help="SAM access heads")
-    p.add_argument("--k", type=int, default=4, help="SAM rows read per head")
+    p.add_argument("--num-heads", type=int, default=4, help="SAM / SDNC access heads")
+    p.add_argument("--k", type=int, default=4, help="SAM / SDNC rows read per head")
+    p.add_argument("--num-links", type=int, default=8,
+                   help="SDNC: entries kept per row of the sparse temporal links")
     p.add_argument("--search", choices=("exact", "lsh"), default="exact",
-                   help="SAM top-k search")
+                   help="SAM / SDNC top-k search")
     p.add_argument("--lsh-tables", type=int, default=4, help="SAM LSH hash tables")
     p.add_argument("--lsh-bits", type=int, default=None,
                    help="SAM LSH bits per table (default: buckets for twice the memory)")
@@ -152,7 +169,8 @@ def parser():
                    help="SAM LSH: rows allocated last that every query also searches")
     p.add_argument("--memory-init", default=None,
                    choices=("random", "constant", "learned", "zeros"),
-                   help="initial memory (default: the cell's own; NTM: random, SAM: zeros)")
+                   help="initial memory (default: the cell's own; NTM: random, SAM and "
+                        "SDNC: zeros; the DNC's is always zero)")
     p.add_argument("--steps", type=int, default=10000, help="training batches in all")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=1e-3)

@@ -89,6 +89,35 @@ def test_train_script_trains_an_lstm_baseline(tmp_path):
     assert results["final"]["validation"]["num_sequences"] > 0
 
 
+@pytest.mark.parametrize("cell, flags, expected", [
+    ("dnc", ["--num-read-heads", "2"], {"num_read_heads": 2, "memory_size": 8}),
+    ("sdnc", ["--num-heads", "2", "--k", "2", "--num-links", "3"],
+     {"num_heads": 2, "k": 2, "num_links": 3, "memory_size": 8}),
+])
+def test_train_script_trains_the_dnc_and_the_sdnc_with_their_settings(tmp_path, cell, flags,
+                                                                      expected):
+    import keras
+
+    train = load_example("train")
+    run_dir = tmp_path / cell
+    results = train.main(["--cell", cell, "--steps", "5", "--run-dir", str(run_dir),
+                          "--task", "repeat_copy",
+                          "--task-arg", "max_repeats=2", *flags, *TINY])
+    assert results["final"]["validation"]["num_sequences"] > 0
+    model = keras.models.load_model(run_dir / "model.keras")
+    cells = [layer.cell for layer in model.layers if hasattr(layer, "cell")]
+    assert [type(c).__name__ for c in cells] == [{"dnc": "DNCCell", "sdnc": "SDNCCell"}[cell]]
+    config = cells[0].get_config()
+    assert {name: config[name] for name in expected} == expected
+
+
+def test_train_script_refuses_a_memory_init_for_the_dnc(tmp_path):
+    train = load_example("train")
+    with pytest.raises(SystemExit, match="--memory-init"):
+        train.main(["--cell", "dnc", "--memory-init", "random", "--steps", "5",
+                    "--run-dir", str(tmp_path / "dnc"), *TINY])
+
+
 def test_quickstart_runs_end_to_end_and_writes_the_numbers_it_prints(tmp_path):
     pytest.importorskip("matplotlib")
     quickstart = load_example("quickstart")

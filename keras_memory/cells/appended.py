@@ -8,6 +8,7 @@ grows by one entry per step. `AppendedMemoryCell` is that skeleton; the
 subclasses say how heads move and how reading weighs the entries.
 """
 
+import functools
 import math
 
 import keras
@@ -15,6 +16,7 @@ from keras import ops
 
 from keras_memory.addressing import lantm as addressing
 from keras_memory.cells.common import (
+    batch_tile,
     clone_initializer,
     check_build_input_shape,
     check_step_input,
@@ -225,9 +227,7 @@ class AppendedMemoryCell(keras.layers.Layer):
         return self.initial_memory_keys
 
     def get_initial_state(self, batch_size=None):
-        def tile(row):
-            row = ops.cast(ops.reshape(row, (1, -1)), self.compute_dtype)
-            return ops.broadcast_to(row, (batch_size, row.shape[-1]))
+        tile = functools.partial(batch_tile, batch_size=batch_size, dtype=self.compute_dtype)
 
         capacity, slots = self.memory_capacity, self._initial_slots
         h0 = tile(self.initial_controller[0])

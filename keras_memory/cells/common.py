@@ -1,6 +1,9 @@
 """Pieces every memory cell shares."""
 
+import math
+
 import keras
+from keras import ops
 
 # Defined with the other initialisation helpers; imported here for the cells.
 from keras_memory.initializers import clone_initializer, offset_seed, set_forget_bias  # noqa: F401
@@ -26,6 +29,28 @@ def requested_dtype_config(config, requested_policy):
     """`config` with the dtype policy the user asked for, not the float32 one used."""
     config["dtype"] = keras.dtype_policies.serialize(requested_policy)
     return config
+
+
+def batch_tile(value, batch_size, dtype):
+    """`value` flattened to one row, cast to `dtype` and repeated for each of
+    `batch_size` sequences: a learned or constant initial state, `(batch, size)`."""
+    row = ops.cast(ops.reshape(value, (1, -1)), dtype)
+    return ops.broadcast_to(row, (batch_size, row.shape[-1]))
+
+
+def add_random_initial_memory(cell, seed):
+    """Adds `cell.initial_memory`, SAM's and the SDNC's `memory_init="random"`.
+
+    A fixed `(memory_size, word_size)` draw, uniform in `+-1/sqrt(N + W)`,
+    not trained; every sequence starts from it.
+    """
+    limit = 1.0 / math.sqrt(cell.memory_size + cell.word_size)
+    cell.initial_memory = cell.add_weight(
+        shape=(cell.memory_size, cell.word_size),
+        initializer=keras.initializers.RandomUniform(-limit, limit, seed=seed),
+        trainable=False,
+        name="initial_memory",
+    )
 
 
 def check_build_input_shape(cell, input_shape):

@@ -1,5 +1,6 @@
 """The Neural Turing Machine cell (Graves et al., 2014)."""
 
+import functools
 import math
 
 import keras
@@ -7,6 +8,7 @@ from keras import ops
 
 from keras_memory.addressing import ntm as addressing
 from keras_memory.cells.common import (
+    batch_tile,
     check_build_input_shape,
     check_step_input,
     clone_initializer,
@@ -334,9 +336,7 @@ class NTMCell(keras.layers.Layer):
     def get_initial_state(self, batch_size=None):
         dtype = self.compute_dtype
 
-        def tile(row):
-            row = ops.cast(ops.reshape(row, (1, -1)), dtype)
-            return ops.broadcast_to(row, (batch_size, row.shape[-1]))
+        tile = functools.partial(batch_tile, batch_size=batch_size, dtype=dtype)
 
         reads = tile(ops.tanh(self.initial_read_logits))
         weightings = tile(ops.softmax(self.initial_weighting_logits, axis=-1))

@@ -1,12 +1,14 @@
 """The Sparse Access Memory cell (Rae et al., 2016)."""
 
-import math
+import functools
 
 import keras
 from keras import ops
 
 from keras_memory.addressing import sam as addressing
 from keras_memory.cells.common import (
+    add_random_initial_memory,
+    batch_tile,
     check_build_input_shape,
     check_step_input,
     clone_initializer,
@@ -305,15 +307,7 @@ class SAMCell(keras.layers.Layer):
         self.head_parameters.build((batch, self.units))
         seed = self.seed
         if self.memory_init == "random":
-            limit = 1.0 / math.sqrt(self.memory_size + self.word_size)
-            self.initial_memory = self.add_weight(
-                shape=(self.memory_size, self.word_size),
-                initializer=keras.initializers.RandomUniform(
-                    -limit, limit, seed=offset_seed(seed, 2)
-                ),
-                trainable=False,
-                name="initial_memory",
-            )
+            add_random_initial_memory(self, offset_seed(seed, 2))
         if self.search == "lsh":
             self.index.build(self, offset_seed(seed, 5))
 
@@ -321,9 +315,7 @@ class SAMCell(keras.layers.Layer):
         dtype = self.compute_dtype
         r, k, n, w = self.num_heads, self.k, self.memory_size, self.word_size
 
-        def tile(row):
-            row = ops.cast(ops.reshape(row, (1, -1)), dtype)
-            return ops.broadcast_to(row, (batch_size, row.shape[-1]))
+        tile = functools.partial(batch_tile, batch_size=batch_size, dtype=dtype)
 
         def zeros(size):
             return ops.zeros((batch_size, size), dtype=dtype)

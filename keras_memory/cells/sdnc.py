@@ -1,6 +1,6 @@
 """The Sparse Differentiable Neural Computer cell (Rae et al., 2016, Suppl. D)."""
 
-import math
+import functools
 
 import keras
 from keras import ops
@@ -8,6 +8,8 @@ from keras import ops
 from keras_memory.addressing import sam
 from keras_memory.addressing import sdnc as links
 from keras_memory.cells.common import (
+    add_random_initial_memory,
+    batch_tile,
     check_build_input_shape,
     check_step_input,
     clone_initializer,
@@ -286,15 +288,7 @@ class SDNCCell(keras.layers.Layer):
         self.controller.build((batch, input_shape[-1] + self.num_heads * self.word_size))
         self.head_parameters.build((batch, self.units))
         if self.memory_init == "random":
-            limit = 1.0 / math.sqrt(self.memory_size + self.word_size)
-            self.initial_memory = self.add_weight(
-                shape=(self.memory_size, self.word_size),
-                initializer=keras.initializers.RandomUniform(
-                    -limit, limit, seed=offset_seed(self.seed, 2)
-                ),
-                trainable=False,
-                name="initial_memory",
-            )
+            add_random_initial_memory(self, offset_seed(self.seed, 2))
         if self.search == "lsh":
             self.index.build(self, offset_seed(self.seed, 5))
 
@@ -302,9 +296,7 @@ class SDNCCell(keras.layers.Layer):
         dtype = self.compute_dtype
         r, n, w, s = self.num_heads, self.memory_size, self.word_size, self.read_support
 
-        def tile(row):
-            row = ops.cast(ops.reshape(row, (1, -1)), dtype)
-            return ops.broadcast_to(row, (batch_size, row.shape[-1]))
+        tile = functools.partial(batch_tile, batch_size=batch_size, dtype=dtype)
 
         states = [ops.zeros((batch_size, size), dtype=dtype) for size in self.state_size]
         if self.memory_init == "random":
