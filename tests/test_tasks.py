@@ -60,7 +60,7 @@ def test_register_decorator():
         with pytest.raises(ValueError, match="AlgorithmicTask"):
             tasks.register("_test_other")(object)
     finally:
-        tasks._REGISTRY.pop("_test_dummy", None)
+        tasks.registry._REGISTRY.pop("_test_dummy", None)
     assert "_test_dummy" not in tasks.available()
 
 

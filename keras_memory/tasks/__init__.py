@@ -32,101 +32,33 @@ Example:
 from keras_memory.tasks.base import SPLITS
 from keras_memory.tasks.base import AlgorithmicTask
 from keras_memory.tasks.base import TaskDataset
-
-_REGISTRY = {}
-
-
-def register(name):
-    """Class decorator registering an `AlgorithmicTask` subclass under `name`.
-
-    Args:
-        name: The name for `get()`. Must not be registered already (to a
-            different class).
-
-    Example:
-
-    >>> @register("my_task")
-    ... class MyTask(AlgorithmicTask):
-    ...     ...
-    """
-    if not isinstance(name, str) or not name:
-        raise ValueError(
-            f"`name` must be a non-empty string, received name={name!r}"
-        )
-
-    def decorator(cls):
-        if not (isinstance(cls, type) and issubclass(cls, AlgorithmicTask)):
-            raise ValueError(
-                "`register` decorates `AlgorithmicTask` subclasses, received "
-                f"{cls!r}"
-            )
-        existing = _REGISTRY.get(name)
-        if existing is not None and existing is not cls:
-            raise ValueError(
-                f"A task named {name!r} is already registered "
-                f"({existing.__name__})"
-            )
-        _REGISTRY[name] = cls
-        return cls
-
-    return decorator
-
-
-def available():
-    """Returns the sorted list of registered task names."""
-    return sorted(_REGISTRY)
-
-
-def get(name, **kwargs):
-    """Returns a new task instance by registered name.
-
-    Args:
-        name: A name from `available()`, e.g. `"copy"`. An `AlgorithmicTask`
-            instance is returned unchanged (then no kwargs are allowed).
-        **kwargs: Constructor arguments of the task.
-
-    Raises:
-        ValueError: If `name` is not registered.
-    """
-    if isinstance(name, AlgorithmicTask):
-        if kwargs:
-            raise ValueError(
-                "Constructor arguments cannot be applied to a task instance, "
-                f"received {sorted(kwargs)}"
-            )
-        return name
-    if name not in _REGISTRY:
-        raise ValueError(
-            f"Unknown task name, received name={name!r}; available tasks: "
-            f"{available()}"
-        )
-    return _REGISTRY[name](**kwargs)
-
-
-from keras_memory.tasks.ham_tasks import DataStructureTask  # noqa: E402
-from keras_memory.tasks.ham_tasks import HAMAddTask  # noqa: E402
-from keras_memory.tasks.ham_tasks import HAMMergeTask  # noqa: E402
-from keras_memory.tasks.ham_tasks import HAMReverseTask  # noqa: E402
-from keras_memory.tasks.ham_tasks import HAMSearchTask  # noqa: E402
-from keras_memory.tasks.ham_tasks import HAMSortTask  # noqa: E402
-from keras_memory.tasks.ham_tasks import PriorityQueueTask  # noqa: E402
-from keras_memory.tasks.ham_tasks import QueueTask  # noqa: E402
-from keras_memory.tasks.ham_tasks import StackTask  # noqa: E402
-from keras_memory.tasks.ham_tasks import TreeTask  # noqa: E402
-from keras_memory.tasks.lantm_tasks import LANTMBigramFlipTask  # noqa: E402
-from keras_memory.tasks.lantm_tasks import LANTMCopyTask  # noqa: E402
-from keras_memory.tasks.lantm_tasks import LANTMDoubleTask  # noqa: E402
-from keras_memory.tasks.lantm_tasks import LANTMInterleavedAddTask  # noqa: E402
-from keras_memory.tasks.lantm_tasks import LANTMOddFirstTask  # noqa: E402
-from keras_memory.tasks.lantm_tasks import LANTMPrioritySortTask  # noqa: E402
-from keras_memory.tasks.lantm_tasks import LANTMRepeatCopyTask  # noqa: E402
-from keras_memory.tasks.lantm_tasks import LANTMReverseTask  # noqa: E402
-from keras_memory.tasks.lantm_tasks import SymbolTask  # noqa: E402
-from keras_memory.tasks.ntm_tasks import AssociativeRecallTask  # noqa: E402
-from keras_memory.tasks.ntm_tasks import CopyTask  # noqa: E402
-from keras_memory.tasks.ntm_tasks import DynamicNGramsTask  # noqa: E402
-from keras_memory.tasks.ntm_tasks import PrioritySortTask  # noqa: E402
-from keras_memory.tasks.ntm_tasks import RepeatCopyTask  # noqa: E402
+from keras_memory.tasks.ham_tasks import DataStructureTask
+from keras_memory.tasks.ham_tasks import HAMAddTask
+from keras_memory.tasks.ham_tasks import HAMMergeTask
+from keras_memory.tasks.ham_tasks import HAMReverseTask
+from keras_memory.tasks.ham_tasks import HAMSearchTask
+from keras_memory.tasks.ham_tasks import HAMSortTask
+from keras_memory.tasks.ham_tasks import PriorityQueueTask
+from keras_memory.tasks.ham_tasks import QueueTask
+from keras_memory.tasks.ham_tasks import StackTask
+from keras_memory.tasks.ham_tasks import TreeTask
+from keras_memory.tasks.lantm_tasks import LANTMBigramFlipTask
+from keras_memory.tasks.lantm_tasks import LANTMCopyTask
+from keras_memory.tasks.lantm_tasks import LANTMDoubleTask
+from keras_memory.tasks.lantm_tasks import LANTMInterleavedAddTask
+from keras_memory.tasks.lantm_tasks import LANTMOddFirstTask
+from keras_memory.tasks.lantm_tasks import LANTMPrioritySortTask
+from keras_memory.tasks.lantm_tasks import LANTMRepeatCopyTask
+from keras_memory.tasks.lantm_tasks import LANTMReverseTask
+from keras_memory.tasks.lantm_tasks import SymbolTask
+from keras_memory.tasks.ntm_tasks import AssociativeRecallTask
+from keras_memory.tasks.ntm_tasks import CopyTask
+from keras_memory.tasks.ntm_tasks import DynamicNGramsTask
+from keras_memory.tasks.ntm_tasks import PrioritySortTask
+from keras_memory.tasks.ntm_tasks import RepeatCopyTask
+from keras_memory.tasks.registry import available
+from keras_memory.tasks.registry import get
+from keras_memory.tasks.registry import register
 
 for _cls in (
     CopyTask,
