@@ -244,11 +244,15 @@ def test_each_results_file_was_written_by_the_command_printed_on_the_page():
             settings = vars(train.parser().parse_args(argv))
             if results.get("resumed"):
                 settings = {k: v for k, v in settings.items() if k not in ("resume", "verbose")}
-            if not (settings["cell"] == "sam" and settings["search"] == "lsh"):
+            if not (settings["cell"] in ("sam", "sdnc") and settings["search"] == "lsh"):
                 # The LSH options build nothing without the LSH search: their defaults
                 # may change without changing what these commands run.
                 settings = {k: v for k, v in settings.items() if not k.startswith("lsh_")}
                 recorded = {k: v for k, v in recorded.items() if not k.startswith("lsh_")}
+            if settings["cell"] != "sdnc":
+                # Likewise --num-links, which only the SDNC reads.
+                settings.pop("num_links", None)
+                recorded.pop("num_links", None)
             assert recorded == settings, path
             steps = settings["steps"] // settings["eval_every"] * settings["eval_every"]
             assert results["learning"]["sequences"] == steps * settings["batch_size"], path
