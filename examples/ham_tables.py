@@ -27,7 +27,15 @@ an encoder-decoder LSTM and one with soft attention over the input:
     python examples/ham_tables.py --task sort --model lstm_attention --curriculum 2 --epochs 30
 
 Writes `results.json`, `model.keras` (the best epoch) and `leaves.png` (the
-leaf attended at each step of one test example) to `--run-dir`.
+leaf attended at each step of one test example) to `--run-dir`. After every
+epoch it also writes `checkpoint.weights.h5` (the weights and the optimizer's
+state) and `state.json` (the epochs done, the curriculum's stage, the best
+epoch so far): a run stopped at any point goes on from its last finished
+epoch with `--resume` and the same arguments, and trains what the
+uninterrupted run would have (each epoch's batches come from its own seed).
+
+    python examples/ham_tables.py --task sort --curriculum 2 --epochs 100 \
+        --run-dir runs/ham/sort100 --resume
 
 Re-evaluate a trained model on fresh examples (2,500 test sequences at the
 model's tree size and 2,500 generalization sequences at 4x the size); the
@@ -52,6 +60,7 @@ from keras_memory.baselines import build_baseline_model
 from keras_memory.recipes import make_cell
 from keras_memory.reinforce import TreeCurriculum, build_ham_model, with_memory_size
 from keras_memory.tasks.ham_tasks import bits_to_int
+from keras_memory.training import resume_state
 
 #: Table 1 (LSTM+HAM) and Table 2 (raw HAM) of the paper: (test, generalization) error in %.
 PAPER = papers.HAM_TABLES
@@ -89,11 +98,38 @@ def parse_args(argv=None):
     parser.add_argument("--test-examples", type=int, default=2500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--run-dir", default=None)
+    parser.add_argument("--resume", action="store_true",
+                        help="go on from the last finished epoch of the run in --run-dir "
+                             "(weights, optimizer, curriculum stage, best epoch)")
     parser.add_argument("--no-jit", action="store_true")
     parser.add_argument("--evaluate", default=None, metavar="MODEL",
                         help="only evaluate this trained .keras model on fresh examples drawn "
                              "with --seed, and print its test and generalization errors")
     return parser.parse_args(argv)
+
+
+def _run_args(args):
+    """The arguments a resumed run must share with its start (all but the epochs to reach)."""
+    return {k: v for k, v in vars(args).items()
+            if k not in ("resume", "evaluate", "epochs", "test_examples")}
+
+
+def _seed_states(model):
+    """The model's random seed states (the sampled decisions'), which the weights leave out."""
+    weights = {id(v) for v in model.weights}
+    return [v for v in model.variables if id(v) not in weights]
+
+
+def _save_checkpoint(model, checkpoint, state_path, state):
+    """Write the weights with the optimizer's state, then the state, each atomically."""
+    state["seed_states"] = [keras.ops.convert_to_numpy(v).tolist() for v in _seed_states(model)]
+    temporary = f"{checkpoint}.partial-{os.getpid()}.weights.h5"
+    model.save_weights(temporary)
+    os.replace(temporary, checkpoint)
+    temporary = f"{state_path}.partial-{os.getpid()}"
+    with open(temporary, "w") as f:
+        json.dump(state, f, indent=1)
+    os.replace(temporary, state_path)
 
 
 def make_task(name, leaves):
@@ -204,7 +240,29 @@ def main(argv=None):
                                     batch_size=args.batch_size, seed=args.seed)
     best, history, start = None, [], time.perf_counter()
     best_path = os.path.join(run_dir, "model.keras")
-    for epoch in range(args.epochs):
+    checkpoint = os.path.join(run_dir, "checkpoint.weights.h5")
+    state_path = os.path.join(run_dir, "state.json")
+    state = resume_state(state_path)
+    if state is not None and not args.resume:
+        raise SystemExit(f"{run_dir} already holds a run ({state['epoch']} epochs done). Pass "
+                         "--resume to go on with it, or choose another --run-dir.")
+    if state is not None:
+        if state["args"] != _run_args(args):
+            raise SystemExit(f"Cannot resume {run_dir}: it was started with other arguments "
+                             f"({state['args']}).")
+        # The optimizer's variables must exist for load_weights to fill them.
+        model.optimizer.build(model.trainable_variables)
+        model.load_weights(checkpoint)
+        for variable, value in zip(_seed_states(model), state["seed_states"], strict=True):
+            variable.assign(np.asarray(value, dtype=variable.dtype))
+        best, history = state["best"], state["history"]
+        start -= history[-1]["seconds"] if history else 0.0
+        if curriculum is not None:
+            curriculum.leaves = state["curriculum_leaves"]
+            curriculum.history = state["curriculum_history"]
+        print(f"Resuming {run_dir} after {state['epoch']} epochs"
+              + (f" (curriculum at {curriculum.leaves} leaves)" if curriculum else "") + ".")
+    for epoch in range(state["epoch"] if state else 0, args.epochs):
         if curriculum is None:
             data = task.dataset(batch_size=args.batch_size, num_batches=args.batches,
                                 seed=args.seed * 1000 + epoch + 1)
@@ -225,11 +283,15 @@ def main(argv=None):
               + (f"(error at the stage {stage['curriculum_error']:.2f}%) "
                  if "curriculum_error" in stage else "")
               + f"({time.perf_counter() - start:.0f}s)", flush=True)
-        if curriculum is not None and curriculum.leaves < curriculum.full_leaves:
-            continue  # the best epoch is chosen at the full size
-        if best is None or error <= best:
+        # The best epoch is chosen at the full size.
+        if (curriculum is None or curriculum.leaves == curriculum.full_leaves) and (
+                best is None or error <= best):
             best = error
             model.save(best_path)
+        _save_checkpoint(model, checkpoint, state_path, {
+            "epoch": epoch + 1, "args": _run_args(args), "best": best, "history": history,
+            "curriculum_leaves": curriculum.leaves if curriculum else None,
+            "curriculum_history": curriculum.history if curriculum else None})
     if best is None:  # the curriculum never reached the full size: the last epoch
         model.save(best_path)
     model = keras.models.load_model(best_path)

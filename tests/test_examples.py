@@ -444,6 +444,34 @@ def test_ham_tables_script_goes_on_from_saved_weights_at_another_tree_size(tmp_p
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_resumed_ham_tables_run_equals_the_uninterrupted_run(tmp_path):
+    """3 epochs in one go == 2 epochs, then --resume to 3: weights, curriculum and validation."""
+    script = load_example("ham_tables")
+    tiny = ["--task", "reverse", "--leaves", "8", "--batches", "3", "--batch-size", "4",
+            "--test-examples", "8", "--no-jit", "--curriculum", "2",
+            "--curriculum-threshold", "1.0", "--seed", "3"]
+    whole = script.main([*tiny, "--epochs", "3", "--run-dir", str(tmp_path / "whole")])
+    script.main([*tiny, "--epochs", "2", "--run-dir", str(tmp_path / "halves")])
+    with pytest.raises(SystemExit, match="--resume"):  # a run directory is never overwritten
+        script.main([*tiny, "--epochs", "3", "--run-dir", str(tmp_path / "halves")])
+    with pytest.raises(SystemExit, match="other arguments"):
+        script.main([*tiny, "--epochs", "3", "--lr", "0.1", "--resume",
+                     "--run-dir", str(tmp_path / "halves")])
+    halves = script.main([*tiny, "--epochs", "3", "--resume", "--run-dir", str(tmp_path / "halves")])
+
+    def drop_seconds(history):
+        return [{k: v for k, v in h.items() if k != "seconds"} for h in history]
+
+    stages = [h["curriculum_leaves"] for h in whole["history"]]
+    assert stages == sorted(stages) and len(stages) == 3
+    assert drop_seconds(halves["history"]) == drop_seconds(whole["history"])
+    assert halves["test_error"] == whole["test_error"]
+    a = keras.models.load_model(tmp_path / "whole" / "model.keras").get_weights()
+    b = keras.models.load_model(tmp_path / "halves" / "model.keras").get_weights()
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+
+
 def _run_record(run_dir):
     model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
     with open(os.path.join(run_dir, "evaluations.json")) as f:
