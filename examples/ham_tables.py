@@ -270,7 +270,11 @@ def main(argv=None):
             data = curriculum.dataset(batch_size=args.batch_size, num_batches=args.batches,
                                       seed=args.seed * 1000 + epoch + 1)
         measured = len(curriculum.history) if curriculum else 0
-        model.fit(data, epochs=1, verbose=0, callbacks=[curriculum] if curriculum else None)
+        model.fit(data, epochs=1, verbose=0,
+                  callbacks=[keras.callbacks.TerminateOnNaN()] + ([curriculum] if curriculum else []))
+        if not all(np.isfinite(keras.ops.convert_to_numpy(w)).all() for w in model.weights):
+            raise SystemExit(f"Epoch {epoch + 1}: the loss or the weights are not finite. "
+                             f"{checkpoint} holds the last finite epoch ({epoch}).")
         error = sequence_error(model, task, "validation", 200 * args.batch_size // 10,
                                args.batch_size, seed=10_000 + epoch)
         stage = {} if curriculum is None else {"curriculum_leaves": curriculum.leaves}

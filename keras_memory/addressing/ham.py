@@ -337,13 +337,19 @@ def log_decision_entropies(logits):
     """
     a = ops.abs(ops.cast(logits, "float32"))
     u = ops.exp(-a)
-    # log1p(u) / u -> 1 as u -> 0; the floor keeps 0 / 0 out of the gradient.
-    # `where`, not `maximum`: the same values and gradients (TensorFlow's
-    # `maximum` passes the gradient where `u >= 1e-20`), but JAX's `maximum`
-    # multiplies the non-finite gradient of the floored ratio by 0 (NaN),
-    # where `where` selects 0.
-    u_safe = ops.where(u >= 1e-20, u, 1e-20)
-    return -a + ops.log(ops.log1p(u_safe) / u_safe + a / (1.0 + u))
+    # log1p(u) / u -> 1 as u -> 0. Below u = 1e-4 it is the series
+    # 1 - u / 2 + u^2 / 3 (the next term, u^3 / 4, is below float32's
+    # precision there): the quotient's derivative, (u / (1 + u) - log1p(u)) / u^2,
+    # is 0 / 0 once u^2 underflows (u below about 1e-19, |z| above 44; XLA
+    # flushes subnormal numbers to zero), a NaN that a zero upstream gradient
+    # does not cancel. `where` selects between the two branches, and the
+    # quotient's own input is kept at 1 where it is not used, so that neither
+    # branch has a non-finite gradient (JAX multiplies an unused branch's
+    # gradient by 0, which keeps a NaN).
+    small = u < 1e-4
+    u_big = ops.where(small, 1.0, u)
+    ratio = ops.where(small, 1.0 - u / 2.0 + u * u / 3.0, ops.log1p(u_big) / u_big)
+    return -a + ops.log(ratio + a / (1.0 + u))
 
 
 def inverse_entropies(logits, floor=ENTROPY_FLOOR):
