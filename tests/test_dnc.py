@@ -23,7 +23,8 @@ def _np(x):
 
 
 def _f32(*arrays):
-    return [np.asarray(a, "float32") for a in arrays]
+    """float32 tensors of the backend (PyTorch tensors do not combine with NumPy arrays)."""
+    return [tensor(np.asarray(a, "float32")) for a in arrays]
 
 
 def _weighting(rng, *shape, total=1.0):
@@ -109,15 +110,13 @@ def test_retention_and_usage_match_reference(seed):
 
 def test_usage_follows_writes_and_free_gates():
     # A full write makes the usage 1; a full read with free gate 1 frees it.
-    zeros = np.zeros((1, N), "float32")
-    write = np.eye(N, dtype="float32")[None, 2]
-    used = _np(dnc.usage(zeros, write, np.ones((1, N), "float32")))
-    np.testing.assert_allclose(used, write)
-    read = np.eye(N, dtype="float32")[None, None, 2]
-    psi = dnc.retention(np.ones((1, 1), "float32"), read)
-    np.testing.assert_allclose(_np(dnc.usage(used, zeros, psi)), 0.0)
-    kept = dnc.retention(np.zeros((1, 1), "float32"), read)
-    np.testing.assert_allclose(_np(dnc.usage(used, zeros, kept)), write)
+    zeros, write, ones = _f32(np.zeros((1, N)), np.eye(N)[None, 2], np.ones((1, N)))
+    used = dnc.usage(zeros, write, ones)
+    np.testing.assert_allclose(_np(used), _np(write))
+    read, free, keep = _f32(np.eye(N)[None, None, 2], np.ones((1, 1)), np.zeros((1, 1)))
+    np.testing.assert_allclose(_np(dnc.usage(used, zeros, dnc.retention(free, read))), 0.0)
+    np.testing.assert_allclose(_np(dnc.usage(used, zeros, dnc.retention(keep, read))),
+                               _np(write))
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -127,7 +126,7 @@ def test_allocation_matches_reference(seed):
     u[0, :3] = 0.0  # ties: the lower slot comes first
     u[1, 2] = u[1, 5] = 0.3
     u[2] = 1.0  # a full memory allocates (almost) nothing
-    got = _np(dnc.allocation_weighting(u.astype("float32")))
+    got = _np(dnc.allocation_weighting(tensor(u.astype("float32"))))
     for b in range(B):
         np.testing.assert_allclose(got[b], ref.allocation(u[b]), atol=1e-6)
     assert np.argmax(got[0]) == 0
@@ -212,7 +211,7 @@ def test_read_weighting_and_read_vectors_match_reference(seed):
     # Mode order: (backward, content, forward).
     one_hot = np.zeros((B, R, 3), "float32")
     one_hot[..., 2] = 1.0
-    np.testing.assert_allclose(_np(dnc.read_weighting(*_f32(back, content, fwd), one_hot)),
+    np.testing.assert_allclose(_np(dnc.read_weighting(*_f32(back, content, fwd, one_hot))),
                                fwd, atol=1e-6)
 
 
@@ -222,8 +221,8 @@ def test_links_record_the_order_of_one_hot_writes():
     link, p = np.zeros((1, N, N), "float32"), np.zeros((1, N), "float32")
     for slot in range(4):
         ww = np.eye(N, dtype="float32")[None, slot]
-        link = _np(dnc.link_matrix(link, p, ww))
-        p = _np(dnc.precedence(p, ww))
+        link = _np(dnc.link_matrix(*_f32(link, p, ww)))
+        p = _np(dnc.precedence(*_f32(p, ww)))
     expected = np.zeros((N, N))
     expected[[1, 2, 3], [0, 1, 2]] = 1.0
     np.testing.assert_allclose(link[0], expected, atol=1e-6)
@@ -239,14 +238,12 @@ def test_invariants_hold_over_random_steps():
     # with a zero diagonal and row and column sums <= 1, over many steps of
     # random interface values, chained through the addressing functions.
     rng = np.random.default_rng(0)
-    memory = np.zeros((B, N, W), "float32")
-    usage, ww, p = (np.zeros((B, N), "float32") for _ in range(3))
-    link = np.zeros((B, N, N), "float32")
-    wr = np.zeros((B, R, N), "float32")
+    memory, usage, ww, p, link, wr = _f32(np.zeros((B, N, W)), *(np.zeros((B, N)),) * 3,
+                                          np.zeros((B, N, N)), np.zeros((B, R, N)))
     tol = 1e-5
     for _ in range(40):
-        xi = dnc.parse_interface((rng.normal(size=(B, dnc.interface_size(R, W))) * 3)
-                                 .astype("float32"), R, W)
+        xi = dnc.parse_interface(*_f32(rng.normal(size=(B, dnc.interface_size(R, W))) * 3),
+                                 R, W)
         usage = dnc.usage(usage, ww, dnc.retention(xi["free_gates"], wr))
         alloc = dnc.allocation_weighting(usage)
         cw = dnc.content_weighting(xi["write_key"][:, None], xi["write_strength"][:, None],

@@ -444,9 +444,10 @@ def test_soft_attention_with_saturated_search_equals_hard_attention():
         hard_output, hard_states = _step(hard, hard_states, False)
         soft_output, soft_states = _step(soft, soft_states, False)
         hard_parts, soft_parts = hard.split_output(hard_output), soft.split_output(soft_output)
-        np.testing.assert_allclose(soft_parts["output"], hard_parts["output"], atol=1e-5)
-        np.testing.assert_array_equal(soft_parts["leaf"], hard_parts["leaf"])
-        np.testing.assert_allclose(soft_states[0], hard_states[0], atol=1e-5)
+        np.testing.assert_allclose(numpy(soft_parts["output"]), numpy(hard_parts["output"]),
+                                   atol=1e-5)
+        np.testing.assert_array_equal(numpy(soft_parts["leaf"]), numpy(hard_parts["leaf"]))
+        np.testing.assert_allclose(numpy(soft_states[0]), numpy(hard_states[0]), atol=1e-5)
     assert not np.allclose(_f64(hard_states[0]), _f64(hard.initial_state_from(items)[0]))
 
 

@@ -37,7 +37,7 @@ def test_content_weighting_matches_reference(seed):
     rng = np.random.default_rng(seed)
     keys, memory = rng.normal(size=(B, H, W)), rng.normal(size=(B, N, W))
     beta = ref.softplus(rng.normal(size=(B, H)) * 5)
-    got = _np(ntm.content_weighting(*(a.astype("float32") for a in (keys, beta, memory))))
+    got = _np(ntm.content_weighting(*(tensor(a.astype("float32")) for a in (keys, beta, memory))))
     want = np.array(
         [[ref.content_weighting(keys[b, h], beta[b, h], memory[b]) for h in range(H)]
          for b in range(B)]
@@ -49,8 +49,8 @@ def test_content_weighting_matches_reference(seed):
 
 def test_content_weighting_is_uniform_and_finite_on_a_zero_memory():
     keys = np.ones((1, 1, W), "float32")
-    got = _np(ntm.content_weighting(keys, np.full((1, 1), 50.0, "float32"),
-                                    np.zeros((1, N, W), "float32")))
+    got = _np(ntm.content_weighting(tensor(keys), tensor(np.full((1, 1), 50.0, "float32")),
+                                    tensor(np.zeros((1, N, W), "float32"))))
     np.testing.assert_allclose(got, 1.0 / N, atol=1e-7)
 
 
@@ -58,7 +58,8 @@ def test_content_weighting_finds_the_matching_row():
     rng = np.random.default_rng(7)
     memory = rng.normal(size=(1, N, W)).astype("float32")
     keys = memory[:, 4:5] * 3.0  # same direction as row 4
-    got = _np(ntm.content_weighting(keys, np.full((1, 1), 100.0, "float32"), memory))
+    got = _np(ntm.content_weighting(tensor(keys), tensor(np.full((1, 1), 100.0, "float32")),
+                                    tensor(memory)))
     assert got[0, 0].argmax() == 4 and got[0, 0, 4] > 0.99
 
 
@@ -100,7 +101,7 @@ def test_sharpen_matches_reference(seed):
     rng = np.random.default_rng(seed)
     w = _distribution(rng, B, H, N)
     gamma = 1.0 + ref.softplus(rng.normal(size=(B, H)) * 3)
-    got = _np(ntm.sharpen(w.astype("float32"), gamma.astype("float32")))
+    got = _np(ntm.sharpen(tensor(w.astype("float32")), tensor(gamma.astype("float32"))))
     want = np.array([[ref.sharpen(w[b, h], gamma[b, h]) for h in range(H)]
                      for b in range(B)])
     np.testing.assert_allclose(got, want, atol=1e-5)
@@ -157,7 +158,7 @@ def test_write_matches_reference(seed, num_write_heads):
     w = _distribution(rng, B, num_write_heads, N)
     e = rng.random((B, num_write_heads, W))
     a = rng.normal(size=(B, num_write_heads, W))
-    got = _np(ntm.write_memory(*(x.astype("float32") for x in (memory, w, e, a))))
+    got = _np(ntm.write_memory(*(tensor(x.astype("float32")) for x in (memory, w, e, a))))
     want = np.array([ref.write(memory[b], w[b], e[b], a[b]) for b in range(B)])
     np.testing.assert_allclose(got, want, atol=1e-5)
 
@@ -167,6 +168,7 @@ def test_full_erase_with_one_hot_weighting_replaces_a_row():
     w = np.zeros((1, 1, N), "float32")
     w[0, 0, 3] = 1.0
     add = np.full((1, 1, W), 0.5, "float32")
-    got = _np(ntm.write_memory(memory, w, np.ones((1, 1, W), "float32"), add))
+    got = _np(ntm.write_memory(tensor(memory), tensor(w), tensor(np.ones((1, 1, W), "float32")),
+                                 tensor(add)))
     np.testing.assert_allclose(got[0, 3], 0.5)
     np.testing.assert_allclose(np.delete(got[0], 3, axis=0), np.delete(memory[0], 3, axis=0))

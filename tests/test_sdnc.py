@@ -26,15 +26,16 @@ class SparseLinks:
 
     def __init__(self, n, k):
         self.n, self.k = n, k
-        zeros = np.zeros((B, n, k), "float32")
+        zeros = tensor(np.zeros((B, n, k), "float32"))
         self.n_idx, self.n_val = zeros, zeros
         self.p_idx, self.p_val, self.p_log = zeros, zeros, zeros
-        self.rho = np.zeros((B, n), "float32")
-        self.prec_idx = np.zeros((B, k), "float32")
-        self.prec_val = np.zeros((B, k), "float32")
+        self.rho = tensor(np.zeros((B, n), "float32"))
+        self.prec_idx = tensor(np.zeros((B, k), "float32"))
+        self.prec_val = tensor(np.zeros((B, k), "float32"))
 
     def step(self, rows, values, mask=None):
-        rows, values = rows.astype("float32"), values.astype("float32")
+        rows, values = tensor(rows.astype("float32")), tensor(values.astype("float32"))
+        mask = None if mask is None else tensor(np.asarray(mask, "float32"))
         self.n_idx, self.n_val = sdnc.update_predecessor_links(
             self.n_idx, self.n_val, rows, values, self.prec_idx, self.prec_val, mask)
         self.rho = sdnc.decay_columns(self.rho, rows, values, mask)
@@ -55,7 +56,7 @@ class SparseLinks:
         return n_links, p_links, precedence
 
     def follow(self, rows, weights):
-        rows, weights = rows.astype("float32"), weights.astype("float32")
+        rows, weights = tensor(rows.astype("float32")), tensor(weights.astype("float32"))
         f = sdnc.follow_links(self.p_idx, self.p_val, rows, weights, self.k, self.rho,
                               self.p_log)
         b = sdnc.follow_links(self.n_idx, self.n_val, rows, weights, self.k)
@@ -288,9 +289,9 @@ def _reference_config(cell):
 def _sparse_to_dense(cell, states, b):
     """The cell's link states of example `b` as dense N, P and p."""
     n, kl = cell.memory_size, cell.num_links
-    n_idx, n_val, p_idx, p_val, p_log = (states[i][b : b + 1].reshape(1, n, kl)
+    n_idx, n_val, p_idx, p_val, p_log = (tensor(states[i][b : b + 1].reshape(1, n, kl))
                                          for i in range(8, 13))
-    rho, prec_idx, prec_val = states[13][b : b + 1], states[14][b : b + 1], states[15][b : b + 1]
+    rho, prec_idx, prec_val = (tensor(states[i][b : b + 1]) for i in (13, 14, 15))
     dense_n = _np(sdnc.densify(n_idx, n_val, n))[0]
     dense_p = _np(sdnc.densify(p_idx, sdnc.successor_values(rho, p_idx, p_val, p_log), n))[0]
     return dense_n, dense_p, _np(sdnc.densify(prec_idx, prec_val, n))[0]

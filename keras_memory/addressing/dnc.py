@@ -31,6 +31,7 @@ Reference:
 
 from keras import ops
 
+from keras_memory import backend
 from keras_memory.validation import check_option
 
 #: Added under the square roots of the norms of the cosine similarity, to the
@@ -208,7 +209,7 @@ def allocation_weighting(usage_vector, epsilon=EPSILON):
     # than `argsort` and `take_along_axis`: the same order (ties to the lower
     # index), and the gradient of its values compiles under XLA inside
     # `keras.layers.RNN`, where that of `take_along_axis` does not.
-    negative_sorted, free_list = ops.top_k(-u, k=u.shape[-1], sorted=True)
+    negative_sorted, free_list = backend.top_k(-u, k=u.shape[-1])
     sorted_usage = -negative_sorted
     # Exclusive cumulative product: prod_{i<j} u[phi[i]].
     shifted = ops.concatenate([ops.ones_like(sorted_usage[:, :1]), sorted_usage[:, :-1]], axis=-1)

@@ -58,6 +58,7 @@ Reference:
 import numpy as np
 from keras import ops
 
+from keras_memory import backend
 from keras_memory.addressing import sam
 
 #: Floor of the retention `1 - w(j)` before its logarithm (a write weight of
@@ -108,7 +109,7 @@ def merge_top_k(indices, values, k, exclude=None):
         keep = ops.logical_and(
             keep, indices != ops.cast(ops.expand_dims(exclude, -1), indices.dtype)
         )
-    top_values, positions = ops.top_k(ops.where(keep, total, -1.0), k=k, sorted=True)
+    top_values, positions = backend.top_k(ops.where(keep, total, -1.0), k)
     return ops.take_along_axis(indices, positions, axis=-1), ops.maximum(top_values, 0.0)
 
 

@@ -33,9 +33,13 @@ def requested_dtype_config(config, requested_policy):
 
 def batch_tile(value, batch_size, dtype):
     """`value` flattened to one row, cast to `dtype` and repeated for each of
-    `batch_size` sequences: a learned or constant initial state, `(batch, size)`."""
+    `batch_size` sequences: a learned or constant initial state, `(batch, size)`.
+
+    `tile`, not `broadcast_to`: PyTorch's broadcast is a view whose rows share
+    one row's storage, and a stateful RNN's state variables made from it
+    cannot be assigned in place (`reset_state`)."""
     row = ops.cast(ops.reshape(value, (1, -1)), dtype)
-    return ops.broadcast_to(row, (batch_size, row.shape[-1]))
+    return ops.tile(row, (batch_size, 1))
 
 
 def add_random_initial_memory(cell, seed):

@@ -7,6 +7,7 @@ from keras import ops
 from keras_memory import backend
 from keras_memory.addressing import ham as addressing
 from keras_memory.cells.common import (
+    batch_tile,
     check_build_input_shape,
     check_step_input,
     clone_initializer,
@@ -365,7 +366,9 @@ class HAMCell(keras.layers.Layer):
         self._requested_dtype_policy = keep_memory_in_float32(self)
 
         d = self.hidden_size
-        self.seed_generator = keras.random.SeedGenerator(seed, name="seed_generator")
+        # Its own name: the controller's LSTMCell has a "seed_generator" too,
+        # and PyTorch keeps a layer's variables in a dict keyed by their paths.
+        self.seed_generator = keras.random.SeedGenerator(seed, name="decision_seed_generator")
         self.embed = self._mlp("embed", d, "relu", offset=0)
         self.join = self._mlp("join", d, "relu", offset=10)
         self.search = self._mlp("search", 1, None, offset=20)
@@ -510,19 +513,21 @@ class HAMCell(keras.layers.Layer):
     def _states_from_tree(self, tree, batch_size):
         tree = ops.reshape(tree, (-1, self.num_nodes * self.hidden_size))
         if tree.shape[0] == 1:  # The empty tree, the same for every sequence.
-            tree = ops.broadcast_to(tree, (batch_size, self.num_nodes * self.hidden_size))
+            tree = batch_tile(tree, batch_size, tree.dtype)
         if self.attention == "hard":
             base = keras.random.randint(
                 (1, 1), 0, SEED_BOUND, seed=self.seed_generator, dtype="int32"
             )
-            seed = ops.broadcast_to(ops.cast(base, "float32"), (batch_size, 1))
+            seed = batch_tile(base, batch_size, "float32")
         else:
             seed = ops.zeros((batch_size, 1), "float32")
         step = ops.zeros((batch_size, 1), "float32")
         if not self.controller_enabled:
             return [tree, seed, step]
-        zeros = ops.zeros((batch_size, self.units), "float32")
-        return [tree, zeros, zeros, seed, step]
+        # Two tensors, not one twice: PyTorch's stateful state variables would
+        # share its storage, and writing `c` would overwrite `h`.
+        h, c = (ops.zeros((batch_size, self.units), "float32") for _ in range(2))
+        return [tree, h, c, seed, step]
 
     def get_initial_state(self, batch_size=None):
         """The empty tree (zero leaves, inner nodes JOINed), zero LSTM state, a fresh seed."""

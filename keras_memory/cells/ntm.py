@@ -350,8 +350,10 @@ class NTMCell(keras.layers.Layer):
             memory = tile(self.initial_memory)
         else:
             memory = tile(ops.tanh(self.initial_memory_logits))
-        zeros = ops.zeros((batch_size, self.units), dtype=dtype)
-        return [zeros, zeros, reads, weightings, memory]
+        # Two tensors, not one twice: PyTorch's stateful state variables would
+        # share its storage, and writing `c` would overwrite `h`.
+        h, c = (ops.zeros((batch_size, self.units), dtype=dtype) for _ in range(2))
+        return [h, c, reads, weightings, memory]
 
     def call(self, inputs, states, training=False):
         check_step_input(self, inputs)
