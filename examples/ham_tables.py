@@ -54,17 +54,18 @@ import time
 import keras
 import numpy as np
 
-from keras_memory import HAMCell, papers, tasks
+from keras_memory import HAMCell, papers
 from keras_memory.baselines import KINDS as BASELINES
 from keras_memory.baselines import build_baseline_model
-from keras_memory.recipes import make_cell
-from keras_memory.reinforce import TreeCurriculum, build_ham_model, with_memory_size
+from keras_memory.recipes import ham as recipe
+from keras_memory.recipes.ham import make_task
+from keras_memory.reinforce import TreeCurriculum, with_memory_size
 from keras_memory.tasks.ham_tasks import bits_to_int
 from keras_memory.training import resume_state
 
 #: Table 1 (LSTM+HAM) and Table 2 (raw HAM) of the paper: (test, generalization) error in %.
 PAPER = papers.HAM_TABLES
-RAW = papers.HAM_RAW_TASKS
+RAW = recipe.RAW_TASKS
 
 
 def parse_args(argv=None):
@@ -130,12 +131,6 @@ def _save_checkpoint(model, checkpoint, state_path, state):
     with open(temporary, "w") as f:
         json.dump(state, f, indent=1)
     os.replace(temporary, state_path)
-
-
-def make_task(name, leaves):
-    if name in RAW:
-        return tasks.get(f"ham_{name}", num_operations=leaves)
-    return tasks.get(f"ham_{name}", num_leaves=leaves)
 
 
 def sequence_error(model, task, split, examples, batch_size, seed):
@@ -210,28 +205,18 @@ def main(argv=None):
     run_dir = args.run_dir or os.path.join("runs", "ham", f"{args.task}_{variant}_s{args.seed}")
     os.makedirs(run_dir, exist_ok=True)
     task = make_task(args.task, args.leaves)
-    schedule = keras.optimizers.schedules.ExponentialDecay(args.lr, args.batches, args.lr_decay)
-    optimizer = keras.optimizers.Adam(schedule, global_clipnorm=5.0)
-    if args.model == "ham":
-        # --attention hard: HAM (REINFORCE); soft: DHAM.
-        cell = make_cell("ham" if args.attention == "hard" else "dham",
-                         units=args.units or 20, memory_size=args.leaves,
-                         hidden_size=args.hidden_size, controller=args.task not in RAW,
-                         mlp_depth=args.mlp_depth, seed=args.seed)
-        model = build_ham_model(cell, task, gamma=args.gamma, alpha=args.alpha,
-                                alpha_decay=args.alpha_decay, alpha_decay_steps=args.batches)
-        loss = {}
-    else:
-        if args.task in RAW:
-            raise SystemExit(f"--model {args.model} is a Table 1 baseline: it takes a tree task, "
-                             f"not --task {args.task}")
-        cell = None
-        model = build_baseline_model(args.model, task, units=args.units or 128)
-        loss = {"loss": task.compile_kwargs()["loss"]}
+    if args.model != "ham" and args.task in RAW:
+        raise SystemExit(f"--model {args.model} is a Table 1 baseline: it takes a tree task, "
+                         f"not --task {args.task}")
+    # --attention hard: HAM (REINFORCE); soft: DHAM.
+    name = ("ham" if args.attention == "hard" else "dham") if args.model == "ham" else args.model
+    model, cell = recipe.build_model(
+        name, task, args.leaves, learning_rate=args.lr, learning_rate_decay=args.lr_decay,
+        batches=args.batches, gamma=args.gamma, alpha=args.alpha, alpha_decay=args.alpha_decay,
+        mlp_depth=args.mlp_depth, units=args.units, hidden_size=args.hidden_size,
+        seed=args.seed, jit_compile=not args.no_jit)
     if args.init_from:  # The weights do not depend on the tree size.
         model.load_weights(args.init_from)
-    model.compile(optimizer, weighted_metrics=task.metrics(), jit_compile=not args.no_jit,
-                  **loss)
 
     curriculum = None
     if args.curriculum:

@@ -109,3 +109,43 @@ def test_docstring_examples_run(module):
 def test_package_exports_the_modules():
     assert keras_memory.recipes is recipes
     assert keras_memory.initializers is initializers
+
+
+# ------------------------------------------------------------- the HAM recipe
+def test_ham_tasks_take_the_tree_size_by_their_kind():
+    from keras_memory.recipes import ham
+
+    assert ham.make_task("sort", 8).num_leaves == 8
+    assert ham.make_task("stack", 8).num_operations == 8
+    assert ham.make_task("search", 8, eta=2).eta == 2
+    with pytest.raises(ValueError, match="'sorting'.*allowed"):
+        ham.make_task("sorting", 8)
+
+
+@pytest.mark.parametrize("name", ["ham", "dham", "lstm", "lstm_attention"])
+def test_ham_models_are_compiled_with_the_papers_optimizer(name):
+    from keras_memory.recipes import ham
+
+    task = ham.make_task("reverse", 4)
+    model, cell = ham.build_model(name, task, 4, learning_rate=0.01, learning_rate_decay=0.5,
+                                  batches=10, mlp_depth=2, seed=3, jit_compile=False)
+    assert model.optimizer.global_clipnorm == 5.0
+    schedule = model.optimizer._learning_rate
+    assert float(schedule(10)) == pytest.approx(0.005)  # decays by 0.5 per epoch of 10 batches
+    if name in ("ham", "dham"):
+        assert cell.attention == ("hard" if name == "ham" else "soft")
+        assert (cell.memory_size, cell.units, cell.hidden_size, cell.mlp_depth) == (4, 20, 20, 2)
+        assert model.alpha_decay_steps == 10
+    else:
+        assert cell is None
+    x, y, w = task.generate(np.random.default_rng(0), 2)
+    assert np.isfinite(model.train_on_batch(x, y, sample_weight=w)).all()
+
+
+def test_a_ham_baseline_refuses_a_raw_task():
+    from keras_memory.recipes import ham
+
+    with pytest.raises(ValueError, match="Table 1 baseline"):
+        ham.build_model("lstm", ham.make_task("stack", 4), 4)
+    with pytest.raises(ValueError, match="'gru'.*allowed"):
+        ham.build_model("gru", ham.make_task("sort", 4), 4)

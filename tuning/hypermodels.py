@@ -46,6 +46,7 @@ import numpy as np
 
 import keras_memory
 from keras_memory import papers, tasks
+from keras_memory.recipes import ham as ham_recipe
 from keras_memory.recipes import make_cell, memory_settings
 from keras_memory.training import (
     BestOfValidation,
@@ -68,7 +69,7 @@ MEMORY_CELLS = ("ntm", "sam")
 #: HAM with hard attention (REINFORCE) and the soft DHAM: random search (the paper's).
 HAM_MODELS = ("ham", "dham")
 #: The HAM tasks (the `keras_memory.tasks` names without `ham_`).
-HAM_TASKS = tuple(papers.HAM_TABLES)
+HAM_TASKS = ham_recipe.TASKS
 ALL_MODELS = LIE_ACCESS_MODELS + MEMORY_CELLS + HAM_MODELS
 
 #: Name of the objective every hypermodel's `fit` returns.
@@ -736,33 +737,24 @@ class HAMHyperModel(kt.HyperModel):
 
     def make_task(self, values):
         kwargs = dict(self.task_args)
-        if self.raw:
-            kwargs.setdefault("num_operations", self.leaves)
-        else:
-            kwargs.setdefault("num_leaves", self.leaves)
-            if "eta" in values:
-                kwargs.setdefault("eta", int(values["eta"]))
-        return tasks.get(f"ham_{self.task_name}", **kwargs)
+        if not self.raw and "eta" in values:
+            kwargs.setdefault("eta", int(values["eta"]))
+        return ham_recipe.make_task(self.task_name, self.leaves, **kwargs)
 
     def build(self, hp):
-        from keras_memory.reinforce import build_ham_model
-
         values = declare_space(hp, self.space)
         seed = int(values["seed"])
         keras.utils.set_random_seed(seed)
         task = self.make_task(values)
-        cell = make_cell(self.model_name, units=20, memory_size=self.leaves, hidden_size=20,
-                         controller=not self.raw, mlp_depth=int(values["mlp_depth"]), seed=seed)
         reinforce = {}
         if self.model_name == "ham":
             reinforce = dict(gamma=float(values["gamma"]), alpha=float(values["alpha"]),
-                             alpha_decay=float(values["alpha_decay"]),
-                             alpha_decay_steps=self.batches)
-        model = build_ham_model(cell, task, **reinforce)
-        schedule = keras.optimizers.schedules.ExponentialDecay(
-            float(values["learning_rate"]), self.batches, float(values["learning_rate_decay"]))
-        model.compile(keras.optimizers.Adam(schedule, global_clipnorm=5.0),
-                      weighted_metrics=task.metrics(), jit_compile=self.jit_compile)
+                             alpha_decay=float(values["alpha_decay"]))
+        model, cell = ham_recipe.build_model(
+            self.model_name, task, self.leaves, learning_rate=float(values["learning_rate"]),
+            learning_rate_decay=float(values["learning_rate_decay"]), batches=self.batches,
+            mlp_depth=int(values["mlp_depth"]), seed=seed, jit_compile=self.jit_compile,
+            **reinforce)
         self._built = (model, cell, task)
         return model
 
