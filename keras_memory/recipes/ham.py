@@ -61,8 +61,12 @@ def build_model(model, task, leaves, *, learning_rate=3e-3, learning_rate_decay=
         model: One of `MODELS`.
         task: The task (`make_task`).
         leaves: The tree size of the cell.
-        learning_rate, learning_rate_decay, batches: The optimizer's schedule.
-        gamma, alpha, alpha_decay: REINFORCE's settings (`"ham"`).
+        learning_rate: Adam's initial learning rate.
+        learning_rate_decay: Its decay factor per epoch.
+        batches: Batches per epoch (the decay's and `alpha`'s step).
+        gamma: REINFORCE's discount (`"ham"`).
+        alpha: The initial weight of the exploration term (`"ham"`).
+        alpha_decay: Its decay factor per epoch (`"ham"`).
         mlp_depth: Depth of the HAM's MLPs (the paper: 1 or 2).
         units: Controller size (HAM: 20) or baseline LSTM size (128).
         hidden_size: `d`, the size of every tree node.
