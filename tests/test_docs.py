@@ -2,8 +2,8 @@
 the nav, every link and anchor resolves, every docstring of the API reference
 parses, and every included benchmark table exists.
 
-The NTM and SAM sections of docs/results.md quote the results files in
-docs/data/ntm and docs/data/sam: every row of their tables names its results
+The NTM, SAM, DNC and SDNC sections of docs/results.md quote the results files
+in docs/data/ntm, docs/data/sam, docs/data/dnc and docs/data/sdnc: every row of their tables names its results
 file(s) (written by `examples/train.py --results` or
 `examples/quickstart.py --results`), and the numbers of the row are the
 numbers in the file, formatted as the page formats them; a row without a file
@@ -40,8 +40,9 @@ def test_the_docs_build_strictly(tmp_path):
 
 # ------------------------------------------- docs/results.md against docs/data
 PAGE = os.path.join(ROOT, "docs", "results.md")
-SECTIONS = ("NTM: copy", "Quickstart", "SAM: copy", "SAM: associative recall")
-DATA_DIRS = ("ntm", "sam")
+SECTIONS = ("NTM: copy", "Quickstart", "SAM: copy", "SAM: associative recall",
+            "DNC and SDNC: copy")
+DATA_DIRS = ("ntm", "sam", "dnc", "sdnc")
 #: Rows that may lack a file, with the reason, while they wait for a rerun.
 
 
@@ -208,7 +209,7 @@ SCRIPTS = ("python examples/train.py ", "python examples/quickstart.py ")
 
 
 def data_files():
-    """The results files of SCRIPTS in docs/data/ntm and docs/data/sam."""
+    """The results files of SCRIPTS in DATA_DIRS (under docs/data)."""
     paths = sorted(
         os.path.join(ROOT, "docs", "data", d, name)
         for d in DATA_DIRS
@@ -218,7 +219,7 @@ def data_files():
     return [path for path in paths if str(load(path).get("command", "")).startswith(SCRIPTS)]
 
 
-def test_every_row_of_the_ntm_and_sam_tables_is_its_results_file():
+def test_every_row_of_the_learning_tables_is_its_results_file():
     quoted = check_page(read_page())
     assert len(quoted) >= 16
     # Every results file of train.py and quickstart.py there is quoted by some row.
