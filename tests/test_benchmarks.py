@@ -209,3 +209,27 @@ def test_the_layer_memory_table_on_the_sam_page_is_the_results_files():
             ham_page = open(os.path.join(root, "docs", "cells", "ham.md")).read()
             assert f"{per_step['ham']:.2f} MiB per step for `HAMCell`" in ham_page
 
+
+
+def test_the_backends_tables_on_the_performance_page_are_the_results_file():
+    """docs/performance.md quotes benchmarks/results/backends.json, written by backends.py."""
+    import importlib.util
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location(
+        "backends_benchmark", os.path.join(root, "benchmarks", "backends.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with open(os.path.join(root, "benchmarks", "results", "backends.json")) as f:
+        result = json.load(f)
+    with open(os.path.join(root, "docs", "performance.md")) as f:
+        page = f.read()
+    config = result["config"]
+    assert set(config["backends"]) == {"tensorflow", "jax", "torch"}
+    assert result["command"] in page
+    for n in config["sizes"]:
+        assert module.table(result["results"], config["backends"], n) in page, n
+    # Every cell ran on every backend, except the DNC above its size limit.
+    for row in result["results"]:
+        if not (row["cell"] == "dnc" and row["n"] > module.DNC_MAX_N):
+            assert row["status"] == "ok", row
