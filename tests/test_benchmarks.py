@@ -210,16 +210,11 @@ def test_the_layer_memory_table_on_the_sam_page_is_the_results_files():
             assert f"{per_step['ham']:.2f} MiB per step for `HAMCell`" in ham_page
 
 
-
 def test_the_backends_tables_on_the_performance_page_are_the_results_file():
     """docs/performance.md quotes benchmarks/results/backends.json, written by backends.py."""
-    import importlib.util
+    import backends as module  # benchmarks/ is on sys.path (above)
 
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    spec = importlib.util.spec_from_file_location(
-        "backends_benchmark", os.path.join(root, "benchmarks", "backends.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    root = os.path.dirname(BENCHMARKS)
     with open(os.path.join(root, "benchmarks", "results", "backends.json")) as f:
         result = json.load(f)
     with open(os.path.join(root, "docs", "performance.md")) as f:
