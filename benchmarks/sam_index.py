@@ -17,11 +17,15 @@ old content and file the new). Every word is a fresh N(0, 1) vector. Then:
 - the time of one step's query (`--heads` keys, batch 1, compiled) and of
   the exact search it replaces, median of `--repeats`, and the index's size.
 
+(a)-(c) are measured for each `--probes` value (`SAMCell`'s `lsh_probes`,
+the neighbouring buckets a query also reads per table) on the same index.
+
 Prints a Markdown table, writes JSON; the last line is the largest size's
 `N=<n> self-recall <x> recall@K <y> query <t> ms` (recall@K for near queries).
 
     python benchmarks/sam_index.py                         # 1,024 .. 1,048,576
     python benchmarks/sam_index.py --sizes 65536,1048576
+    python benchmarks/sam_index.py --probes 0,4,8
 """
 
 import argparse
@@ -43,6 +47,8 @@ def parse_args(argv=None):
     parser.add_argument("--bucket-size", type=int, default=32, help="lsh_bucket_size")
     parser.add_argument("--bits", type=int, default=None, help="lsh_bits (default: the cell's)")
     parser.add_argument("--recent", type=int, default=256, help="lsh_recent")
+    parser.add_argument("--probes", default="0",
+                        help="comma-separated lsh_probes values, each measured on the same index")
     parser.add_argument("--rows-per-step", type=int, default=20,
                         help="rows written per step: R (k + 1) = 20 for 4 heads, k = 4")
     parser.add_argument("--heads", type=int, default=4, help="keys per timed query")
@@ -110,7 +116,7 @@ def fill(n, args, planes, rng):
     return state, written_at, steps, seconds
 
 
-def measure(n, args):
+def measure(n, args, probes=(0,)):
     import keras
     from keras import ops
 
@@ -123,9 +129,36 @@ def measure(n, args):
     (memory, table, codes, recent, _), written_at, steps, fill_s = fill(n, args, planes, rng)
     memory_np = keras.ops.convert_to_numpy(memory)[0]
 
-    search = compiled(lambda t, r, mem, keys: addressing.lsh_candidates(t, r, mem, keys, planes,
-                                                                        args.k)[0])
     exact = compiled(lambda mem, keys: addressing.exact_top_k(mem, keys, args.k))
+    near_rows = rng.choice(n, size=args.queries)
+    near = (memory_np[near_rows] + args.noise * rng.normal(
+        size=(args.queries, args.word_size))).astype("float32")
+    random_keys = rng.normal(size=(args.queries, args.word_size)).astype("float32")
+    self_rows = np.sort(rng.choice(n, size=min(n, args.self_queries), replace=False))
+    age = written_at.max() - written_at[self_rows]
+    quartile = np.minimum(4 * np.argsort(np.argsort(-age, kind="stable")) // len(self_rows), 3)
+    return [
+        dict(measure_search(n, args, p, planes, memory, table, recent, memory_np, exact,
+                            near, random_keys, self_rows, quartile),
+             N=n, bits=bits, writes=steps * args.rows_per_step, fill_s=fill_s,
+             filed_share=float((keras.ops.convert_to_numpy(codes)[0] >= 0).mean()),
+             index_mib=4 * (int(np.prod(table.shape)) + int(np.prod(codes.shape))
+                            + args.recent + 1) / 2**20,
+             memory_mib=4 * n * args.word_size / 2**20)
+        for p in probes
+    ]
+
+
+def measure_search(n, args, probes, planes, memory, table, recent, memory_np, exact, near,
+                   random_keys, rows, quartile):
+    """(a)-(c) for one `probes` value."""
+    import keras
+    from keras import ops
+
+    from keras_memory.addressing import sam as addressing
+
+    search = compiled(lambda t, r, mem, keys: addressing.lsh_candidates(
+        t, r, mem, keys, planes, args.k, probes)[0])
 
     def index_top(keys):
         out = [keras.ops.convert_to_numpy(search(table, recent, memory, ops.convert_to_tensor(
@@ -138,10 +171,7 @@ def measure(n, args):
         return np.concatenate(out, axis=1)[0]
 
     # (a) self-recall over rows of every age.
-    rows = np.sort(rng.choice(n, size=min(n, args.self_queries), replace=False))
     found = index_top(memory_np[rows])[:, 0] == rows
-    age = written_at.max() - written_at[rows]
-    quartile = np.minimum(4 * np.argsort(np.argsort(-age, kind="stable")) // len(rows), 3)
     by_age = [float(found[quartile == q].mean()) for q in range(4)]
 
     # (b) recall@K against the exact search.
@@ -150,10 +180,6 @@ def measure(n, args):
         at_k = np.mean([len(set(g) & set(e)) / args.k for g, e in zip(got, want)])
         return float(at_k), float(np.mean(got[:, 0] == want[:, 0]))
 
-    near_rows = rng.choice(n, size=args.queries)
-    near = (memory_np[near_rows] + args.noise * rng.normal(
-        size=(args.queries, args.word_size))).astype("float32")
-    random_keys = rng.normal(size=(args.queries, args.word_size)).astype("float32")
     near_k, near_1 = recall(near)
     random_k, random_1 = recall(random_keys)
 
@@ -171,27 +197,24 @@ def measure(n, args):
 
     query_ms = timed(search, table, recent, memory, keys)
     exact_ms = timed(exact, memory, keys)
-    index_bytes = 4 * (int(np.prod(table.shape)) + int(np.prod(codes.shape)) + args.recent + 1)
     return {
-        "N": n, "bits": bits, "writes": steps * args.rows_per_step, "fill_s": fill_s,
+        "probes": probes,
         "self_recall": float(found.mean()), "self_recall_by_age_oldest_first": by_age,
-        "filed_share": float((keras.ops.convert_to_numpy(codes)[0] >= 0).mean()),
         "near_recall_at_k": near_k, "near_recall_at_1": near_1,
         "random_recall_at_k": random_k, "random_recall_at_1": random_1,
         "query_ms": query_ms, "exact_ms": exact_ms,
-        "index_mib": index_bytes / 2**20, "memory_mib": 4 * n * args.word_size / 2**20,
     }
 
 
 def markdown(result):
     """The Markdown table of a result (as quoted in docs/cells/sam.md)."""
     k = result["settings"]["k"]
-    lines = [f"| N | self-recall (oldest quarter) | near recall@{k} (@1) | "
+    lines = [f"| N | probes | self-recall (oldest quarter) | near recall@{k} (@1) | "
              f"random recall@{k} (@1) | query | exact search | index | memory |",
-             "|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         lines.append(
-            f"| {r['N']:,} | {r['self_recall']:.4f} ({r['self_recall_by_age_oldest_first'][0]:.4f})"
+            f"| {r['N']:,} | {r.get('probes', 0)} | {r['self_recall']:.4f} ({r['self_recall_by_age_oldest_first'][0]:.4f})"
             f" | {r['near_recall_at_k']:.3f} ({r['near_recall_at_1']:.3f})"
             f" | {r['random_recall_at_k']:.3f} ({r['random_recall_at_1']:.3f})"
             f" | {r['query_ms']:.2f} ms | {r['exact_ms']:.2f} ms | {r['index_mib']:.1f} MiB"
@@ -202,11 +225,12 @@ def markdown(result):
 def main(argv=None):
     args = parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
+    probes = [int(p) for p in args.probes.split(",")]
     rows = []
     for n in sizes:
-        row = measure(n, args)
-        rows.append(row)
-        print(f"N={n}: {row}", flush=True)
+        for row in measure(n, args, probes):
+            rows.append(row)
+            print(f"N={n}: {row}", flush=True)
     import keras
 
     result = {"command": "python benchmarks/sam_index.py " + " ".join(argv or []),

@@ -145,14 +145,23 @@ def lsh_apply(table, codes, moves):
     return table, codes
 
 
-def top_k_lsh(table, recent, memory, q, hyperplanes, k):
-    """Candidates: the rows filed in the query's bucket of each table and the
-    recent rows, distinct, re-scored by cosine; the best `k`, padded with row
-    0 (invalid) when fewer."""
+def probe_codes(v, hyperplanes_of_table, probes):
+    """Multi-probe LSH: `v`'s code, then the codes with one of the `probes`
+    bits of smallest `|projection|` flipped, nearest first (ties to the lower bit)."""
+    code = lsh_code(v, hyperplanes_of_table)
+    margins = [abs(float(plane @ v)) for plane in hyperplanes_of_table]
+    nearest = sorted(range(len(margins)), key=lambda b: (margins[b], b))[:probes]
+    return [code] + [code ^ (1 << b) for b in nearest]
+
+
+def top_k_lsh(table, recent, memory, q, hyperplanes, k, probes=0):
+    """Candidates: the rows filed in the query's buckets of each table (its
+    own and `probes` neighbours) and the recent rows, distinct, re-scored by
+    cosine; the best `k`, padded with row 0 (invalid) when fewer."""
     candidates = set(int(row) for row in recent if row >= 0)
     for t in range(len(hyperplanes)):
-        code = lsh_code(q, hyperplanes[t])
-        candidates.update(int(row) for row in table[t, code] if row >= 0)
+        for code in probe_codes(q, hyperplanes[t], probes):
+            candidates.update(int(row) for row in table[t, code] if row >= 0)
     distinct = sorted(candidates, key=lambda i: (-cosine(q, memory[i]), i))
     picked = distinct[:k]
     valid = [True] * len(picked)
@@ -172,7 +181,7 @@ def sam_step(x, state, weights, cfg):
             `hyperplanes` `(L, bits, W)`.
         cfg: dict with units, memory_size, word_size, num_heads, k,
             usage_threshold, clip_value, search and (LSH) lsh_tables,
-            num_buckets, lsh_bucket_size.
+            num_buckets, lsh_bucket_size, lsh_probes.
 
     Returns:
         `(output, new_state, info)`; `info` has the rows written and read.
@@ -245,7 +254,8 @@ def sam_step(x, state, weights, cfg):
     for i in range(r):
         head = heads[i]
         if lsh:
-            rows, valid = top_k_lsh(table, recent, memory, head["q"], weights["hyperplanes"], k)
+            rows, valid = top_k_lsh(table, recent, memory, head["q"], weights["hyperplanes"], k,
+                                    cfg.get("lsh_probes", 0))
         else:
             rows, valid = top_k_exact(memory, head["q"], k)
         logits = np.array([head["beta"] * cosine(head["q"], memory[row]) if ok else -1e9

@@ -181,11 +181,17 @@ def test_the_sam_index_table_on_the_cell_page_is_the_results_file():
 def test_sam_index_benchmark_finds_every_row_and_prints_its_summary(tmp_path, capsys):
     module, _ = _sam_index()
     out = tmp_path / "i.json"
-    result = module.main(["--sizes", "64,512", "--self-queries", "64", "--queries", "8",
-                          "--repeats", "1", "--output", str(out)])
-    assert [r["N"] for r in result["rows"]] == [64, 512] and out.exists()
+    result = module.main(["--sizes", "64,512", "--self-queries", "64", "--queries", "16",
+                          "--repeats", "1", "--probes", "0,2", "--output", str(out)])
+    assert [(r["N"], r["probes"]) for r in result["rows"]] == [
+        (64, 0), (64, 2), (512, 0), (512, 2)] and out.exists()
     # Every row of every age comes back when queried with its own content.
     assert all(r["self_recall"] == 1.0 for r in result["rows"])
+    # Probing more buckets reads a superset of the candidates: recall never drops.
+    for without, probed in zip(result["rows"][::2], result["rows"][1::2]):
+        for key in ("near_recall_at_k", "near_recall_at_1", "random_recall_at_k",
+                    "random_recall_at_1"):
+            assert probed[key] >= without[key], key
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last.startswith("N=512 self-recall 1.0000 recall@K ") and last.endswith(" ms")
 

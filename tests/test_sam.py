@@ -86,7 +86,8 @@ def _reference_config(cell):
                clip_value=cell.clip_value, search=cell.search)
     if cell.search == "lsh":
         cfg.update(lsh_tables=cell.lsh_tables, num_buckets=cell.num_buckets,
-                   lsh_bucket_size=cell.lsh_bucket_size, lsh_recent=cell.lsh_recent)
+                   lsh_bucket_size=cell.lsh_bucket_size, lsh_recent=cell.lsh_recent,
+                   lsh_probes=cell.lsh_probes)
     return cfg
 
 
@@ -120,8 +121,11 @@ def _randomise(cell, rng, scale=1.5):
         dict(units=4, memory_size=12, word_size=4, num_heads=1, k=3, search="lsh",
              memory_init="random", lsh_tables=3, lsh_bits=3, lsh_bucket_size=2,
              lsh_recent=1, seed=4),
+        # Multi-probe: each query also reads 2 of its table's 3 neighbouring buckets.
+        dict(units=4, memory_size=12, word_size=4, num_heads=2, k=2, search="lsh",
+             lsh_tables=2, lsh_bits=3, lsh_bucket_size=2, lsh_recent=2, lsh_probes=2, seed=5),
     ],
-    ids=["exact", "exact-random-memory", "lsh", "lsh-random-memory"],
+    ids=["exact", "exact-random-memory", "lsh", "lsh-random-memory", "lsh-probes"],
 )
 def test_cell_steps_equal_the_numpy_reference(config):
     keras.utils.set_random_seed(0)
@@ -448,6 +452,50 @@ def test_lsh_candidates_with_one_bucket_holding_every_row_equal_exact_top_k():
             best = sorted(allowed, key=lambda i: -ref.cosine(numpy(keys)[b, h].astype(float),
                                                              numpy(memory)[b, i].astype(float)))
             assert picked == best[:len(picked)]
+
+
+def test_lsh_probe_codes_flip_the_bits_nearest_the_key_in_order():
+    rng = np.random.default_rng(1)
+    planes = rng.normal(size=(3, 5, 6))
+    keys = rng.normal(size=(2, 4, 6))
+    got = numpy(addressing.lsh_probe_codes(tensor(keys, "float32"), tensor(planes, "float32"), 3))
+    assert got.shape == (2, 4, 3, 4)
+    for b in range(2):
+        for h in range(4):
+            for t in range(3):
+                assert got[b, h, t].tolist() == ref.probe_codes(keys[b, h], planes[t], 3)
+    # probes=0 is the key's own bucket, lsh_codes; more probes than bits is refused.
+    own = addressing.lsh_probe_codes(tensor(keys, "float32"), tensor(planes, "float32"))
+    np.testing.assert_array_equal(numpy(own)[..., 0], got[..., 0])
+    with pytest.raises(ValueError, match="probes"):
+        addressing.lsh_probe_codes(tensor(keys, "float32"), tensor(planes, "float32"), 6)
+
+
+def test_lsh_candidates_with_probes_are_the_best_of_the_probed_buckets():
+    rng = np.random.default_rng(2)
+    batch, heads, n, w, k, bits, tables = 2, 3, 40, 4, 3, 3, 2
+    memory = rng.normal(size=(batch, n, w))
+    keys = rng.normal(size=(batch, heads, w))
+    planes = rng.normal(size=(tables, bits, w))
+    table = np.full((batch, tables, 2**bits, n), -1)
+    for b in range(batch):
+        for t in range(tables):
+            for i in range(n):
+                code = ref.lsh_code(memory[b, i], planes[t])
+                table[b, t, code, np.argmax(table[b, t, code] < 0)] = i
+    recent = np.full((batch, 1), -1)
+    for probes in (0, 1, 3):
+        rows, valid = addressing.lsh_candidates(
+            tensor(table, "float32"), tensor(recent, "float32"), tensor(memory, "float32"),
+            tensor(keys, "float32"), tensor(planes, "float32"), k, probes)
+        for b in range(batch):
+            for h in range(heads):
+                want, ok = ref.top_k_lsh(table[b], recent[b], memory[b], keys[b, h], planes, k,
+                                         probes)
+                assert numpy(rows)[b, h].tolist() == want
+                assert numpy(valid)[b, h].tolist() == ok
+    # With every bit probed, a table reads its bucket and all its neighbours.
+    assert len(ref.probe_codes(keys[0, 0], planes[0], bits)) == bits + 1
 
 
 def test_lsh_candidates_mark_padding_invalid_and_the_read_ignores_it():
@@ -844,6 +892,9 @@ def test_return_weightings_output_and_split_output():
         (dict(units=4, lsh_bits=0), "lsh_bits"),
         (dict(units=4, lsh_tables=0), "lsh_tables"),
         (dict(units=4, lsh_bucket_size=0), "lsh_bucket_size"),
+        (dict(units=4, lsh_probes=-1), "lsh_probes"),
+        (dict(units=4, memory_size=64, lsh_bits=3, lsh_probes=4), "lsh_probes"),
+        (dict(units=4, lsh_probes=1.5), "lsh_probes"),
         (dict(units=4, usage_threshold=1.0), "usage_threshold"),
         (dict(units=4, usage_threshold=-0.1), "usage_threshold"),
         (dict(units=4, usage_threshold="0.1"), "usage_threshold"),

@@ -259,10 +259,7 @@ def lsh_codes(vectors, hyperplanes):
     Returns:
         int32 `(..., L)`, codes in `[0, 2**bits)`.
     """
-    projections = ops.einsum("...w,lbw->...lb", ops.stop_gradient(vectors), hyperplanes)
-    bits = ops.cast(projections > 0, "int32")
-    powers = ops.convert_to_tensor(np.left_shift(1, np.arange(hyperplanes.shape[1])), "int32")
-    return ops.sum(bits * powers, -1)
+    return lsh_probe_codes(vectors, hyperplanes)[..., 0]
 
 
 def orthogonal_hyperplanes(normal):
@@ -450,13 +447,53 @@ def recent_append(recent, count, rows, active):
     return recent, count + ops.cast(active, count.dtype) * m
 
 
-def lsh_candidates(table, recent, memory, keys, hyperplanes, k):
-    """Approximate top-k: the query's bucket in each table plus the recent rows.
+def lsh_probe_codes(keys, hyperplanes, probes=0):
+    """The buckets a key probes in each table: its own, then `probes` neighbours.
 
-    Each key is hashed into one bucket per table; the `L * C` rows filed
-    there and the `F` rows allocated last are re-scored exactly by cosine
-    similarity on the current memory, duplicates and free slots are dropped
-    and the best `k` kept. O((L * C + F) * W) per key, whatever `N`.
+    Multi-probe LSH (Lv et al. 2007, "Multi-probe LSH: efficient indexing
+    for high-dimensional similarity search"): besides the key's own bucket,
+    a table is probed at the buckets that differ from it in one of the
+    `probes` bits whose hyperplanes pass closest to the key (the smallest
+    `|projection|`), nearest first. A near neighbour that falls on the other
+    side of a hyperplane falls mostly across one of those, so probing them
+    finds neighbours that the key's own bucket misses, for `probes` more
+    buckets read per table instead of more tables.
+
+    Args:
+        keys: `(..., W)`.
+        hyperplanes: `(L, bits, W)`.
+        probes: int in `[0, bits]`, the extra buckets per table.
+
+    Returns:
+        int32 `(..., L, 1 + probes)`; `[..., 0]` is `lsh_codes(keys, hyperplanes)`.
+    """
+    bits_per_table = hyperplanes.shape[1]
+    if not 0 <= probes <= bits_per_table:
+        raise ValueError(
+            f"`probes` must be in [0, bits per table = {bits_per_table}]. Received: "
+            f"probes={probes!r}"
+        )
+    projections = ops.einsum("...w,lbw->...lb", ops.stop_gradient(keys), hyperplanes)
+    bits = ops.cast(projections > 0, "int32")
+    powers = ops.convert_to_tensor(np.left_shift(1, np.arange(bits_per_table)), "int32")
+    codes = ops.sum(bits * powers, -1, keepdims=True)  # (..., L, 1)
+    if probes == 0:
+        return codes
+    # The `probes` least confident bits; flipping bit `i` adds or removes `2**i`.
+    nearest = backend.top_k(-ops.abs(projections), probes)[1]  # (..., L, P)
+    flipped = ops.take_along_axis(bits, nearest, axis=-1)
+    flips = (1 - 2 * flipped) * ops.take(powers, nearest)
+    return ops.concatenate([codes, codes + flips], -1)
+
+
+def lsh_candidates(table, recent, memory, keys, hyperplanes, k, probes=0):
+    """Approximate top-k: the query's buckets in each table plus the recent rows.
+
+    Each key is hashed into one bucket per table (and `probes` neighbouring
+    buckets, `lsh_probe_codes`); the rows filed there and the `F` rows
+    allocated last are re-scored exactly by cosine similarity on the current
+    memory, duplicates and free slots are dropped and the best `k` kept.
+    O((L * (1 + probes) * C + F) * W) per key, whatever `N`.
 
     Args:
         table: `(B, L, buckets, C)`, -1 for free slots.
@@ -464,7 +501,8 @@ def lsh_candidates(table, recent, memory, keys, hyperplanes, k):
         memory: `(B, N, W)`.
         keys: `(B, R, W)`.
         hyperplanes: `(L, bits, W)`.
-        k: int, `k <= L * C + F`.
+        k: int, `k <= L * (1 + probes) * C + F`.
+        probes: int, extra buckets probed per table (0: the key's own only).
 
     Returns:
         `(rows int32 (B, R, k), valid bool (B, R, k))`; when fewer than `k`
@@ -473,10 +511,11 @@ def lsh_candidates(table, recent, memory, keys, hyperplanes, k):
     """
     memory = ops.stop_gradient(memory)
     keys = ops.stop_gradient(keys)
-    codes = lsh_codes(keys, hyperplanes)  # (B, R, L)
+    codes = lsh_probe_codes(keys, hyperplanes, probes)  # (B, R, L, 1 + P)
     heads, tables = codes.shape[1], codes.shape[2]
-    buckets = ops.cast(backend.gather_nd(table, _bucket_indices(codes)), "int32")  # (B, R, L, C)
-    buckets = ops.reshape(buckets, (-1, heads, tables * buckets.shape[-1]))
+    codes = ops.reshape(ops.transpose(codes, (0, 1, 3, 2)), (-1, heads * (1 + probes), tables))
+    buckets = ops.cast(backend.gather_nd(table, _bucket_indices(codes)), "int32")  # (B, R(1+P), L, C)
+    buckets = ops.reshape(buckets, (-1, heads, (1 + probes) * tables * buckets.shape[-1]))
     recent = ops.cast(recent, "int32")[:, None, :]
     recent = ops.broadcast_to(recent, (ops.shape(buckets)[0], heads, recent.shape[-1]))
     candidates = ops.sort(ops.concatenate([buckets, recent], -1), axis=-1)  # (B, R, M)

@@ -137,6 +137,9 @@ class SAMCell(keras.layers.Layer):
             every query also searches; at least `num_heads`, and
             `lsh_tables * lsh_bucket_size + lsh_recent` must be at least `k`.
             Defaults to `256`.
+        lsh_probes: Non-negative integer, at most the bits per table: the
+            neighbouring buckets a query also reads in each table, across
+            the hyperplanes nearest to it (multi-probe LSH). Defaults to `0`.
         memory_init: `"zeros"` (the memory starts empty) or `"random"` (a
             fixed draw uniform in `+-1/sqrt(N + W)`, made when the layer is
             built and not trained). Defaults to `"zeros"`.
@@ -193,6 +196,7 @@ class SAMCell(keras.layers.Layer):
         lsh_bits=None,
         lsh_bucket_size=32,
         lsh_recent=256,
+        lsh_probes=0,
         memory_init="zeros",
         clip_value=20.0,
         return_weightings=False,
@@ -236,7 +240,8 @@ class SAMCell(keras.layers.Layer):
         self.usage_threshold = float(usage_threshold)
         self.search = check_option("search", search, SEARCHES, name)
         self.index = SparseIndex(name, self.memory_size, self.word_size, self.num_heads,
-                                 self.k, lsh_tables, lsh_bits, lsh_bucket_size, lsh_recent)
+                                 self.k, lsh_tables, lsh_bits, lsh_bucket_size, lsh_recent,
+                                 lsh_probes)
         if self.search == "lsh":
             self.index.validate(name, self.k)
         self.memory_init = check_option("memory_init", memory_init, MEMORY_INITS, name)
@@ -294,6 +299,7 @@ class SAMCell(keras.layers.Layer):
     lsh_bits = property(lambda self: self.index.bits_argument)
     lsh_bucket_size = property(lambda self: self.index.bucket_size)
     lsh_recent = property(lambda self: self.index.recent)
+    lsh_probes = property(lambda self: self.index.probes)
 
     @property
     def num_buckets(self):

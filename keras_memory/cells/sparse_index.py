@@ -17,10 +17,11 @@ import keras
 from keras import ops
 
 from keras_memory.addressing import sam as addressing
-from keras_memory.validation import check_positive_int, check_tensor_size
+from keras_memory.validation import check_non_negative_int, check_positive_int, check_tensor_size
 
 #: The constructor arguments, with their defaults, that a cell passes on.
-DEFAULTS = {"lsh_tables": 4, "lsh_bits": None, "lsh_bucket_size": 32, "lsh_recent": 256}
+DEFAULTS = {"lsh_tables": 4, "lsh_bits": None, "lsh_bucket_size": 32, "lsh_recent": 256,
+            "lsh_probes": 0}
 
 
 class SparseIndex:
@@ -29,7 +30,8 @@ class SparseIndex:
     The index: `lsh_tables` SimHash tables (orthonormal hyperplanes) of
     `2**lsh_bits` buckets of `lsh_bucket_size` slots, each row filed under
     the bucket of its current content, and a ring of the `lsh_recent` rows
-    allocated last. Its states, in order: the tables `(L * 2**bits * C)`,
+    allocated last; a query also probes `lsh_probes` neighbouring buckets
+    per table (multi-probe LSH, `addressing.sam.lsh_probe_codes`). Its states, in order: the tables `(L * 2**bits * C)`,
     each row's bucket per table `(L * N)`, the recent rows `(F)`, their count
     `(1)`, then the ring's next and previous rows `(N, N)` and its ends
     `(2)`. Row indices are float32 (exact below `2**24`).
@@ -40,11 +42,11 @@ class SparseIndex:
         word_size: `W`.
         num_heads: `R`, the rows allocated per step.
         k: Rows a query returns; `L * C + F` must be at least `k`.
-        lsh_tables, lsh_bits, lsh_bucket_size, lsh_recent: See `SAMCell`.
+        lsh_tables, lsh_bits, lsh_bucket_size, lsh_recent, lsh_probes: See `SAMCell`.
     """
 
     def __init__(self, owner, memory_size, word_size, num_heads, k, lsh_tables, lsh_bits,
-                 lsh_bucket_size, lsh_recent):
+                 lsh_bucket_size, lsh_recent, lsh_probes=0):
         self.memory_size, self.word_size, self.num_heads = memory_size, word_size, num_heads
         self.tables = check_positive_int("lsh_tables", lsh_tables, owner)
         self.bucket_size = check_positive_int("lsh_bucket_size", lsh_bucket_size, owner)
@@ -57,6 +59,13 @@ class SparseIndex:
         self.bits_argument = lsh_bits
         self.bits = lsh_bits or addressing.default_lsh_bits(memory_size, self.bucket_size)
         self.recent = check_positive_int("lsh_recent", lsh_recent, owner)
+        self.probes = check_non_negative_int("lsh_probes", lsh_probes, owner)
+        if self.probes > self.bits:
+            raise ValueError(
+                f"{owner}: `lsh_probes` (neighbouring buckets probed per table) must be at "
+                f"most the bits per table, {self.bits}. Received: lsh_probes={lsh_probes!r}, "
+                f"lsh_bits={lsh_bits!r}, memory_size={memory_size}"
+            )
         self.hyperplanes = None
 
     def validate(self, owner, k):
@@ -88,7 +97,8 @@ class SparseIndex:
 
     def config(self):
         return {"lsh_tables": self.tables, "lsh_bits": self.bits_argument,
-                "lsh_bucket_size": self.bucket_size, "lsh_recent": self.recent}
+                "lsh_bucket_size": self.bucket_size, "lsh_recent": self.recent,
+                "lsh_probes": self.probes}
 
     @property
     def state_size(self):
@@ -166,7 +176,7 @@ class SparseIndex:
     def search(self, index, memory, queries, k):
         """`(rows (B, R, k), valid (B, R, k))`: see `addressing.sam.lsh_candidates`."""
         return addressing.lsh_candidates(index.table, index.recent, memory, queries,
-                                         self.hyperplanes, k)
+                                         self.hyperplanes, k, self.probes)
 
     def touch(self, index, rows, weights, threshold, step_on):
         """Move every row accessed above `threshold` to the ring's tail, in order."""
