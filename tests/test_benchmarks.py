@@ -234,3 +234,31 @@ def test_the_backends_tables_on_the_performance_page_are_the_results_file():
     for row in result["results"]:
         if not (row["cell"] == "dnc" and row["n"] > module.DNC_MAX_N):
             assert row["status"] == "ok", row
+
+
+def test_the_sam_vs_ntm_times_at_a_million_slots_are_their_results_files():
+    """docs/performance.md's SAM-LSH vs NTM paragraph quotes benchmarks/results/sam_vs_ntm_1m/."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    folder = os.path.join(root, "benchmarks", "results", "sam_vs_ntm_1m")
+
+    def timed(name, n):
+        with open(os.path.join(folder, name)) as f:
+            return next(t for t in json.load(f)["time"] if t["n"] == n)
+
+    with open(os.path.join(root, "docs", "performance.md")) as f:
+        page = f.read()
+    ntm = timed("ntm_1m_accumulated.json", 1048576)
+    sam_1m = timed("sam_lsh_1m.json", 1048576)
+    sam_64k = timed("sam_lsh_64k.json", 65536)
+    assert sam_1m["timesteps"] == sam_64k["timesteps"] == [110, 410]
+    ratio = ntm["per_step_ms"] / sam_1m["per_step_ms"]
+    assert (f"**the NTM {ntm['per_step_ms']:,.0f} ms per step, SAM with the LSH index "
+            f"{sam_1m['per_step_ms']:.2f} ms: {ratio:,.0f}x**") in page
+    assert f"| {sam_64k['per_step_ms']:.2f} ms (T = 110, 410) |" in page
+    assert f"| **{sam_1m['per_step_ms']:.2f} ms** (T = 110, 410) |" in page
+    assert (f"SAM's step is flat in N ({sam_64k['per_step_ms']:.2f} ms at\n  64K, "
+            f"{sam_1m['per_step_ms']:.2f} ms at 1M)") in page
+    median = sam_1m["per_step_ms_median_of_differences"]
+    assert f"median of per-call differences ({median:.2f} ms)" in page
+    assert f"ratio is {ntm['per_step_ms'] / 1.05 / median:,.0f}x" in page
+    assert f"fastest calls of each, {ntm['per_step_ms_min'] / sam_1m['per_step_ms_min']:,.0f}x" in page
