@@ -307,25 +307,30 @@ def test_a_changed_number_or_a_row_without_a_file_fails_the_check():
 
 
 #: The HAM sort runs of docs/results.md ("Not reproduced yet"): results file -> row label.
-HAM_SORT_ROWS = {
+HAM_TREE_ROWS = {
     "sort_hard_curriculum2.json": "sort",
     "sort_hard_curriculum2_60epochs.json": "sort, `--lr-decay 0.98`",
     "sort_hard_curriculum2_60epochs_depth2.json": "sort, `--lr-decay 0.98 --mlp-depth 2`",
     "sort_hard_curriculum2_100epochs_t10.json":
         "sort, `--lr-decay 0.98 --curriculum-threshold 0.1 --seed 1`",
+    "search_hard_curriculum2_100epochs_t10.json":
+        "search, `--lr-decay 0.98 --curriculum-threshold 0.1 --seed 1`",
+    "merge_hard_curriculum2_100epochs_t10.json":
+        "merge, `--lr-decay 0.98 --curriculum-threshold 0.1 --seed 1`",
 }
 
 
-def test_the_ham_sort_rows_are_their_results_files():
-    """Each LSTM+HAM sort row quotes its file: epochs, test / generalization error,
+def test_the_ham_tree_task_rows_are_their_results_files():
+    """Each LSTM+HAM sort, search and merge row quotes its file: epochs, test / generalization error,
     time; its label's options are the file's arguments, and the command printed
     below the table (without --run-dir and --resume) runs them."""
     page = read_page()
     tables = load_example("ham_tables")
     commands = [" ".join(line.strip().rstrip("\\").split()) for line in re.findall(
-        r"^python examples/ham_tables.py --task sort .*?(?<!\\)$", page.replace("\\\n", " "),
+        r"^python examples/ham_tables.py --task (?:sort|search|merge) .*?(?<!\\)$",
+        page.replace("\\\n", " "),
         flags=re.M)]
-    for name, label in HAM_SORT_ROWS.items():
+    for name, label in HAM_TREE_ROWS.items():
         results = load(os.path.join(ROOT, "docs", "data", "ham", name))
         row = next((line for line in page.splitlines()
                     if line.startswith(f"| LSTM+HAM | {label} |")), None)
