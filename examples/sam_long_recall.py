@@ -17,6 +17,7 @@ right <s>%`.
 
     python examples/sam_long_recall.py --model runs/sam_assoc_100k_lsh_s1/best.keras \
         --items 6,100,1000,4000 --memory-size 100000
+    python examples/sam_long_recall.py --model ... --search exact   # the same weights, exact search
 """
 
 import argparse
@@ -35,6 +36,8 @@ def parse_args(argv=None):
     p.add_argument("--items", default="6,100,1000,4000", help="comma-separated item counts")
     p.add_argument("--memory-size", type=int, default=100_000)
     p.add_argument("--search", choices=("lsh", "exact"), default="lsh")
+    p.add_argument("--lsh-probes", type=int, default=0,
+                   help="SAMCell's lsh_probes: neighbouring buckets read per table")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--batches", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
@@ -42,15 +45,16 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def resized(model, memory_size, search):
-    """The model rebuilt around a `SAMCell` with `memory_size` slots, same trained weights."""
+def resized(model, memory_size, search, lsh_probes=0):
+    """The model rebuilt around a `SAMCell` with `memory_size` slots and the
+    given search, same trained weights."""
     import keras
 
     from keras_memory import SAMCell, training
 
     rnn = model.get_layer(training.MEMORY_LAYER_NAME)
     config = {**rnn.cell.get_config(), "memory_size": memory_size, "search": search,
-              "lsh_bits": None}
+              "lsh_bits": None, "lsh_probes": lsh_probes}
     cell = SAMCell.from_config(config)
     readout = model.get_layer(training.READOUT_LAYER_NAME)
     inputs = keras.Input((None, model.input_shape[-1]))
@@ -73,7 +77,7 @@ def main(argv=None):
 
     args = parse_args(argv)
     trained = keras.saving.load_model(args.model, compile=False)
-    model = resized(trained, args.memory_size, args.search)
+    model = resized(trained, args.memory_size, args.search, args.lsh_probes)
     task = tasks.get("associative_recall")
     rng = np.random.default_rng(args.seed)
     rows = []

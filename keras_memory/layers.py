@@ -7,6 +7,7 @@ from keras import ops
 from keras.src import backend  # `keras.layers.RNN` runs its loop with this
 from keras.src.backend.common.stateless_scope import StatelessScope
 
+from keras_memory.initializers import clone_initializer
 from keras_memory.validation import check_positive_int
 
 
@@ -211,8 +212,6 @@ class LearnedInitialState(keras.layers.Layer):
         self.initial_states = []
 
     def build(self, input_shape):
-        from keras_memory.cells.common import clone_initializer  # cells import this module
-
         self.initial_states = [
             self.add_weight(
                 shape=(size,),

@@ -559,6 +559,8 @@ def test_sam_long_recall_rebuilds_the_model_with_a_larger_memory(tmp_path):
     bigger = module.resized(keras.saving.load_model(tmp_path / "m.keras"), 4096, "lsh")
     cell = bigger.get_layer(index=1).cell
     assert (cell.memory_size, cell.search, cell.num_buckets) == (4096, "lsh", 256)
+    assert module.resized(keras.saving.load_model(tmp_path / "m.keras"), 4096, "lsh",
+                          3).get_layer(index=1).cell.lsh_probes == 3
     for new, old in zip(bigger.trainable_weights, model.trainable_weights):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(new),
                                       keras.ops.convert_to_numpy(old))

@@ -11,7 +11,7 @@ from backend_utils import gradients, needs_float64, numpy, tensor
 from contract import CellContract
 from keras_memory import HAMCell, LANTMCell, NTMCell, RAMCell
 from keras_memory.addressing import lantm as addressing
-from keras_memory.cells.common import set_forget_bias
+from keras_memory.initializers import set_forget_bias
 
 SMALL = dict(units=6, memory_width=4, memory_capacity=8)
 

@@ -17,14 +17,12 @@ from keras import ops
 from keras_memory.addressing import lantm as addressing
 from keras_memory.cells.common import (
     batch_tile,
-    clone_initializer,
     check_build_input_shape,
     check_step_input,
     keep_memory_in_float32,
-    offset_seed,
     requested_dtype_config,
-    set_forget_bias,
 )
+from keras_memory.initializers import clone_initializer, offset_seed, set_forget_bias
 from keras_memory.initializers import torch_default_initializer
 from keras_memory.validation import (
     check_bool,

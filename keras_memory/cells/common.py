@@ -6,7 +6,6 @@ import keras
 from keras import ops
 
 # Defined with the other initialisation helpers; imported here for the cells.
-from keras_memory.initializers import clone_initializer, offset_seed, set_forget_bias  # noqa: F401
 
 
 def keep_memory_in_float32(cell):

@@ -7,10 +7,10 @@ from keras_memory.addressing import dnc as addressing
 from keras_memory.cells.common import (
     check_build_input_shape,
     check_step_input,
-    clone_initializer,
     keep_memory_in_float32,
     requested_dtype_config,
 )
+from keras_memory.initializers import clone_initializer
 from keras_memory.validation import (
     check_bool,
     check_option,

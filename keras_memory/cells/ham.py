@@ -10,11 +10,10 @@ from keras_memory.cells.common import (
     batch_tile,
     check_build_input_shape,
     check_step_input,
-    clone_initializer,
     keep_memory_in_float32,
-    offset_seed,
     requested_dtype_config,
 )
+from keras_memory.initializers import clone_initializer, offset_seed
 from keras_memory.layers import MemoryRNN
 from keras_memory.validation import (
     check_bool,

@@ -11,12 +11,11 @@ from keras_memory.cells.common import (
     batch_tile,
     check_build_input_shape,
     check_step_input,
-    clone_initializer,
     keep_memory_in_float32,
-    offset_seed,
     requested_dtype_config,
 )
 from keras_memory.cells.sparse_index import SparseIndex
+from keras_memory.initializers import clone_initializer, offset_seed
 from keras_memory.validation import (
     check_bool,
     check_option,
