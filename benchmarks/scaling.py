@@ -69,13 +69,18 @@ import time
 
 import numpy as np
 
-MODELS = ("ntm", "sam", "sam_lsh", "lantm", "ram", "ham", "dham")
+MODELS = ("ntm", "sam", "sam_lsh", "lantm", "ram", "ham", "dham", "dnc", "sdnc", "sdnc_lsh")
+#: The models of the default suite (`python benchmarks/scaling.py`); the DNC and
+#: the SDNC have their own preset, `benchmarks/dnc_scaling.py`.
+SUITE_MODELS = ("ntm", "sam", "sam_lsh", "lantm", "ram", "ham", "dham")
 LABELS = {"ntm": "NTM", "sam": "SAM", "sam_lsh": "SAM-LSH", "lantm": "LANTM", "ram": "RAM",
-          "ham": "HAM", "dham": "DHAM"}
+          "ham": "HAM", "dham": "DHAM", "dnc": "DNC", "sdnc": "SDNC", "sdnc_lsh": "SDNC-LSH"}
 COLORS = {"ntm": "tab:red", "sam": "tab:blue", "sam_lsh": "tab:green", "lantm": "tab:purple",
-          "ram": "tab:brown", "ham": "tab:orange", "dham": "tab:olive"}
+          "ram": "tab:brown", "ham": "tab:orange", "dham": "tab:olive", "dnc": "tab:pink",
+          "sdnc": "tab:cyan", "sdnc_lsh": "tab:gray"}
 #: Ratio columns of the table (numerator, denominator), where both models run.
-PAIRS = (("ntm", "sam"), ("ntm", "sam_lsh"), ("dham", "ham"), ("ntm", "ham"))
+PAIRS = (("ntm", "sam"), ("ntm", "sam_lsh"), ("dham", "ham"), ("ntm", "ham"), ("dnc", "sdnc"),
+         ("dnc", "sdnc_lsh"))
 INPUTS, OUTPUTS = 9, 8
 MIB, GIB = 2.0**20, 2.0**30
 RESULT_TAG = "SCALING_RESULT "
@@ -110,6 +115,10 @@ RAM_MODEL = {  # model: (BASE bytes, FIXED copies, copies PER_STEP, STEP_BYTES p
     "ram": (1.5 * GIB, 17.0, 1.0, 0),
     "ham": (1.5 * GIB, 5.0, 0.0, MIB),
     "dham": (1.5 * GIB, 17.0, 5.4, 0),
+    # The DNC's N x N link matrix is in every step's state: the NTM's copies.
+    "dnc": (1.5 * GIB, 17.0, 5.4, 0),
+    "sdnc": (1.5 * GIB, 9.0, 0.0, MIB),
+    "sdnc_lsh": (2.5 * GIB, 9.0, 0.0, MIB),
 }
 
 
@@ -122,7 +131,10 @@ def build_cell(name, n, args):
         raise ValueError(f"Unknown model {name!r}; allowed: {', '.join(MODELS)}")
     heads = {"ntm": dict(num_read_heads=args.heads, num_write_heads=1),
              "sam": dict(num_heads=args.heads, k=args.k),
-             "sam_lsh": dict(num_heads=args.heads, k=args.k)}.get(name, {})
+             "sam_lsh": dict(num_heads=args.heads, k=args.k),
+             "dnc": dict(num_read_heads=args.heads),
+             "sdnc": dict(num_heads=args.heads, k=args.k),
+             "sdnc_lsh": dict(num_heads=args.heads, k=args.k)}.get(name, {})
     return make_cell(name, units=args.units, seed=0,
                      **memory_settings(name, n, args.word_size), **heads)
 
@@ -209,6 +221,12 @@ def state_bytes(name, n, batch, args):
         per_example = n * w + n
         if name == "sam_lsh":
             per_example += 8 * 256 * 33
+    elif name == "dnc":  # memory N*W, links N*N, usage, precedence, R + 1 weightings
+        per_example = n * w + n * n + (args.heads + 3) * n
+    elif name in ("sdnc", "sdnc_lsh"):  # memory, usage, last access, 5 sparse link arrays
+        per_example = n * (w + 2 + 5 * 8)
+        if name == "sdnc_lsh":  # tables (>= 2N slots each of 4), codes (4N), ring (2N)
+            per_example += 14 * n
     elif name in ("ham", "dham"):  # the tree: 2N - 1 nodes of W
         per_example = (2 * n - 1) * w
     else:  # appended memory: values W, keys (<= 20), strength, last use
@@ -970,7 +988,7 @@ def plot(runner, args, path):
 #: The defaults of `python benchmarks/scaling.py` (every cell).
 SUITE = {"description": "Every memory cell: time and training memory against the memory size N.",
          "name": "scaling", "sizes": "16,1024,65536,1048576", "quick_sizes": "16,256",
-         "models": ",".join(MODELS), "memory_jit": "true", "audit": False}
+         "models": ",".join(SUITE_MODELS), "memory_jit": "true", "audit": False}
 
 
 def parse_args(argv, defaults=SUITE):

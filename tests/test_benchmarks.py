@@ -10,6 +10,7 @@ BENCHMARKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file
                           "benchmarks")
 sys.path.insert(0, BENCHMARKS)
 
+import dnc_scaling  # noqa: E402
 import sam_scaling  # noqa: E402
 import scaling  # noqa: E402
 from backend_utils import BACKEND  # noqa: E402
@@ -68,8 +69,22 @@ def test_the_sam_preset_keeps_the_papers_setting():
     assert args.memory_jits == [True, False] and args.audit
     assert args.out.endswith("sam_scaling.json")
     suite = scaling.parse_args([])
-    assert suite.models == list(scaling.MODELS) and suite.memory_jits == [True]
+    assert suite.models == list(scaling.SUITE_MODELS) and suite.memory_jits == [True]
     assert suite.sizes == [16, 1024, 65536, 2**20]
+
+
+def test_the_dnc_preset_runs_the_dnc_and_both_sdnc_searches_from_1e3_to_1e6():
+    args = scaling.parse_args([], dnc_scaling.DNC)
+    assert args.models == ["dnc", "sdnc", "sdnc_lsh"]
+    assert args.sizes[0] == 1000 and args.sizes[-1] == 2**20
+    assert args.out.endswith("dnc_scaling.json")
+    for name, search in (("sdnc", "exact"), ("sdnc_lsh", "lsh")):
+        cell = scaling.build_cell(name, 1024, args)
+        assert (type(cell).__name__, cell.search, cell.num_heads, cell.k) == (
+            "SDNCCell", search, 4, 4)
+        assert cell.memory_size == 1024 and cell.word_size == 32
+    dnc = scaling.build_cell("dnc", 1024, args)
+    assert (type(dnc).__name__, dnc.num_read_heads, dnc.memory_size) == ("DNCCell", 4, 1024)
 
 
 def test_unknown_models_are_rejected():

@@ -357,3 +357,28 @@ def _same_run(tables, argv, results):
     skip = ("run_dir", "resume", "evaluate")
     return all(settings[k] == recorded.get(k, defaults[k]) for k in settings if k not in skip) \
         and set(recorded) - set(skip) <= set(settings)
+
+
+#: The columns of the long-recall table of docs/results.md and their results files.
+LONG_RECALL_COLUMNS = {
+    "LSH": "long_recall_100000_lsh_s1.json",
+    "LSH, 4 probes": "long_recall_100000_lsh_probes4_s1.json",
+    "exact search": "long_recall_100000_exact_s1.json",
+}
+
+
+def test_the_long_recall_table_is_its_results_files():
+    """Each column of the table quotes its file, item count by item count, and the
+    page prints the command each file recorded."""
+    body = read_page().split("## SAM's index on episodes longer than trained", 1)[1]
+    body = body.split("\n## ", 1)[0]
+    (table,) = tables(body)
+    for column, name in LONG_RECALL_COLUMNS.items():
+        results = load(os.path.join(ROOT, "docs", "data", "sam", name))
+        assert results["command"] in body, name
+        assert len(results["rows"]) == len(table), name
+        for row, recorded in zip(table, results["rows"]):
+            assert plain(row["items"]) == f"{recorded['items']:,}", name
+            assert plain(row["steps"]) == f"{recorded['steps']:,}", name
+            assert plain(row["rows allocated"]) == f"{recorded['rows_written']:,}", name
+            assert plain(row[column]) == f"{recorded['bit_errors_per_sequence']:.3f}", name

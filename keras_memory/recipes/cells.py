@@ -23,6 +23,7 @@ _VARIANTS = {
     "dnc": (DNCCell, {}),
     # Rae et al. (2016), section 3.4 and appendix: SAM with sparse temporal links.
     "sdnc": (SDNCCell, {}),
+    "sdnc_lsh": (SDNCCell, {"search": "lsh"}),
     # Yang & Rush (2017), sections 3-4: the plane (LANTM) and the sphere
     # (SLANTM), with inverse-square or softmax (`-s`) weighting.
     "lantm": (LANTMCell, {"key_space": "plane", "weighting": "inverse_square"}),
@@ -69,7 +70,7 @@ def make_cell(name, **settings):
     |---|---|
     | `"ntm"` | `NTMCell` |
     | `"sam"`, `"sam_lsh"` | `SAMCell`, `SAMCell(search="lsh")` |
-    | `"dnc"`, `"sdnc"` | `DNCCell`, `SDNCCell` |
+    | `"dnc"`, `"sdnc"`, `"sdnc_lsh"` | `DNCCell`, `SDNCCell`, `SDNCCell(search="lsh")` |
     | `"lantm"`, `"lantm-s"` | `LANTMCell(key_space="plane")`, inverse-square or softmax weighting |
     | `"slantm"`, `"slantm-s"` | `LANTMCell(key_space="sphere")`, inverse-square or softmax weighting |
     | `"ram"`, `"tape"` | `RAMCell(tape=False)`, `RAMCell(tape=True)` |
