@@ -2,7 +2,8 @@
 
 The cells draw every weight from one `seed` with these, and the examples use
 them to reproduce the authors' initialisations (e.g. Yang & Rush's Torch
-LSTM baseline in `examples/lantm_table1b.py`).
+LSTM baseline in `examples/lantm_table1b.py`, and their uniform
+re-initialisation of a whole model, `torch_uniform_init`).
 """
 
 import keras
@@ -67,4 +68,56 @@ def torch_default_initializer(seed=None):
     )
 
 
-__all__ = ["clone_initializer", "offset_seed", "set_forget_bias", "torch_default_initializer"]
+def torch_uniform_init(model, magnitude=1.0, forget_bias=1.0, seed=None):
+    """Re-initialises a built model as the Lie-access code's `init_magnitude` does.
+
+    The authors' `train.reinit_params` (`train.lua`) draws **every** parameter
+    uniformly in `(-magnitude, magnitude)`: kernels, biases, the embedding,
+    the readout and the learned initial states. It then resets each LSTM gate
+    block (`layers/lstm.lua`, `LSTMGatesX:reset`): its input-to-gates and
+    hidden-to-gates maps each get a fresh uniform weight and bias, with the
+    forget-gate part of the bias filled with `forget_bias` (`options.lua`:
+    1). Keras' `LSTMCell` has one bias for the two maps, so it gets their sum:
+    `2 * forget_bias` on the forget gate and the sum of two uniforms on the
+    other gates.
+
+    The paper's grid (Table A.1) uses this with `magnitude=1` on some
+    configurations (`keras_memory.papers.TABLE_1B_CONFIGS`, `init_magnitude`).
+    Such weights give very large first gradients; the authors trained in
+    double precision, so build the model with `dtype="float64"`.
+
+    Args:
+        model: A built Keras model (or layer).
+        magnitude: Half-width of the uniform. Defaults to `1.0`.
+        forget_bias: Forget-gate bias of each of the two LSTM maps.
+            Defaults to `1.0` (an effective bias of 2).
+        seed: Seed of the draws (NumPy). `None` draws fresh values.
+
+    Returns:
+        The model, re-initialised in place.
+    """
+    magnitude = float(magnitude)
+    if not (magnitude > 0 and np.isfinite(magnitude)):
+        raise ValueError(
+            f"`magnitude` must be a positive finite number. Received: magnitude={magnitude!r}"
+        )
+    if not model.built:
+        raise ValueError("torch_uniform_init: build the model first (call it on an input).")
+    rng = np.random.default_rng(seed)
+
+    def uniform(shape):
+        return rng.uniform(-magnitude, magnitude, size=shape)
+
+    for weight in model.trainable_weights:
+        weight.assign(uniform(tuple(weight.shape)).astype(weight.dtype))
+    for layer in model._flatten_layers(include_self=True, recursive=True):
+        if isinstance(layer, keras.layers.LSTMCell) and layer.use_bias:
+            units = layer.units
+            bias = uniform((4 * units,)) + uniform((4 * units,))
+            bias[units : 2 * units] = 2.0 * forget_bias  # Keras' gate order: i, f, c, o.
+            layer.bias.assign(bias.astype(layer.bias.dtype))
+    return model
+
+
+__all__ = ["clone_initializer", "offset_seed", "set_forget_bias", "torch_default_initializer",
+           "torch_uniform_init"]
