@@ -611,10 +611,24 @@ def ring_touch(nxt, prev, head, tail, rows, active):
 
 
 def ring_touch_all(nxt, prev, head, tail, rows, accessed):
-    """`ring_touch` for each column of `rows` (B, n), in order."""
-    for i in range(rows.shape[1]):
-        nxt, prev, head, tail = ring_touch(nxt, prev, head, tail, rows[:, i], accessed[:, i])
-    return nxt, prev, head, tail
+    """`ring_touch` for each column of `rows` (B, n), in order.
+
+    The touches depend on each other (each moves a row behind the last), so
+    they run one after another, in a loop rather than unrolled: a step of
+    `SDNCCell` touches `R (2 s + 1)` rows (164 with its defaults), and XLA
+    took minutes and gigabytes to compile that many unrolled copies.
+    """
+    if rows.shape[1] == 1:
+        return ring_touch(nxt, prev, head, tail, rows[:, 0], accessed[:, 0])
+
+    def touch(i, ring):
+        return ring_touch(*ring, ops.take(rows, i, axis=1), ops.take(accessed, i, axis=1))
+
+    # The ring is not differentiated; without stop_gradient TensorFlow would
+    # still build the loop's gradient and its accumulators, which XLA refuses.
+    ring = [ops.stop_gradient(x) for x in (nxt, prev, head, tail)]
+    ring = ops.fori_loop(0, rows.shape[1], touch, tuple(ring))
+    return tuple(ops.stop_gradient(x) for x in ring)
 
 
 def ring_oldest(nxt, head, num):
