@@ -382,3 +382,24 @@ def test_the_long_recall_table_is_its_results_files():
             assert plain(row["steps"]) == f"{recorded['steps']:,}", name
             assert plain(row["rows allocated"]) == f"{recorded['rows_written']:,}", name
             assert plain(row[column]) == f"{recorded['bit_errors_per_sequence']:.3f}", name
+
+
+def test_the_ham_search_trial_in_the_prose_is_its_tuning_table():
+    """The Search trial quoted in docs/results.md is the best completed row of
+    docs/data/tuning/ham_search_32_t10.csv."""
+    import csv
+
+    with open(os.path.join(ROOT, "docs", "data", "tuning", "ham_search_32_t10.csv")) as f:
+        rows = [r for r in csv.DictReader(f) if r["status"] == "COMPLETED"]
+    best = min(rows, key=lambda r: float(r["objective"]))
+    prose = re.sub(r"\s+", " ", read_page())
+    assert (f"kept it there for its last {int(float(best['full_size_epochs']))} epochs, with a best "
+            f"validation error of {float(best['objective']):.2f}% at "
+            f"{int(float(best['curriculum_final_leaves']))} leaves "
+            f"({float(best['final_validation_error']):.1f}% in its last epoch; "
+            f"{float(best['seconds']) / 60:.1f} minutes)") in prose
+    settings = (f"MLPs of depth {best['mlp_depth']}, `gamma = {best['gamma']}`, "
+                f"`alpha = 1e-3` decaying {best['alpha_decay']} per epoch, threshold "
+                f"{float(best['curriculum_threshold']):.0%}, seed {best['seed']})")
+    assert best["alpha"] == "0.001" and best["learning_rate"] == "0.003", best
+    assert settings in prose, settings
