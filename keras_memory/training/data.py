@@ -59,13 +59,7 @@ class TrainingStream(keras.utils.PyDataset):
 
     def epoch_callback(self):
         """A callback that tells this stream which epoch `fit` is in."""
-        stream = self
-
-        class _EpochSync(keras.callbacks.Callback):
-            def on_epoch_begin(self, epoch, logs=None):
-                stream.epoch = epoch
-
-        return _EpochSync()
+        return _EpochSync(self)
 
 
 class CyclingBatches(keras.utils.PyDataset):
@@ -99,10 +93,15 @@ class CyclingBatches(keras.utils.PyDataset):
 
     def epoch_callback(self):
         """A callback that tells this dataset which epoch `fit` is in."""
-        batches = self
+        return _EpochSync(self)
 
-        class _EpochSync(keras.callbacks.Callback):
-            def on_epoch_begin(self, epoch, logs=None):
-                batches.epoch = epoch
 
-        return _EpochSync()
+class _EpochSync(keras.callbacks.Callback):
+    """Sets `dataset.epoch` to the epoch `fit` begins."""
+
+    def __init__(self, dataset):
+        super().__init__()
+        self.dataset = dataset
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.dataset.epoch = epoch
