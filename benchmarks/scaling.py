@@ -106,7 +106,9 @@ PAPER = {
 #: and RAM one copy per step (0.85 measured at N=65,536, batch 1); hard HAM (log N nodes a
 #: step) 5 copies of the tree (3.7 measured at 2^18 leaves). The sparse cells (SAM, hard
 #: HAM) store no N-sized tensor per step: STEP_BYTES per example and step instead (the
-#: audit counts 8-16 KiB for SAM; 1 MiB leaves room). A watchdog stops the rest.
+#: audit counts 8-16 KiB for SAM; 1 MiB leaves room). The SDNC's peaks at N=262,144, batch 8
+#: were 1.9 (exact) and 2.1 (LSH) copies above 1.1 GiB; 4 copies leave room. A watchdog
+#: stops the rest.
 RAM_MODEL = {  # model: (BASE bytes, FIXED copies, copies PER_STEP, STEP_BYTES per example)
     "sam": (1.5 * GIB, 9.0, 0.0, MIB),
     "sam_lsh": (2.5 * GIB, 9.0, 0.0, MIB),
@@ -117,8 +119,8 @@ RAM_MODEL = {  # model: (BASE bytes, FIXED copies, copies PER_STEP, STEP_BYTES p
     "dham": (1.5 * GIB, 17.0, 5.4, 0),
     # The DNC's N x N link matrix is in every step's state: the NTM's copies.
     "dnc": (1.5 * GIB, 17.0, 5.4, 0),
-    "sdnc": (1.5 * GIB, 9.0, 0.0, MIB),
-    "sdnc_lsh": (2.5 * GIB, 9.0, 0.0, MIB),
+    "sdnc": (1.5 * GIB, 4.0, 0.0, MIB),
+    "sdnc_lsh": (2.5 * GIB, 4.0, 0.0, MIB),
 }
 
 
@@ -556,6 +558,23 @@ def plan_pair(kind, model, n, batch, pairs, prev, args):
     return None, reasons
 
 
+def reusable_measurements(earlier, redo=()):
+    """The measurements of an earlier run's JSON that `--resume` keeps.
+
+    Every successful one but the times below the noise (zero or negative) and
+    those of the models in `redo`; keyed `("time", model, n)` and
+    `("memory", model, n, jit)`.
+    """
+    kept = {}
+    for r in earlier.get("time", []):
+        if r.get("status") == "ok" and r.get("per_step_ms", 0) > 0 and r["model"] not in redo:
+            kept[("time", r["model"], r["n"])] = r
+    for r in earlier.get("memory", []):
+        if r.get("status") == "ok" and r["model"] not in redo:
+            kept[("memory", r["model"], r["n"], r["jit"])] = r
+    return kept
+
+
 class Runner:
     def __init__(self, args, argv_common):
         self.args, self.argv_common = args, argv_common
@@ -794,7 +813,8 @@ def report(runner, args):
 
     def extrapolate(model, kind, n):
         f = fits[model, kind]
-        if f is None or kind == "memory":
+        # A line through two points is no fit: leave the size out.
+        if f is None or kind == "memory" or len(measured(kind, model)) < 3:
             return None, "skip"
         value = math.exp(f[1] + f[0] * math.log(n))
         return value, f"(≈{fmt(value, 3)})"
@@ -1047,6 +1067,9 @@ def parse_args(argv, defaults=SUITE):
                    help="keep the measurements of --out from an earlier run with the same "
                         "settings and measure only the rest (a time whose marginal came out "
                         "zero or negative, i.e. below the noise, is measured again)")
+    p.add_argument("--redo", default="", metavar="MODELS",
+                   help="with --resume: measure these models (comma-separated) again at every "
+                        "size, e.g. after a change to their cell")
     p.add_argument("--figure", default=None,
                    help="also copy the plot here (the docs use docs/figures/<name>.png)")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -1067,6 +1090,12 @@ def parse_args(argv, defaults=SUITE):
     for m in args.models:
         if m not in MODELS:
             p.error(f"unknown model {m!r}; allowed: {', '.join(MODELS)}")
+    args.redo = [m.strip() for m in args.redo.split(",") if m.strip()]
+    for m in args.redo:
+        if m not in args.models:
+            p.error(f"--redo {m!r} is not one of --models ({', '.join(args.models)})")
+    if args.redo and not args.resume:
+        p.error("--redo re-measures models of an earlier run: pass it with --resume")
     try:
         args.timesteps = parse_pairs(args.timesteps)[0]
         args.fallback_timesteps = parse_pairs(args.fallback_timesteps)
@@ -1094,13 +1123,7 @@ def main(argv=None, defaults=SUITE):
     runner = Runner(args, common)
     if args.resume and os.path.exists(args.out):
         with open(args.out) as f:
-            earlier = json.load(f)
-        for r in earlier.get("time", []):
-            if r.get("status") == "ok" and r.get("per_step_ms", 0) > 0:
-                runner.reusable[("time", r["model"], r["n"])] = r
-        for r in earlier.get("memory", []):
-            if r.get("status") == "ok":
-                runner.reusable[("memory", r["model"], r["n"], r["jit"])] = r
+            runner.reusable = reusable_measurements(json.load(f), args.redo)
         print(f"Resuming {args.out}: {len(runner.reusable)} measurements kept", flush=True)
     started = time.perf_counter()
     for n in sorted(args.sizes):

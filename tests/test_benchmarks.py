@@ -114,6 +114,25 @@ def test_gradient_accumulation_makes_the_same_update_as_the_whole_batch():
 
 
 @tensorflow_benchmark
+def test_resume_keeps_the_earlier_measurements_but_those_redone_or_below_the_noise():
+    earlier = {"time": [{"model": "ntm", "n": 8, "status": "ok", "per_step_ms": 1.0},
+                        {"model": "ntm", "n": 16, "status": "ok", "per_step_ms": -0.1},
+                        {"model": "sam", "n": 8, "status": "ok", "per_step_ms": 1.0},
+                        {"model": "sam", "n": 16, "status": "skipped"}],
+               "memory": [{"model": "ntm", "n": 8, "jit": True, "status": "ok"},
+                          {"model": "sam", "n": 8, "jit": True, "status": "ok"}]}
+    assert set(scaling.reusable_measurements(earlier)) == {
+        ("time", "ntm", 8), ("time", "sam", 8), ("memory", "ntm", 8, True),
+        ("memory", "sam", 8, True)}
+    assert set(scaling.reusable_measurements(earlier, redo=["sam"])) == {
+        ("time", "ntm", 8), ("memory", "ntm", 8, True)}
+    with pytest.raises(SystemExit):  # --redo names a model of the run, with --resume
+        scaling.parse_args(["--models", "ntm", "--resume", "--redo", "sam"])
+    with pytest.raises(SystemExit):
+        scaling.parse_args(["--models", "ntm", "--redo", "ntm"])
+    assert scaling.parse_args(["--models", "ntm,sam", "--resume", "--redo", "sam"]).redo == ["sam"]
+
+
 def test_a_batch_over_the_ram_budget_is_timed_by_gradient_accumulation(tmp_path):
     out = tmp_path / "scaling.json"
     # 8 x 64 slots need more than the budget at every T; micro-batches of 1 fit.
