@@ -16,6 +16,10 @@ Examples:
     python examples/train.py --cell dnc --num-read-heads 4 --task repeat_copy
     python examples/train.py --cell sdnc --memory-size 1024 --word-size 32 --task repeat_copy
 
+    # Where the trained DNC's heads read and wrote, on a validation example.
+    python examples/train.py --cell dnc --task copy --run-dir runs/dnc_copy_s1 \
+        --plot-access docs/figures/dnc_copy_access.png
+
     # An LSTM baseline on associative recall, with task arguments.
     python examples/train.py --cell lstm --units 256 --task associative_recall \
         --task-arg max_items=6
@@ -192,6 +196,12 @@ def parser():
     p.add_argument("--eval-batches", type=int, default=10,
                    help="batches of the generalization split in the final evaluation")
     p.add_argument("--verbose", type=int, default=1, help="Keras fit verbosity (progress bar)")
+    p.add_argument("--plot-access", default=None, metavar="PNG",
+                   help="train nothing: draw where the heads of the run's best model (else "
+                        "its last) read and wrote on one example of --task and save it here "
+                        "(NTM, SAM, DNC, SDNC; needs matplotlib)")
+    p.add_argument("--plot-split", choices=tasks.SPLITS, default="validation",
+                   help="--plot-access: the split the example is drawn from (with --seed)")
     return p
 
 
@@ -199,6 +209,8 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser().parse_args(argv)
     run_dir = args.run_dir or os.path.join("runs", f"{args.cell}_{args.task}")
+    if args.plot_access:
+        return plot_access(args, run_dir)
     # One run per directory: a second one would share its checkpoints.
     lock = DirectoryLock(run_dir)
     try:
@@ -209,6 +221,30 @@ def main(argv=None):
         return run(args, run_dir, command="python examples/train.py " + shlex.join(argv))
     finally:
         lock.release()
+
+
+def plot_access(args, run_dir):
+    """Draw the reads and writes of `run_dir`'s best (else last) model on one example."""
+    import numpy as np
+
+    from keras_memory import plotting
+
+    if args.cell == "lstm":
+        raise SystemExit("--plot-access draws a memory's heads: --cell lstm has none")
+    path = next((p for p in (os.path.join(run_dir, "best.keras"),
+                             os.path.join(run_dir, "model.keras")) if os.path.exists(p)), None)
+    if path is None:
+        raise SystemExit(f"--plot-access: {run_dir} holds no best.keras or model.keras")
+    model = keras.models.load_model(path)
+    task = tasks.get(args.task, **parse_task_args(args.task_arg))
+    x, y, w = task.generate(np.random.default_rng(args.seed), 1, split=args.plot_split)
+    access = plotting.record_access(model, x)
+    os.makedirs(os.path.dirname(os.path.abspath(args.plot_access)), exist_ok=True)
+    plotting.plot_memory_access(access, targets=y, sample_weight=w, path=args.plot_access,
+                                title=f"{args.cell.upper()} on {args.task} ({args.plot_split} "
+                                      f"example, seed {args.seed}): {os.path.basename(path)}")
+    print(f"Wrote {args.plot_access} ({path})")
+    return access
 
 
 def run(args, run_dir, command=None):

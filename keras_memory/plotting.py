@@ -91,7 +91,9 @@ def record_access(model, inputs, layer_name=None, max_dense_rows=1024):
         `(batch, time, write_heads, rows)`, `"rows"` (the memory slot of each
         row: every slot, or for a large `SAMCell` or `SDNCCell` the slots it
         touched),
-        `"inputs"`, and `"predictions"` (the model's output on `inputs`).
+        `"inputs"`, `"predictions"` (the model's output on `inputs`) and, for
+        a `DNCCell`, `"read_modes"` `(batch, time, read_heads, 3)`: the
+        weights of each read head's backward, content and forward weightings.
     """
     rnn = (model.get_layer(layer_name) if layer_name
            else _find_rnn(model, (NTMCell, SAMCell, DNCCell, SDNCCell)))
@@ -113,13 +115,16 @@ def record_access(model, inputs, layer_name=None, max_dense_rows=1024):
     else:
         reads, writes = parts["read_weightings"], parts["write_weightings"]
         rows = np.arange(cell.memory_size)
-    return {
+    access = {
         "read_weightings": reads,
         "write_weightings": writes,
         "rows": rows,
         "inputs": np.asarray(inputs),
         "predictions": np.asarray(model.predict_on_batch(inputs)),
     }
+    if "read_modes" in parts:  # DNC: (batch, time, read_heads, 3)
+        access["read_modes"] = parts["read_modes"]
+    return access
 
 
 def plot_memory_access(access, example=0, targets=None, sample_weight=None, path=None,
@@ -166,17 +171,25 @@ def plot_memory_access(access, example=0, targets=None, sample_weight=None, path
     panels.append(("outputs", predictions[:steps].T, "Greys"))
     for h in range(writes.shape[1]):
         panels.append((f"write head {h}", writes[:steps, h].T, "viridis"))
+    modes = access.get("read_modes")
     for h in range(reads.shape[1]):
         panels.append((f"read head {h}", reads[:steps, h].T, "viridis"))
+        if modes is not None:  # rows: backward, content, forward
+            panels.append((f"read head {h}: mode (backward / content / forward)",
+                           modes[example][:steps, h].T, "viridis"))
 
-    heights = [max(2.0, min(6.0, p[1].shape[0] / 8)) for p in panels]
+    heights = [1.0 if "mode" in p[0] else max(2.0, min(6.0, p[1].shape[0] / 8))
+               for p in panels]
     fig, axes = plt.subplots(len(panels), 1, figsize=(max(6.0, steps / 5), sum(heights)),
                              gridspec_kw={"height_ratios": heights}, squeeze=False)
     rows = access.get("rows")
     for ax, (label, image, cmap) in zip(axes[:, 0], panels):
-        ax.imshow(image, aspect="auto", interpolation="nearest", cmap=cmap, origin="upper")
-        ax.set_ylabel("slot" if "head" in label else "channel")
-        if "head" in label and rows is not None and len(rows) and (
+        ax.imshow(image, aspect="auto", interpolation="nearest", cmap=cmap, origin="upper",
+                  **({"vmin": 0.0, "vmax": 1.0} if "mode" in label else {}))
+        ax.set_ylabel("mode" if "mode" in label else "slot" if "head" in label else "channel")
+        if "mode" in label:
+            ax.set_yticks([0, 1, 2], ["b", "c", "f"])
+        if "head" in label and "mode" not in label and rows is not None and len(rows) and (
             rows[-1] != len(rows) - 1
         ):
             # Only the touched slots are drawn: label some rows with their slot.

@@ -195,4 +195,5 @@ def dnc_step(x, state, weights, cfg):
     return output, {
         "h": h, "c": c, "reads": reads, "memory": memory, "usage": u, "link": new_link,
         "precedence": prec, "read_weights": wr, "write_weights": ww,
+        "read_modes": p["read_modes"],
     }

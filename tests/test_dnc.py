@@ -346,18 +346,33 @@ def test_cell_in_float32_agrees_with_the_reference():
             np.testing.assert_allclose(outputs[b, t], expected, atol=1e-5)
 
 
-def test_return_weightings_appends_distributions_and_split_output_finds_them():
-    cell = DNCCell(**SMALL, return_weightings=True)
-    assert cell.output_size == 8 + 2 * 4 + 3 * 6
-    out = keras.layers.RNN(cell, return_sequences=True)(
-        np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32"))
-    parts = cell.split_output(out)
-    assert tuple(parts["reads"].shape) == (2, 5, 2, 4)
-    assert tuple(parts["read_weightings"].shape) == (2, 5, 2, 6)
-    assert tuple(parts["write_weightings"].shape) == (2, 5, 1, 6)
-    for key in ("read_weightings", "write_weightings"):
-        values = _np(parts[key])
-        assert (values >= 0).all() and (values.sum(-1) <= 1 + 1e-5).all()
+def test_return_weightings_appends_the_references_weightings_and_read_modes():
+    keras.utils.set_random_seed(0)
+    cell = DNCCell(**SMALL, return_weightings=True, dtype=REFERENCE_DTYPE)
+    assert cell.output_size == 8 + 2 * 4 + 3 * 6 + 3 * 2
+    rnn = keras.layers.RNN(cell, return_sequences=True, dtype=REFERENCE_DTYPE)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 5, 3)).astype(REFERENCE_DTYPE)
+    rnn(x)
+    for w in cell.controller.weights + cell.interface.weights:  # every gate moves
+        w.assign(rng.normal(size=w.shape) * 1.5)
+    parts = {k: _np(v) for k, v in cell.split_output(rnn(x)).items()}
+    assert parts["reads"].shape == (2, 5, 2, 4)
+    assert parts["read_weightings"].shape == (2, 5, 2, 6)
+    assert parts["write_weightings"].shape == (2, 5, 1, 6)
+    assert parts["read_modes"].shape == (2, 5, 2, 3)
+    weights = _reference_weights(cell)
+    cfg = dict(num_reads=2, word_size=4, clip_value=cell.clip_value,
+               strength=cell.strength_activation)
+    for b in range(2):
+        state = ref.initial_state(cell.units, 6, 4, 2)
+        for t in range(5):
+            _, state = ref.dnc_step(x[b, t], state, weights, cfg)
+            for key, want in (("read_weightings", state["read_weights"]),
+                              ("write_weightings", state["write_weights"][None]),
+                              ("read_modes", state["read_modes"])):
+                np.testing.assert_allclose(parts[key][b, t], want, atol=REFERENCE_ATOL,
+                                           err_msg=f"{key} step {t}")
     plain = DNCCell(**SMALL)
     assert set(plain.split_output(np.zeros((3, plain.output_size)))) == {"controller", "reads"}
 
@@ -376,6 +391,14 @@ def test_record_access_finds_the_dnc_and_returns_its_weightings():
     # everywhere alike by content), never more to another slot.
     first = access["write_weightings"][:, 0, 0]
     assert (first[:, 0] >= first[:, 1:].max(-1) - 1e-6).all()
+    # Each read head's weights of its backward, content and forward weightings.
+    assert access["read_modes"].shape == (2, steps, 2, 3)
+    np.testing.assert_allclose(access["read_modes"].sum(-1), 1.0, atol=1e-5)
+    pytest.importorskip("matplotlib")
+    figure = plotting.plot_memory_access(access)
+    titles = [ax.get_title(loc="left") for ax in figure.axes]
+    assert titles[-4:] == ["read head 0", "read head 0: mode (backward / content / forward)",
+                           "read head 1", "read head 1: mode (backward / content / forward)"]
 
 
 def _gradients(cell, x):

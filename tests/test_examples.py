@@ -109,6 +109,15 @@ def test_train_script_trains_the_dnc_and_the_sdnc_with_their_settings(tmp_path, 
     assert [type(c).__name__ for c in cells] == [{"dnc": "DNCCell", "sdnc": "SDNCCell"}[cell]]
     config = cells[0].get_config()
     assert {name: config[name] for name in expected} == expected
+    if cell == "dnc":  # --plot-access draws the run's best model and trains nothing
+        pytest.importorskip("matplotlib")
+        png = tmp_path / "figures" / "access.png"
+        state = (run_dir / "state.json").read_text()
+        access = train.main(["--cell", cell, "--run-dir", str(run_dir), "--task", "repeat_copy",
+                             "--task-arg", "max_repeats=2", "--plot-access", str(png)])
+        assert png.stat().st_size > 0
+        assert access["read_modes"].shape[-2:] == (2, 3)
+        assert (run_dir / "state.json").read_text() == state
 
 
 def test_train_script_refuses_a_memory_init_for_the_dnc(tmp_path):
@@ -179,15 +188,17 @@ def test_table1b_script_reports_ours_next_to_the_paper_and_draws_trajectories(tm
 @pytest.mark.parametrize("order", ["file", "shuffled"])
 def test_table1b_script_takes_the_batches_in_file_order_when_asked(tmp_path, monkeypatch, order):
     """--batch-order file: each pass reads its batches in order, as the authors' train.lua."""
+    from keras_memory.training import CyclingBatches
+
     script = load_example("lantm_table1b")
     seen = []
-    get = script.CyclingBatches.__getitem__
+    get = CyclingBatches.__getitem__
 
     def recording(self, index):
         seen.append(index)
         return get(self, index)
 
-    monkeypatch.setattr(script.CyclingBatches, "__getitem__", recording)
+    monkeypatch.setattr(CyclingBatches, "__getitem__", recording)
     argv = ["--model", "lantm", "--task", "copy", "--batch-order", order,
             "--run-dir", str(tmp_path / order), *LANTM_TINY, "--steps", "40"]
     results = script.main(argv)

@@ -105,8 +105,9 @@ class DNCCell(keras.layers.Layer):
         link_gradient: Boolean. If `False`, no gradient flows through the
             link matrix. Defaults to `True` (the paper).
         return_weightings: Boolean. If `True`, the read heads' and then the
-            write head's weightings are appended to the output (see
-            `output_size` and `split_output`). Defaults to `False`.
+            write head's weightings, and the read modes of every read head,
+            are appended to the output (see `output_size` and
+            `split_output`). Defaults to `False`.
         kernel_initializer: Initializer for the kernel of the dense layer that
             emits the interface vector. Defaults to `"glorot_uniform"`.
         seed: Optional integer, seed for the controller's initializers.
@@ -114,7 +115,7 @@ class DNCCell(keras.layers.Layer):
             such as `name` or `dtype`.
 
     Attributes:
-        output_size: `units + R * W`, plus `(R + 1) * N` when
+        output_size: `units + R * W`, plus `(R + 1) * N + 3 R` when
             `return_weightings=True`.
         state_size: `[units, units, R * W, N * W, N, N * N, N, R * N, N]`.
 
@@ -193,7 +194,7 @@ class DNCCell(keras.layers.Layer):
         self.state_size = [self.units, self.units, r * w, n * w, n, n * n, n, r * n, n]
         self.output_size = self.units + r * w
         if self.return_weightings:
-            self.output_size += (r + 1) * n
+            self.output_size += (r + 1) * n + 3 * r
 
     def build(self, input_shape):
         check_build_input_shape(self, input_shape)
@@ -278,7 +279,8 @@ class DNCCell(keras.layers.Layer):
         # 7. Output [h_t, r_t]; y_t = W_y h_t + W_r r_t is the Dense after the RNN.
         outputs = [controller_output, new_reads]
         if self.return_weightings:
-            outputs += [new_read_weights, write_weights]
+            outputs += [new_read_weights, write_weights,
+                        ops.reshape(xi["read_modes"], (-1, 3 * r))]
         new_states = [
             h,
             c,
@@ -303,8 +305,10 @@ class DNCCell(keras.layers.Layer):
         Returns:
             A dict with `"controller"` (`..., units`), `"reads"`
             (`..., R, W`) and, when `return_weightings=True`,
-            `"read_weightings"` (`..., R, N`) and `"write_weightings"`
-            (`..., 1, N`).
+            `"read_weightings"` (`..., R, N`), `"write_weightings"`
+            (`..., 1, N`) and `"read_modes"` (`..., R, 3`: the weights of
+            the backward, content and forward weightings in each read head's
+            weighting, the paper's `pi_t`).
         """
         lead = tuple(outputs.shape[:-1])
         units, width, n, r = self.units, self.word_size, self.memory_size, self.num_read_heads
@@ -314,9 +318,11 @@ class DNCCell(keras.layers.Layer):
             "reads": ops.reshape(outputs[..., units:read_end], lead + (r, width)),
         }
         if self.return_weightings:
-            weightings = ops.reshape(outputs[..., read_end:], lead + (r + 1, n))
+            weightings_end = read_end + (r + 1) * n
+            weightings = ops.reshape(outputs[..., read_end:weightings_end], lead + (r + 1, n))
             parts["read_weightings"] = weightings[..., :r, :]
             parts["write_weightings"] = weightings[..., r:, :]
+            parts["read_modes"] = ops.reshape(outputs[..., weightings_end:], lead + (r, 3))
         return parts
 
     def get_config(self):
