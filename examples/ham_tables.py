@@ -54,12 +54,10 @@ import time
 import keras
 import numpy as np
 
-from keras_memory import HAMCell, papers
+from keras_memory import papers
 from keras_memory.baselines import KINDS as BASELINES
-from keras_memory.baselines import build_baseline_model
 from keras_memory.recipes import ham as recipe
 from keras_memory.recipes.ham import make_task
-from keras_memory.reinforce import TreeCurriculum, with_memory_size
 from keras_memory.tasks.ham_tasks import bits_to_int
 from keras_memory.training import resume_state
 
@@ -133,14 +131,6 @@ def _save_checkpoint(model, checkpoint, state_path, state):
     os.replace(temporary, state_path)
 
 
-def sequence_error(model, task, split, examples, batch_size, seed):
-    """Percent of sequences with any wrong bit (greedy decisions)."""
-    batches = max(1, examples // batch_size)
-    results = model.evaluate(task.dataset(batch_size=batch_size, num_batches=batches,
-                                          split=split, seed=seed), verbose=0, return_dict=True)
-    return 100.0 * (1.0 - results["sequence_accuracy"])
-
-
 def distinct_leaves(model, task, examples, seed):
     """Mean number of different leaves a test sequence visits (greedy decisions).
 
@@ -157,46 +147,15 @@ def distinct_leaves(model, task, examples, seed):
     return float(np.mean([len(set(row[:end])) for row, end in zip(leaf, last)]))
 
 
-def evaluate(model, task_name, examples, batch_size, seed=0, jit_compile=True):
-    """Test and generalization error (%) of a trained model, greedy decisions.
-
-    The test at the model's own tree size, the generalization with the same
-    weights on a tree 4x bigger with 2-4x longer inputs (section 4.1). The
-    examples are drawn from seeds `2 seed + 1` (test) and `2 seed + 2`.
-    """
-    cells = [layer.cell for layer in model.layers if isinstance(layer, keras.layers.RNN)]
-    ham = [cell for cell in cells if isinstance(cell, HAMCell)]
-    size = ham[0].memory_size if ham else model.get_layer("sequence").batch_shape[1]
-    task = make_task(task_name, size)
-    loss = {} if ham else {"loss": task.compile_kwargs()["loss"]}
-    model.compile(weighted_metrics=task.metrics(), jit_compile=jit_compile, **loss)
-    test = sequence_error(model, task, "validation", examples, batch_size, seed=2 * seed + 1)
-    # The same weights on a 4x bigger tree (the weights do not depend on it).
-    leaves = (task.operations("generalization") if task_name in RAW
-              else task.leaves("generalization"))
-    if ham:
-        bigger = with_memory_size(model, leaves)
-    else:  # a baseline: the same model for 4x more items
-        kind = model.name.split("_ham_")[0]
-        # The logits read h (lstm) or [s; c] with a bidirectional read (3 units).
-        width = model.get_layer("logits").kernel.shape[0]
-        units = width // (3 if kind == "lstm_attention" else 1)
-        bigger = build_baseline_model(kind, task, units=units, num_leaves=leaves)
-        bigger.set_weights(model.get_weights())
-    bigger.compile(weighted_metrics=task.metrics(), jit_compile=jit_compile, **loss)
-    generalization = sequence_error(bigger, task, "generalization", examples, batch_size,
-                                    seed=2 * seed + 2)
-    return test, generalization
-
-
 def main(argv=None):
     args = parse_args(argv)
     keras.utils.set_random_seed(args.seed)
     if args.evaluate:
         model = keras.models.load_model(args.evaluate)
         start = time.perf_counter()
-        test, generalization = evaluate(model, args.task, args.test_examples, args.batch_size,
-                                        seed=args.seed, jit_compile=not args.no_jit)
+        test, generalization = recipe.evaluate(model, args.task, args.test_examples,
+                                               args.batch_size, seed=args.seed,
+                                               jit_compile=not args.no_jit)
         print(f"{args.evaluate}: {args.test_examples} test and generalization examples, "
               f"seed {args.seed}, {time.perf_counter() - start:.0f} s")
         print(f"test {test:.2f}% generalization {generalization:.2f}%")
@@ -218,12 +177,10 @@ def main(argv=None):
     if args.init_from:  # The weights do not depend on the tree size.
         model.load_weights(args.init_from)
 
-    curriculum = None
-    if args.curriculum:
-        curriculum = TreeCurriculum(cell, task, start_leaves=args.curriculum,
-                                    threshold=args.curriculum_threshold,
-                                    batch_size=args.batch_size, seed=args.seed)
-    best, history, start = None, [], time.perf_counter()
+    curriculum = recipe.make_curriculum(cell, task, args.curriculum, args.curriculum_threshold,
+                                        batch_size=args.batch_size, seed=args.seed)
+    validation = recipe.EpochValidation(task, curriculum, batch_size=args.batch_size)
+    history, start = [], time.perf_counter()
     best_path = os.path.join(run_dir, "model.keras")
     checkpoint = os.path.join(run_dir, "checkpoint.weights.h5")
     state_path = os.path.join(run_dir, "state.json")
@@ -240,31 +197,21 @@ def main(argv=None):
         model.load_weights(checkpoint)
         for variable, value in zip(_seed_states(model), state["seed_states"], strict=True):
             variable.assign(np.asarray(value, dtype=variable.dtype))
-        best, history = state["best"], state["history"]
+        validation.best, history = state["best"], state["history"]
         start -= history[-1]["seconds"] if history else 0.0
         if curriculum is not None:
             curriculum.leaves = state["curriculum_leaves"]
             curriculum.history = state["curriculum_history"]
         print(f"Resuming {run_dir} after {state['epoch']} epochs"
               + (f" (curriculum at {curriculum.leaves} leaves)" if curriculum else "") + ".")
-    for epoch in range(state["epoch"] if state else 0, args.epochs):
-        if curriculum is None:
-            data = task.dataset(batch_size=args.batch_size, num_batches=args.batches,
-                                seed=args.seed * 1000 + epoch + 1)
-        else:
-            data = curriculum.dataset(batch_size=args.batch_size, num_batches=args.batches,
-                                      seed=args.seed * 1000 + epoch + 1)
-        measured = len(curriculum.history) if curriculum else 0
-        model.fit(data, epochs=1, verbose=0,
-                  callbacks=[keras.callbacks.TerminateOnNaN()] + ([curriculum] if curriculum else []))
-        if not all(np.isfinite(keras.ops.convert_to_numpy(w)).all() for w in model.weights):
-            raise SystemExit(f"Epoch {epoch + 1}: the loss or the weights are not finite. "
-                             f"{checkpoint} holds the last finite epoch ({epoch}).")
-        error = sequence_error(model, task, "validation", 200 * args.batch_size // 10,
-                               args.batch_size, seed=10_000 + epoch)
+    measured = [len(curriculum.history) if curriculum else 0]
+
+    def end_of_epoch(epoch):
+        error = validation.history[-1]["validation_error"]
         stage = {} if curriculum is None else {"curriculum_leaves": curriculum.leaves}
-        if curriculum is not None and len(curriculum.history) > measured:
+        if curriculum is not None and len(curriculum.history) > measured[0]:
             stage["curriculum_error"] = curriculum.history[-1]["error"]  # before any doubling
+            measured[0] = len(curriculum.history)
         history.append({"epoch": epoch + 1, "validation_error": error,
                         "seconds": time.perf_counter() - start, **stage})
         print(f"epoch {epoch + 1}: validation sequence error {error:.2f}% "
@@ -272,22 +219,28 @@ def main(argv=None):
               + (f"(error at the stage {stage['curriculum_error']:.2f}%) "
                  if "curriculum_error" in stage else "")
               + f"({time.perf_counter() - start:.0f}s)", flush=True)
-        # The best epoch is chosen at the full size.
-        if (curriculum is None or curriculum.leaves == curriculum.full_leaves) and (
-                best is None or error <= best):
-            best = error
+        if validation.best_epoch == epoch + 1:  # The best epoch, at the full size.
             model.save(best_path)
         _save_checkpoint(model, checkpoint, state_path, {
-            "epoch": epoch + 1, "args": _run_args(args), "best": best, "history": history,
-            "curriculum_leaves": curriculum.leaves if curriculum else None,
+            "epoch": epoch + 1, "args": _run_args(args), "best": validation.best,
+            "history": history, "curriculum_leaves": curriculum.leaves if curriculum else None,
             "curriculum_history": curriculum.history if curriculum else None})
+
+    try:
+        recipe.train(model, task, epochs=args.epochs, batches=args.batches,
+                     batch_size=args.batch_size, curriculum=curriculum, seed=args.seed,
+                     initial_epoch=state["epoch"] if state else 0, validation=validation,
+                     on_epoch_end=end_of_epoch)
+    except FloatingPointError as error:
+        raise SystemExit(f"{error} {checkpoint} holds the last finite epoch.") from None
+    best = validation.best
     if best is None:  # the curriculum never reached the full size: the last epoch
         model.save(best_path)
     model = keras.models.load_model(best_path)
     seconds = time.perf_counter() - start
 
-    test, generalization = evaluate(model, args.task, args.test_examples, args.batch_size,
-                                    seed=0, jit_compile=not args.no_jit)
+    test, generalization = recipe.evaluate(model, args.task, args.test_examples,
+                                           args.batch_size, seed=0, jit_compile=not args.no_jit)
     usage = distinct_leaves(model, task, examples=200, seed=4) if args.model == "ham" else None
     paper_test, paper_generalization = (PAPER[args.task] if args.model == "ham"
                                         else papers.HAM_BASELINES[args.model][args.task])

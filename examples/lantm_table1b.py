@@ -47,36 +47,17 @@ import time
 import keras
 import numpy as np
 
-import keras_memory
-from keras_memory import papers, tasks
+from keras_memory import papers
+from keras_memory.recipes import lantm as recipe
 from keras_memory.training import (
-    BestOfValidation,
-    CyclingBatches,
     RunCheckpoint,
     dtype_policy,
     evaluate_task,
     lie_access_optimizer,
     resume_state,
-    torch_uniform_init,
 )
-from keras_memory.initializers import (
-    clone_initializer,
-    offset_seed,
-    set_forget_bias,
-    torch_default_initializer,
-)
-from keras_memory.layers import LearnedInitialState
-from keras_memory.recipes import make_cell
 
-MODELS = papers.TABLE_1B_MODELS
-#: LSTM baseline layers per task (small, large) in the authors' `xopts`.
-LSTM_LAYERS = {
-    "copy": (2, 2), "reverse": (2, 2), "bigram_flip": (3, 2), "double": (2, 2),
-    "interleaved_add": (3, 3), "odd_first": (2, 2), "repeat_copy": (2, 3),
-    "priority_sort": (2, 1),
-}
-STEPS_PER_EPOCH = 500
-SMALL_REGIME_BATCHES = 500  # 16,000 examples of 32
+MODELS = recipe.MODELS
 
 
 def parse_args(argv=None):
@@ -212,132 +193,30 @@ def init_label(results):
     return " (init 1)" if results.get("init_scope") == "all" else " (init 1, kernels)"
 
 
+def bound_action_of(args):
+    if args.bound_action == "auto":
+        return recipe.authors_bound_action(args.model, args.task, args.regime)
+    return args.bound_action == "yes"
+
+
 def make_task(name, pad_multiple=8, task_args=()):
+    """The task `lantm_<name>` with `--task-arg NAME=INT` arguments (`pad_multiple=None`: the test set)."""
     kwargs = {}
     for item in task_args:
         key, _, value = item.partition("=")
         kwargs[key] = int(value)
-    return tasks.get(f"lantm_{name}", pad_multiple=pad_multiple, **kwargs)
+    task, test_task = recipe.make_tasks(name, **kwargs)
+    return task if pad_multiple else test_task
 
 
 def build(args, task):
-    """The model of `--model` for `task`: inputs `(B, T, vocab + 1)` to logits."""
-    seed = args.seed
-    kernels_only = args.init_magnitude and args.init_scope == "kernels"
-    initializer = keras.initializers.RandomUniform(-1.0, 1.0, seed=seed) if kernels_only else None
-    forget_bias = 2.0 if kernels_only else None
-    inputs = keras.Input((None, task.input_size), name="inputs")
-    readout_init = {}
-    if args.model == "lstm":
-        layers = args.lstm_layers or LSTM_LAYERS[args.task][0 if args.regime == "small" else 1]
-        symbols = inputs[..., :-1]  # The write flag is for memory models only.
-        if args.lstm_init == "keras":
-            embedded = keras.layers.Dense(128, use_bias=False, name="embedding",
-                                          kernel_initializer=keras.initializers.RandomNormal(seed=seed))(symbols)
-            cells = [make_cell("lstm", units=256, seed=seed,
-                               kernel_initializer=clone_initializer(initializer, i)
-                               if initializer else "glorot_uniform",
-                               unit_forget_bias=True) for i in range(layers)]
-            sequence = keras.layers.RNN(keras.layers.StackedRNNCells(cells), return_sequences=True,
-                                        name="memory_rnn")(embedded)
-            if forget_bias is not None:  # --init-scope kernels: forget bias 2, as for the others.
-                for cell in cells:
-                    set_forget_bias(cell, forget_bias)
-        else:
-            sequence = authors_lstm(symbols, layers, seed, initializer, forget_bias)
-            readout_init = dict(kernel_initializer=torch_default_initializer(offset_seed(seed, 50)),
-                                bias_initializer=keras.initializers.RandomUniform(
-                                    -1 / 16, 1 / 16, seed=offset_seed(seed, 51)))
-    else:
-        capacity = task.max_write_steps("generalization") + 2
-        common = dict(units=50, memory_width=20, memory_capacity=capacity, embedding_size=14,
-                      write_flag_input=True, kernel_initializer=initializer,
-                      forget_bias=forget_bias, seed=seed)
-        if args.model in ("ram", "tape"):
-            key_size = args.key_size or (2 if args.task == "repeat_copy" else 20)
-            cell = make_cell(args.model, key_size=key_size, sharpen=args.sharpen, **common)
-        else:  # lantm, lantm-s, slantm, slantm-s
-            cell = make_cell(args.model, bound_action=bound_action_of(args),
-                             project_initial_key=args.project_initial_key, **common)
-        sequence = keras_memory.MemoryRNN(cell, return_sequences=True, name="memory_rnn")(inputs)
-    logits = keras.layers.Dense(task.output_size, name="readout",
-                                dtype="float64" if args.dtype == "float64" else "float32",
-                                **readout_init)(sequence)
-    model = keras.Model(inputs, logits, name=f"{args.model}_{args.task}")
-    if args.init_magnitude and not kernels_only:
-        # The authors' init_magnitude=1: every parameter U(-1, 1), LSTM forget bias 1 + 1.
-        torch_uniform_init(model, 1.0, seed=seed)
-    return model
-
-
-def authors_lstm(symbols, layers, seed, kernel_initializer=None, forget_bias=None, units=256,
-                 embedding_size=128):
-    """The authors' LSTM baseline (`models/lstm.lua`, `train.lua`) on one-hot `symbols`.
-
-    An `nn.LookupTable` embedding (Torch's default N(0, 1)); `layers` LSTMs of
-    `units` whose input-to-gates and hidden-to-gates maps are Torch
-    `nn.Linear`s with their default init, uniform in `+-1/sqrt(fan_in)`, and
-    no forget bias (`LSTMGatesX:reset` gets none outside `--init-magnitude`);
-    Keras' `LSTMCell` has one bias for the two maps, so it gets their sum.
-    Every layer's `h` and `c` start from learned vectors drawn in (-1, 1)
-    (`learnable_init_states`, an `nn.Linear(1, n)` bias), `LearnedInitialState`.
-
-    Args:
-        symbols: One-hot symbols `(batch, time, vocabulary)`.
-        layers: Number of stacked LSTMs.
-        seed: Seed of the initializers (`None`: fresh draws).
-        kernel_initializer: Replaces the input kernels' Torch init
-            (`--init-scope kernels`); each layer gets its own copy.
-        forget_bias: If given, the forget gates' bias (`--init-scope kernels`).
-        units, embedding_size: The authors' 256 and 128.
-
-    Returns:
-        The top layer's outputs `(batch, time, units)`.
-    """
-    embedded = keras.layers.Dense(
-        embedding_size, use_bias=False, name="embedding",
-        kernel_initializer=keras.initializers.RandomNormal(0.0, 1.0, seed=seed))(symbols)
-    cells = [make_cell(
-        "lstm", units=units, unit_forget_bias=False,
-        kernel_initializer=clone_initializer(kernel_initializer, 10 * i + 3) if kernel_initializer
-        else torch_default_initializer(offset_seed(seed, 10 * i + 1)),
-        recurrent_initializer=torch_default_initializer(offset_seed(seed, 10 * i + 2)))
-        for i in range(layers)]
-    states = LearnedInitialState([units] * (2 * layers), seed=offset_seed(seed, 40),
-                                 name="initial_state")(symbols)
-    sequence = keras.layers.RNN(keras.layers.StackedRNNCells(cells), return_sequences=True,
-                                name="memory_rnn")(
-        embedded, initial_state=[states[2 * i: 2 * i + 2] for i in range(layers)])
-    # The bias of the two Torch maps: U(+-1/sqrt(fan_in)) + U(+-1/sqrt(units)).
-    rng = np.random.default_rng(offset_seed(seed, 30))
-    for cell, fan_in in zip(cells, [embedding_size] + [units] * (layers - 1)):
-        bound_x, bound_h = 1 / np.sqrt(fan_in), 1 / np.sqrt(units)
-        bias = rng.uniform(-bound_x, bound_x, cell.bias.shape) + rng.uniform(-bound_h, bound_h, cell.bias.shape)
-        set_forget_bias(cell, forget_bias, bias)  # forget_bias=None keeps the drawn one.
-    return sequence
-
-
-#: (task, regime) pairs whose grid-selected SLANTM bounds its rotation angle in
-#: the authors' code (`keras_memory.papers.TABLE_1B_CONFIGS`, their grid-selected configs).
-SLANTM_BOUNDED = {(task, regime) for (model, task, regime), config
-                  in papers.TABLE_1B_CONFIGS.items() if model == "slantm" and config["bound_act"]}
-
-
-def authors_bound_action(model, task, regime):
-    """`bound_action` of the authors' grid-selected configuration: the LANTMs bound
-    the translation everywhere; SLANTM bounds its angle only on some tasks;
-    elsewhere (SLANTM-s) the cell's default."""
-    if model in ("lantm", "lantm-s"):
-        return True
-    if model == "slantm":
-        return (task, regime) in SLANTM_BOUNDED
-    return None
-
-
-def bound_action_of(args):
-    if args.bound_action == "auto":
-        return authors_bound_action(args.model, args.task, args.regime)
-    return args.bound_action == "yes"
+    """The model of `--model` for `task` (`keras_memory.recipes.lantm.build_model`)."""
+    init = (args.init_scope if args.init_magnitude else "default")
+    return recipe.build_model(
+        args.model, args.task, task, regime=args.regime, seed=args.seed, init=init,
+        lstm_init=args.lstm_init, lstm_layers=args.lstm_layers, key_size=args.key_size,
+        sharpen=args.sharpen, bound_action=bound_action_of(args),
+        project_initial_key=args.project_initial_key, dtype=args.dtype)
 
 
 def trajectories_figure(model, task, path, seed=0):
@@ -431,13 +310,8 @@ def main(argv=None):
 
 
 def schedule(args):
-    """`(learning rate, decay delay)` of a run: the ones given or the defaults
-    (0.01 and 300; the LSTM 0.002 and 700), a default delay scaled to `--steps`."""
-    lr = args.lr if args.lr is not None else (0.002 if args.model == "lstm" else 0.01)
-    delay = args.decay_delay if args.decay_delay is not None else (700 if args.model == "lstm" else 300)
-    if args.decay_delay is None:
-        delay = int(round(delay * args.steps / 10_000 / 2)) * 2  # Same share of the run, kept even.
-    return lr, delay
+    """`(learning rate, decay delay)` of a run (`keras_memory.recipes.lantm.schedule`)."""
+    return recipe.schedule(args.model, args.steps, args.lr, args.decay_delay)
 
 
 def run_settings(args):
@@ -464,15 +338,11 @@ def train(args):
     task = make_task(args.task, task_args=args.task_arg)
     test_task = make_task(args.task, pad_multiple=None, task_args=args.task_arg)
 
-    num_batches = SMALL_REGIME_BATCHES if args.regime == "small" else args.steps
-    data = task.dataset(batch_size=args.batch_size, num_batches=num_batches, seed=args.seed)
-    steps_per_epoch = min(STEPS_PER_EPOCH, args.steps)
-    batches = CyclingBatches(data, steps_per_epoch)
-    epochs = max(1, args.steps // steps_per_epoch)
-    every = max(1, args.steps // 20)
-    validation = BestOfValidation(test_task, every=every, start=args.steps // 2,
-                                  num_batches=args.test_batches, batch_size=args.batch_size,
-                                  verbose=args.verbose > 0)
+    batches, epochs = recipe.training_batches(task, args.regime, args.steps, args.batch_size,
+                                              args.seed)
+    steps_per_epoch = batches.steps_per_epoch
+    validation = recipe.validation(test_task, args.steps, args.test_batches, args.batch_size,
+                                   verbose=args.verbose > 0)
 
     model_path = os.path.join(run_dir, "model.keras")
     state_path = os.path.join(run_dir, "state.json")

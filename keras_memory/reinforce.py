@@ -44,6 +44,8 @@ Reference:
       sections 3.3 and 4.1.
 """
 
+import contextlib
+
 import keras
 import numpy as np
 from keras import ops
@@ -607,6 +609,19 @@ class TreeCurriculum(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self._apply(self.full_leaves)
+
+    @contextlib.contextmanager
+    def at_full_size(self):
+        """A block in which the cell and the task have their full size, then the stage again.
+
+        For measuring the model at the full size between the epochs of a
+        stage (`keras_memory.recipes.ham.EpochValidation`).
+        """
+        self._apply(self.full_leaves)
+        try:
+            yield
+        finally:
+            self._apply(self.leaves)
 
 
 class CurriculumBatches(keras.utils.PyDataset):

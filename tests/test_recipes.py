@@ -150,3 +150,83 @@ def test_a_ham_baseline_refuses_a_raw_task():
         ham.build_model("lstm", ham.make_task("stack", 4), 4)
     with pytest.raises(ValueError, match="'gru'.*allowed"):
         ham.build_model("gru", ham.make_task("sort", 4), 4)
+
+
+# ------------------------------------------------------------- the Lie-access recipe
+def test_lantm_runs_are_whole_epochs_of_at_most_500_steps_covering_the_steps():
+    from keras_memory.recipes import lantm
+
+    assert lantm.epochs_of(10_000) == (20, 500)
+    assert lantm.epochs_of(1200) == (3, 400)  # not 2 x 500 = 1,000 steps
+    assert lantm.epochs_of(6) == (1, 6)
+    task, _ = lantm.make_tasks("copy", alphabet_size=4, max_length=3)
+    batches, epochs = lantm.training_batches(task, "small", 1200, batch_size=4)
+    assert (epochs, len(batches)) == (3, 400)
+    assert len(batches.data) == lantm.SMALL_REGIME_BATCHES
+    batches, epochs = lantm.training_batches(task, "large", 1200, batch_size=4)
+    assert len(batches.data) == 1200  # a fresh batch for every step
+    assert lantm.schedule("lantm", 10_000) == (0.01, 300)
+    assert lantm.schedule("lstm", 5_000) == (0.002, 350)  # the default delay scales
+    assert lantm.schedule("lantm", 5_000, 0.02, 300) == (0.02, 300)  # a given one does not
+
+
+@pytest.mark.parametrize("model", ["lstm", "slantm", "tape"])
+def test_the_table1b_example_and_hypermodel_build_the_same_model(model):
+    """examples/lantm_table1b.py and tuning's LieAccessHyperModel share the recipe's builder."""
+    import importlib.util
+    import os
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location(
+        "lantm_table1b", os.path.join(root, "examples", "lantm_table1b.py"))
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    pytest.importorskip("keras_tuner")
+    sys.path.insert(0, os.path.join(root, "tuning"))
+    try:
+        import hypermodels
+    finally:
+        sys.path.remove(os.path.join(root, "tuning"))
+    argv = ["--model", model, "--task", "repeat_copy", "--seed", "2"] + (
+        ["--bound-action", "no"] if model == "slantm" else [])
+    values = {"units": 256 if model == "lstm" else 50, "embed": 128 if model == "lstm" else 14,
+              "seed": 2, "init": "*", "layers": 2, "key_size": 2, "sharpen": False,
+              "bound_action": False}
+    task = example.make_task("repeat_copy")
+    keras.utils.set_random_seed(2)  # as both do before they build (the readout's init)
+    built = example.build(example.parse_args(argv), task)
+    hypermodel = hypermodels.LieAccessHyperModel(model, "repeat_copy", "small",
+                                                 space={k: [v] for k, v in values.items()})
+    keras.utils.set_random_seed(2)
+    searched = hypermodel.build_model(values)
+    assert [w.shape for w in built.weights] == [w.shape for w in searched.weights]
+    for a, b in zip(built.weights, searched.weights):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(a),
+                                      keras.ops.convert_to_numpy(b), err_msg=a.path)
+    if model == "lstm":  # the authors' LSTM in both (learned initial states)
+        assert searched.get_layer("initial_state") is not None
+
+
+def test_the_epoch_validation_measures_the_full_tree_and_keeps_the_stage():
+    from keras_memory.recipes import ham
+
+    task = ham.make_task("reverse", 4)
+    model, cell = ham.build_model("ham", task, 4, seed=1, jit_compile=False)
+    curriculum = ham.make_curriculum(cell, task, 2, 0.0, batch_size=4, verbose=0)
+    curriculum.set_model(model)
+    curriculum.on_train_begin()
+    assert cell.active_leaves == 2 and task.max_length < 4
+    validation = ham.EpochValidation(task, curriculum, num_batches=2, batch_size=4)
+    validation.set_model(model)
+    logs = {}
+    validation.on_epoch_end(0, logs)
+    assert cell.active_leaves == 2 and task.max_length < 4  # the stage goes on
+    with curriculum.at_full_size():
+        assert cell.active_leaves == 4
+        full = ham.sequence_error(model, task, "validation", 8, 4, seed=10_000)
+    assert validation.history == [{"epoch": 1, "validation_error": full, "full_size": False}]
+    assert logs == {"validation_error": full} and validation.best is None
+    curriculum.leaves = 4  # the last stage: the epoch can be the best
+    validation.on_epoch_end(1, logs)
+    assert validation.best_epoch == 2 and logs["best_validation_error"] == validation.best

@@ -263,6 +263,39 @@ def test_random_search_of_ham_reports_the_papers_metric(tmp_path, model, task):
     assert "The paper (best of its random search): 0% test error" in markdown
 
 
+def test_evaluate_trial_measures_a_ham_trials_kept_weights_as_ham_tables_does(tmp_path):
+    from keras_memory.recipes import ham as ham_recipe
+
+    common = ["--model", "ham", "--task", "stack", "--quick", "--directory", str(tmp_path),
+              "--verbose", "0", "--no-jit"]
+    search.main(common)
+    project = tmp_path / "ham_stack_quick"
+    ranked = search.main(common + ["--evaluate-trial", "0", "--test-examples", "16"])
+    evaluation = json.loads((project / "trial_0" / "evaluation.json").read_text())
+    by_id = {t["trial_id"]: t for t in ranked}
+    assert by_id["0"]["metrics"]["test_error"] == evaluation["test_error"]
+    assert by_id["0"]["metrics"]["generalization_error"] == evaluation["generalization_error"]
+    assert "test_error" not in by_id["1"]["metrics"]
+    header, *rows = (project / "results.csv").read_text().splitlines()
+    assert header.endswith(",test_error,generalization_error")
+    # The same numbers as the recipe gives the trial's model with the kept weights.
+    trial = kt.engine.trial.Trial.load(str(project / "trial_0" / "trial.json"))
+    args = search.settings(search.parser().parse_args(common))
+    model = search.make_hypermodel(args, search.search_space(args)).build(trial.hyperparameters)
+    model.load_weights(str(project / "trial_0" / "checkpoint.weights.h5"))
+    assert ham_recipe.evaluate(model, "stack", 16, 8, jit_compile=False) == (
+        evaluation["test_error"], evaluation["generalization_error"])
+
+    with pytest.raises(SystemExit, match="no .*trial_7"):
+        search.main(common + ["--evaluate-trial", "7"])
+    (project / "trial_1" / "checkpoint.weights.h5").unlink()
+    with pytest.raises(SystemExit, match="checkpoint.weights.h5 is missing"):
+        search.main(common + ["--evaluate-trial", "1"])
+    with pytest.raises(SystemExit, match="--evaluate-trial is for --model ham or dham"):
+        search.main(["--model", "ntm", "--task", "copy", "--quick", "--directory",
+                     str(tmp_path), "--evaluate-trial", "0"])
+
+
 @pytest.mark.parametrize("curriculum_error, full_size_epochs", [(100.0, 0), (0.0, 2)])
 def test_a_ham_trial_with_the_curriculum_scores_only_the_full_tree(
         tmp_path, monkeypatch, curriculum_error, full_size_epochs):

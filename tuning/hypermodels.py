@@ -44,20 +44,16 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
-import keras_memory
 from keras_memory import papers, tasks
 from keras_memory.recipes import ham as ham_recipe
+from keras_memory.recipes import lantm as lantm_recipe
 from keras_memory.recipes import make_cell, memory_settings
 from keras_memory.training import (
-    BestOfValidation,
-    CyclingBatches,
     TaskEvaluation,
     TrainingStream,
     default_optimizer,
     build_model,
-    dtype_policy,
     lie_access_optimizer,
-    torch_uniform_init,
 )
 
 #: The models of Table 1(b) (and of Table A.1).
@@ -77,13 +73,8 @@ OBJECTIVE = "objective"
 #: Weight of the fine accuracy in the Lie-access objective (see `lie_access_objective`).
 FINE_WEIGHT = 1e-4
 
-#: The paper's run length (`max_iter = 1000` iters of 10 steps); the decay
-#: delays of Table A.1 are in iters of such a run.
-PAPER_STEPS = 10_000
-#: Batches per Keras epoch (the authors reset the small regime's data every 500 batches).
-STEPS_PER_EPOCH = 500
-#: The small regime: 500 batches of 32 (16,000 examples) cycled.
-SMALL_REGIME_BATCHES = 500
+#: The paper's run length (`keras_memory.recipes.lantm.PAPER_STEPS`).
+PAPER_STEPS = lantm_recipe.PAPER_STEPS
 
 #: Task arguments of `--quick` searches: short sequences, small alphabets.
 QUICK_TASK_ARGS = {
@@ -321,18 +312,6 @@ def task_args_for(model, task, quick=False, task_args=None):
     return kwargs
 
 
-def make_lantm_task(name, pad_multiple=8, **task_args):
-    """The `lantm_<name>` task, as `examples/lantm_table1b.py` makes it."""
-    return tasks.get(f"lantm_{name}", pad_multiple=pad_multiple, **task_args)
-
-
-def scaled_decay_delay(decay_delay, steps):
-    """The decay delay of a `PAPER_STEPS` run scaled to `steps` (same share of the run, even)."""
-    if steps == PAPER_STEPS:
-        return int(decay_delay)
-    return int(round(decay_delay * steps / PAPER_STEPS / 2)) * 2
-
-
 class _ReportObjective(keras.callbacks.Callback):
     """Puts the running best fine / coarse / objective into the epoch logs.
 
@@ -371,11 +350,13 @@ def _log_fit(path, event, hp, **extra):
 class LieAccessHyperModel(kt.HyperModel):
     """One model of Table 1(b) on one task and regime, over the grid of Table A.1.
 
-    `build(hp)` makes the model as `examples/lantm_table1b.py` does
-    (controller LSTM of `units`, embedding, no writes while answering,
-    `memory_capacity` = the longest 2x input plus 2) and compiles it with
-    the authors' RMSProp (`lie_access_optimizer(learning_rate, delay)`, where
-    the Table A.1 delay is scaled to `steps`, see `scaled_decay_delay`).
+    The tasks, the model, the data and the checks are the recipe's
+    (`keras_memory.recipes.lantm`), as in `examples/lantm_table1b.py`.
+    `build(hp)` makes the model (`recipes.lantm.build_model`; the LSTM with the
+    authors' initialisation, `init="1"` as `init="all"` in float64) and
+    compiles it with the authors' RMSProp (`lie_access_optimizer(learning_rate,
+    delay)`, where the Table A.1 delay is scaled to `steps`, see
+    `recipes.lantm.scaled_decay_delay`).
 
     `fit(hp, model, ...)` trains for `steps` steps of `batch_size` in the
     small regime (500 fixed batches cycled) or the large one (a fresh batch
@@ -426,17 +407,16 @@ class LieAccessHyperModel(kt.HyperModel):
         self.verbose = verbose
         self.fit_log = fit_log
         # The same tasks for every trial.
-        self.task = make_lantm_task(task, pad_multiple=8, **self.task_args)
-        self.test_task = make_lantm_task(task, pad_multiple=None, **self.task_args)
+        self.task, self.test_task = lantm_recipe.make_tasks(task, **self.task_args)
 
     # The epochs of a trial: at most 500 steps each, `steps` rounded up.
     @property
     def epochs(self):
-        return max(1, math.ceil(self.steps / STEPS_PER_EPOCH))
+        return lantm_recipe.epochs_of(self.steps)[0]
 
     @property
     def steps_per_epoch(self):
-        return math.ceil(self.steps / self.epochs)
+        return lantm_recipe.epochs_of(self.steps)[1]
 
     def declare_hyperparameters(self, hp):
         declare_space(hp, self.space)
@@ -446,7 +426,7 @@ class LieAccessHyperModel(kt.HyperModel):
         seed = int(values["seed"])
         keras.utils.set_random_seed(seed)
         model = self.build_model(values)
-        delay = scaled_decay_delay(values["decay_delay"], self.steps)
+        delay = lantm_recipe.scaled_decay_delay(values["decay_delay"], self.steps)
         model.compile(lie_access_optimizer(values["learning_rate"], delay),
                       jit_compile=self.jit_compile, **self.task.compile_kwargs())
         return model
@@ -459,56 +439,30 @@ class LieAccessHyperModel(kt.HyperModel):
         gradients overflow from that start.
         """
         uniform = values.get("init") == "1"
-        with dtype_policy("float64" if uniform else keras.config.dtype_policy()):
-            return self._build_model(values, uniform)
-
-    def _build_model(self, values, uniform):
-        task = self.task
-        seed = int(values["seed"])
-        inputs = keras.Input((None, task.input_size), name="inputs")
-        if self.model == "lstm":
-            symbols = inputs[..., :-1]  # The write flag is for memory models only.
-            embedded = keras.layers.Dense(
-                values["embed"], use_bias=False, name="embedding",
-                kernel_initializer=keras.initializers.RandomNormal(seed=seed))(symbols)
-            cells = [make_cell("lstm", units=values["units"], seed=seed, unit_forget_bias=True)
-                     for _ in range(values["layers"])]
-            sequence = keras.layers.RNN(keras.layers.StackedRNNCells(cells), return_sequences=True,
-                                        name="memory_rnn")(embedded)
-        else:
-            capacity = task.max_write_steps("generalization") + 2
-            common = dict(units=values["units"], memory_width=20, memory_capacity=capacity,
-                          embedding_size=values["embed"], write_flag_input=True,
-                          seed=seed)
-            if self.model in ("ram", "tape"):
-                cell = make_cell(self.model, key_size=values["key_size"],
-                                 sharpen=values.get("sharpen", False), **common)
-            else:  # lantm, lantm-s, slantm, slantm-s
-                cell = make_cell(self.model, bound_action=values.get("bound_action", True),
-                                 **common)
-                if cell.key_size != values.get("key_dim", cell.key_size):
-                    raise ValueError(f"{self.model} has key dim {cell.key_size}, "
-                                     f"not {values['key_dim']}")
-            sequence = keras_memory.MemoryRNN(cell, return_sequences=True,
-                                              name="memory_rnn")(inputs)
-        logits = keras.layers.Dense(task.output_size, name="readout",
-                                    dtype="float64" if uniform else "float32")(sequence)
-        model = keras.Model(inputs, logits, name=f"{self.model}_{self.task_name}")
-        if uniform:
-            torch_uniform_init(model, 1.0, seed=seed)
+        extra = {}
+        if self.model in ("ram", "tape"):
+            extra = dict(key_size=values["key_size"], sharpen=values.get("sharpen", False))
+        elif self.model != "lstm":
+            extra = dict(bound_action=values.get("bound_action", "auto"))
+        model = lantm_recipe.build_model(
+            self.model, self.task_name, self.task, regime=self.regime, seed=int(values["seed"]),
+            init="all" if uniform else "default", lstm_layers=values.get("layers"),
+            units=values["units"], embedding_size=values["embed"],
+            dtype="float64" if uniform else None, **extra)
+        if self.model in lantm_recipe.LIE_ACCESS and "key_dim" in values:
+            key_size = model.get_layer("memory_rnn").cell.key_size
+            if key_size != values["key_dim"]:
+                raise ValueError(f"{self.model} has key dim {key_size}, not {values['key_dim']}")
         return model
 
     def fit(self, hp, model, *args, callbacks=None, **kwargs):
         seed = int(hp.get("seed"))
         _log_fit(self.fit_log, "start", hp)
-        steps_per_epoch, epochs = self.steps_per_epoch, self.epochs
-        total_steps = steps_per_epoch * epochs
-        num_batches = SMALL_REGIME_BATCHES if self.regime == "small" else total_steps
-        data = self.task.dataset(batch_size=self.batch_size, num_batches=num_batches, seed=seed)
-        batches = CyclingBatches(data, steps_per_epoch)
-        validation = BestOfValidation(self.test_task, every=max(1, self.steps // 20),
-                                      start=self.steps // 2, num_batches=self.test_batches,
-                                      batch_size=self.batch_size, verbose=self.verbose > 0)
+        batches, epochs = lantm_recipe.training_batches(self.task, self.regime, self.steps,
+                                                        self.batch_size, seed)
+        total_steps = batches.steps_per_epoch * epochs
+        validation = lantm_recipe.validation(self.test_task, self.steps, self.test_batches,
+                                             self.batch_size, verbose=self.verbose > 0)
         start = time.perf_counter()
         model.fit(batches, epochs=epochs, verbose=self.verbose,
                   callbacks=[batches.epoch_callback(), validation, _ReportObjective(validation),
@@ -526,7 +480,8 @@ class LieAccessHyperModel(kt.HyperModel):
             "last_coarse": 100.0 * validation.history[-1]["coarse"],
             "seconds": seconds,
             "steps": float(total_steps),
-            "decay_delay_used": float(scaled_decay_delay(hp.get("decay_delay"), self.steps)),
+            "decay_delay_used": float(lantm_recipe.scaled_decay_delay(hp.get("decay_delay"),
+                                                                      self.steps)),
             "checks": float(len(validation.history)),
             "parameters": float(model.count_params()),
         }
@@ -650,34 +605,23 @@ class MemoryHyperModel(kt.HyperModel):
 HAM_OBJECTIVE = "validation_sequence_error"
 
 
-class _HAMValidation(keras.callbacks.Callback):
-    """After each epoch at the full tree: the validation sequence error, and the best so far.
+class _HAMObjective(keras.callbacks.Callback):
+    """Puts the best validation error so far into the epoch's logs as `objective`.
 
-    Puts `objective` (the best error so far) into the epoch logs, so the
-    tuner's `SaveBestEpoch` keeps the best epoch's weights (the paper keeps
-    the parameters of the epoch with the lowest validation error). Epochs of
-    smaller curriculum stages are not scored. Must come before the tuner's
-    callbacks and after the curriculum.
+    So the tuner's `SaveBestEpoch` keeps the weights of the best epoch at the
+    full tree (the paper keeps the parameters of the epoch with the lowest
+    validation error). Before the tree reaches the full size there is no
+    objective in the logs, and `SaveBestEpoch` keeps the last epoch's weights.
     """
 
-    def __init__(self, task, cell, num_batches, batch_size, seed):
+    def __init__(self, validation):
         super().__init__()
-        self.task, self.cell = task, cell
-        self.num_batches, self.batch_size, self.seed = num_batches, batch_size, seed
-        self.history = []
-        self.best = None
+        self.validation = validation
 
     def on_epoch_end(self, epoch, logs=None):
-        from keras_memory.reinforce import sequence_error
-
-        if self.cell.active_leaves < self.cell.memory_size:
-            return
-        error = sequence_error(self.model, self.task, "validation", self.num_batches,
-                               self.batch_size, seed=self.seed * 1_000 + epoch)
-        self.history.append({"epoch": epoch + 1, "error": error})
-        self.best = error if self.best is None else min(self.best, error)
-        if logs is not None:
-            logs.update({HAM_OBJECTIVE: error, OBJECTIVE: self.best})
+        if logs is not None and self.validation.best is not None:
+            logs.update({HAM_OBJECTIVE: self.validation.history[-1]["validation_error"],
+                         OBJECTIVE: self.validation.best})
 
 
 class HAMHyperModel(kt.HyperModel):
@@ -693,9 +637,11 @@ class HAMHyperModel(kt.HyperModel):
     `batch_size` fresh examples with the curriculum
     (`keras_memory.reinforce.TreeCurriculum` from `curriculum_start` leaves,
     threshold `curriculum_threshold`; `curriculum_start=0` trains at the
-    full size) and measures, after each epoch at the full tree, the share of
+    full size) and measures, after each epoch, the share of
     `validation_batches` fresh validation batches with any wrong bit
-    (greedy decisions). It returns `{"objective", "validation_sequence_error",
+    (greedy decisions): the training loop of `keras_memory.recipes.ham.train`,
+    the one `examples/ham_tables.py` runs, with the same batches for the same
+    seed. It returns `{"objective", "validation_sequence_error",
     ...}`: the lowest such error (%), to minimise; 100 when the curriculum
     never reached the full tree.
 
@@ -759,37 +705,32 @@ class HAMHyperModel(kt.HyperModel):
         return model
 
     def fit(self, hp, model, *args, callbacks=None, **kwargs):
-        from keras_memory.reinforce import TreeCurriculum
-
         _log_fit(self.fit_log, "start", hp)
         built_model, cell, task = self._built
         if built_model is not model:
             raise RuntimeError("HAMHyperModel.fit: the model is not the one build() made")
         seed = int(hp.get("seed"))
-        own = []
         curriculum = None
         if 0 < self.curriculum_start < self.leaves:
-            curriculum = TreeCurriculum(cell, task, start_leaves=self.curriculum_start,
-                                        threshold=float(hp.get("curriculum_threshold")),
-                                        validation_batches=self.validation_batches,
-                                        batch_size=self.batch_size, seed=seed, verbose=0)
-            data = curriculum.dataset(self.batch_size, self.batches, seed=seed)
-            own.append(curriculum)
-        else:
-            data = task.dataset(batch_size=self.batch_size, num_batches=self.batches, seed=seed)
-        validation = _HAMValidation(task, cell, self.validation_batches, self.batch_size, seed)
-        own.append(validation)
+            curriculum = ham_recipe.make_curriculum(
+                cell, task, self.curriculum_start, float(hp.get("curriculum_threshold")),
+                batch_size=self.batch_size, seed=seed, verbose=0)
+        validation = ham_recipe.EpochValidation(task, curriculum, self.validation_batches,
+                                                self.batch_size)
         start = time.perf_counter()
-        model.fit(data, epochs=self.epochs, verbose=self.verbose,
-                  callbacks=own + list(callbacks or []))
+        ham_recipe.train(model, task, epochs=self.epochs, batches=self.batches,
+                         batch_size=self.batch_size, curriculum=curriculum, seed=seed,
+                         validation=validation,
+                         callbacks=[_HAMObjective(validation)] + list(callbacks or []),
+                         verbose=self.verbose)
         seconds = time.perf_counter() - start
         best = 100.0 if validation.best is None else float(validation.best)
+        full = [h["validation_error"] for h in validation.history if h["full_size"]]
         results = {
             OBJECTIVE: best,
             HAM_OBJECTIVE: best,
-            "final_validation_error": (validation.history[-1]["error"] if validation.history
-                                       else 100.0),
-            "full_size_epochs": float(len(validation.history)),
+            "final_validation_error": full[-1] if full else 100.0,
+            "full_size_epochs": float(len(full)),
             "curriculum_final_leaves": float(curriculum.leaves if curriculum else self.leaves),
             "seconds": seconds,
             "steps": float(self.epochs * self.batches),

@@ -142,6 +142,12 @@ def parser():
                    help="append a JSON line per trial start and end to this file")
     p.add_argument("--report-only", action="store_true",
                    help="write results.csv / results.md from the project and exit")
+    p.add_argument("--evaluate-trial", default=None, metavar="TRIAL_ID",
+                   help="HAM: test and generalization errors of this completed trial's best "
+                        "epoch, written to its trial_<id>/evaluation.json and the reports")
+    p.add_argument("--test-examples", type=int, default=2500,
+                   help="HAM --evaluate-trial: sequences of each measurement (as "
+                        "examples/ham_tables.py)")
     p.add_argument("--verbose", type=int, default=1, help="0: quiet; 1: Keras Tuner's trial log; "
                                                          "2: also Keras' per-epoch lines")
     return p
@@ -276,10 +282,58 @@ def report(args, space):
     return ranked
 
 
+def evaluate_trial(args, space):
+    """HAM: the test and generalization errors of a completed trial (section 4.1).
+
+    Rebuilds the trial's model from its hyperparameters, loads the weights the
+    tuner kept (the epoch of lowest validation error), and measures them as
+    `examples/ham_tables.py` does (`keras_memory.recipes.ham.evaluate`, seed 0).
+    Writes `trial_<id>/evaluation.json`, which `results.csv` then shows.
+    """
+    import time
+
+    import keras_tuner as kt
+
+    from keras_memory.recipes import ham as ham_recipe
+
+    if args.model not in HAM_MODELS:
+        raise SystemExit(f"--evaluate-trial is for --model {' or '.join(HAM_MODELS)}, "
+                         f"received --model {args.model}")
+    trial_dir = os.path.join(args.directory, args.project_name, f"trial_{args.evaluate_trial}")
+    trial_path = os.path.join(trial_dir, "trial.json")
+    weights = os.path.join(trial_dir, "checkpoint.weights.h5")
+    if not os.path.isfile(trial_path):
+        raise SystemExit(f"--evaluate-trial {args.evaluate_trial}: no {trial_path}")
+    trial = kt.engine.trial.Trial.load(trial_path)
+    if trial.status != "COMPLETED":
+        raise SystemExit(f"--evaluate-trial {args.evaluate_trial}: the trial is {trial.status}; "
+                         "only a completed trial has the weights of its best epoch.")
+    if not os.path.isfile(weights):
+        raise SystemExit(f"--evaluate-trial {args.evaluate_trial}: {weights} is missing.")
+    hypermodel = make_hypermodel(args, space)
+    model = hypermodel.build(trial.hyperparameters)
+    model.load_weights(weights)
+    start = time.perf_counter()
+    test, generalization = ham_recipe.evaluate(model, args.task, args.test_examples,
+                                               args.batch_size, seed=0,
+                                               jit_compile=args.jit_compile)
+    result = {"test_error": test, "generalization_error": generalization,
+              "examples": args.test_examples, "seed": 0,
+              "seconds": time.perf_counter() - start}
+    with open(os.path.join(trial_dir, "evaluation.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    print(f"Trial {args.evaluate_trial}: test error {test:.2f}%, generalization error "
+          f"{generalization:.2f}% ({args.test_examples:,} sequences each)")
+    return result
+
+
 def main(argv=None):
     args = settings(parser().parse_args(argv))
     space = search_space(args)
     if args.report_only:
+        return report(args, space)
+    if args.evaluate_trial is not None:
+        evaluate_trial(args, space)
         return report(args, space)
     if args.threads:
         from keras_memory.backend import limit_cpu_threads

@@ -302,6 +302,11 @@ def collect_trials(project_dir):
                             for value in obs.get("value", [])]
             if observations:  # A trial reports its metrics once; keep the last report.
                 metrics[name] = observations[-1]
+        evaluation = os.path.join(project_dir, entry, "evaluation.json")
+        if os.path.isfile(evaluation):  # search.py --evaluate-trial (HAM)
+            metrics.update({k: v for k, v in _load_json(evaluation, "Delete it and run "
+                            "--evaluate-trial again.").items()
+                            if k in ("test_error", "generalization_error")})
         trials.append({"trial_id": state["trial_id"], "status": state.get("status"),
                        "values": state["hyperparameters"]["values"], "metrics": metrics})
     trials.sort(key=lambda t: int(t["trial_id"]))
@@ -353,7 +358,8 @@ def write_reports(project_dir, meta, space_names):
     elif ham:
         ranked = rank_trials(trials, "min", keys=[OBJECTIVE])
         metric_columns = [OBJECTIVE, "final_validation_error", "full_size_epochs",
-                          "curriculum_final_leaves", "seconds", "steps", "parameters"]
+                          "curriculum_final_leaves", "seconds", "steps", "parameters",
+                          "test_error", "generalization_error"]
     else:
         ranked = rank_trials(trials, "min", keys=[OBJECTIVE])
         metric_columns = [OBJECTIVE, "validation_bit_errors", "final_generalization_bit_errors",
@@ -399,8 +405,12 @@ def write_reports(project_dir, meta, space_names):
         lines.append("")
         if done:
             best = done[0]
+            evaluated = "test_error" in best["metrics"]
             lines.append(f"Best trial {best['trial_id']}: {best['metrics'][OBJECTIVE]:.2f}% "
-                         "validation error; "
+                         "validation error"
+                         + (f", {best['metrics']['test_error']:.2f}% test error and "
+                            f"{best['metrics']['generalization_error']:.2f}% generalization error "
+                            "(`--evaluate-trial`)" if evaluated else "") + "; "
                          + ", ".join(f"{n}={_fmt(best['values'].get(n))}" for n in names) + ".")
         if meta.get("paper") is not None:
             test, generalization = meta["paper"]

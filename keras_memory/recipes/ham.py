@@ -101,3 +101,185 @@ def build_model(model, task, leaves, *, learning_rate=3e-3, learning_rate_decay=
         loss = {"loss": task.compile_kwargs()["loss"]}
     built.compile(optimizer, weighted_metrics=task.metrics(), jit_compile=jit_compile, **loss)
     return built, cell
+
+
+def sequence_error(model, task, split, examples, batch_size, seed):
+    """Percent of `task`'s `split` sequences with any wrong bit (greedy decisions).
+
+    `examples` sequences (rounded down to whole batches, at least one) drawn
+    with `seed`; `model` must be compiled with `task.metrics()`.
+    """
+    batches = max(1, examples // batch_size)
+    results = model.evaluate(task.dataset(batch_size=batch_size, num_batches=batches,
+                                          split=split, seed=seed), verbose=0, return_dict=True)
+    return 100.0 * (1.0 - results["sequence_accuracy"])
+
+
+def evaluate(model, task_name, examples=2500, batch_size=50, seed=0, jit_compile=True):
+    """Test and generalization error (%) of a trained model, greedy decisions.
+
+    Section 4.1: the test at the model's own tree size (32 leaves), the
+    generalization with the same weights on a tree 4x bigger with 2-4x longer
+    inputs (raw HAM: 4x more operations). The examples are drawn from seeds
+    `2 seed + 1` (test) and `2 seed + 2`, so that a test never sees the
+    validation examples of training. The model is compiled again (metrics
+    only; a baseline also with its loss).
+
+    Args:
+        model: A model of `build_model` (trained), or one loaded from its
+            `.keras` file.
+        task_name: One of `TASKS`.
+        examples: Sequences of each measurement (the paper does not say; 2,500).
+        batch_size: Sequences per batch.
+        seed: Selects the examples.
+        jit_compile: Compile with XLA.
+
+    Returns:
+        `(test_error, generalization_error)`, percent of sequences with any
+        wrong output bit.
+    """
+    from keras_memory.cells.ham import HAMCell
+    from keras_memory.reinforce import with_memory_size
+
+    if task_name not in TASKS:
+        raise ValueError(f"Unknown HAM task {task_name!r}; allowed: {TASKS}")
+    cells = [layer.cell for layer in model.layers if isinstance(layer, keras.layers.RNN)]
+    ham = [cell for cell in cells if isinstance(cell, HAMCell)]
+    size = ham[0].memory_size if ham else model.get_layer("sequence").batch_shape[1]
+    task = make_task(task_name, size)
+    loss = {} if ham else {"loss": task.compile_kwargs()["loss"]}
+    model.compile(weighted_metrics=task.metrics(), jit_compile=jit_compile, **loss)
+    test = sequence_error(model, task, "validation", examples, batch_size, seed=2 * seed + 1)
+    # The same weights on a 4x bigger tree (the weights do not depend on it).
+    leaves = (task.operations("generalization") if task_name in RAW_TASKS
+              else task.leaves("generalization"))
+    if ham:
+        bigger = with_memory_size(model, leaves)
+    else:  # a baseline: the same model for 4x more items
+        from keras_memory.baselines import build_baseline_model
+
+        kind = model.name.split("_ham_")[0]
+        # The logits read h (lstm) or [s; c] with a bidirectional read (3 units).
+        width = model.get_layer("logits").kernel.shape[0]
+        units = width // (3 if kind == "lstm_attention" else 1)
+        bigger = build_baseline_model(kind, task, units=units, num_leaves=leaves)
+        bigger.set_weights(model.get_weights())
+    bigger.compile(weighted_metrics=task.metrics(), jit_compile=jit_compile, **loss)
+    generalization = sequence_error(bigger, task, "generalization", examples, batch_size,
+                                    seed=2 * seed + 2)
+    return test, generalization
+
+
+class EpochValidation(keras.callbacks.Callback):
+    """The validation error after every epoch, and the best epoch at the full size.
+
+    Section 4.1 keeps the parameters of the epoch with the lowest validation
+    error. After each epoch this measures `sequence_error` on `num_batches`
+    fresh validation batches (drawn with seed `10,000 + epoch`) at the full
+    tree size, also while the curriculum trains a smaller tree, and records
+    it in `history`; only epochs whose curriculum (if any) is at the full
+    size can be the best (`best`, `best_epoch`; a
+    tie goes to the later epoch). Adds `validation_error` to the epoch's logs
+    and, once there is a best, `best_validation_error`. Put it after the
+    curriculum in `fit`'s callbacks (it measures the stage the curriculum
+    leaves) and before any callback that reads those logs.
+
+    Args:
+        task: The task (its `"validation"` split).
+        curriculum: The run's `keras_memory.reinforce.TreeCurriculum`, or `None`.
+        num_batches: Batches of each measurement (the paper does not say; 20).
+        batch_size: Sequences per batch.
+    """
+
+    def __init__(self, task, curriculum=None, num_batches=20, batch_size=50):
+        super().__init__()
+        self.task, self.curriculum = task, curriculum
+        self.num_batches, self.batch_size = int(num_batches), int(batch_size)
+        self.history = []
+        self.best = self.best_epoch = None
+
+    def full_size(self):
+        """Whether the model trains at the full tree (no curriculum, or its last stage)."""
+        return self.curriculum is None or self.curriculum.leaves == self.curriculum.full_leaves
+
+    def on_epoch_end(self, epoch, logs=None):
+        import contextlib
+
+        with (self.curriculum.at_full_size() if self.curriculum is not None
+              else contextlib.nullcontext()):
+            error = sequence_error(self.model, self.task, "validation",
+                                   self.num_batches * self.batch_size, self.batch_size,
+                                   seed=10_000 + epoch)
+        full = self.full_size()
+        self.history.append({"epoch": epoch + 1, "validation_error": error, "full_size": full})
+        if full and (self.best is None or error <= self.best):
+            self.best, self.best_epoch = error, epoch + 1
+        if logs is not None:
+            logs["validation_error"] = error
+            if self.best is not None:
+                logs["best_validation_error"] = self.best
+
+
+def make_curriculum(cell, task, start_leaves, threshold, batch_size=50, seed=0, verbose=1):
+    """The run's `TreeCurriculum` (section 4.2), or `None` when `start_leaves` is 0.
+
+    The tree starts at `start_leaves` and doubles when the error on 10 fresh
+    validation batches falls below `threshold` (a fraction).
+    """
+    from keras_memory.reinforce import TreeCurriculum
+
+    if not start_leaves:
+        return None
+    return TreeCurriculum(cell, task, start_leaves=start_leaves, threshold=threshold,
+                          batch_size=batch_size, seed=seed, verbose=verbose)
+
+
+def train(model, task, *, epochs, batches=1000, batch_size=50, curriculum=None, seed=0,
+          initial_epoch=0, validation=None, callbacks=(), on_epoch_end=None, verbose=0):
+    """The paper's training: `epochs` epochs of `batches` batches of fresh examples.
+
+    Epoch `e` draws its batches with seed `1000 seed + e + 1` (from the
+    curriculum's current stage when there is one) and is one `model.fit`,
+    so a run can stop after any epoch and go on from it (`initial_epoch`).
+    The callbacks of each epoch are `TerminateOnNaN`, the curriculum, the
+    validation (`EpochValidation`) and then `callbacks`.
+
+    Args:
+        model: A compiled model of `build_model`.
+        task: Its task.
+        epochs: The epoch to train up to (the paper: 100).
+        batches: Batches per epoch (the paper: 1,000).
+        batch_size: Sequences per batch (the paper: 50).
+        curriculum: A `make_curriculum` result, or `None`.
+        seed: Selects the training batches.
+        initial_epoch: Epochs already trained.
+        validation: An `EpochValidation` (default: a new one, 20 batches).
+        callbacks: More Keras callbacks, given every epoch.
+        on_epoch_end: Optional `f(epoch)` called after each epoch (e.g. to
+            checkpoint); it may raise to stop.
+        verbose: `fit`'s verbosity.
+
+    Returns:
+        The `EpochValidation`, whose `history`, `best` and `best_epoch` tell
+        the run.
+
+    Raises:
+        FloatingPointError: A weight became NaN or infinite; the epoch's
+            number is in the message.
+    """
+    import numpy as np
+
+    if validation is None:
+        validation = EpochValidation(task, curriculum, batch_size=batch_size)
+    own = [keras.callbacks.TerminateOnNaN()] + ([curriculum] if curriculum else [])
+    for epoch in range(initial_epoch, epochs):
+        data = (curriculum or task).dataset(batch_size=batch_size, num_batches=batches,
+                                            seed=seed * 1000 + epoch + 1)
+        model.fit(data, initial_epoch=epoch, epochs=epoch + 1, verbose=verbose,
+                  callbacks=own + [validation] + list(callbacks))
+        if not all(np.isfinite(keras.ops.convert_to_numpy(w)).all() for w in model.weights):
+            raise FloatingPointError(f"Epoch {epoch + 1}: the loss or the weights are not "
+                                     "finite.")
+        if on_epoch_end is not None:
+            on_epoch_end(epoch)
+    return validation
