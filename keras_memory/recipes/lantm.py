@@ -157,7 +157,8 @@ def authors_lstm(symbols, layers, seed, kernel_initializer=None, forget_bias=Non
         kernel_initializer: Replaces the input kernels' Torch init
             (`init="kernels"`); each layer gets its own copy.
         forget_bias: If given, the forget gates' bias (`init="kernels"`).
-        units, embedding_size: The authors' 256 and 128.
+        units: LSTM size (the authors: 256).
+        embedding_size: Embedding size (the authors: 128).
 
     Returns:
         The top layer's outputs `(batch, time, units)`.
