@@ -869,15 +869,23 @@ def report(runner, args):
                       **{f"{m}_train_mib_per_100_steps": mems[m][0] for m in models}})
 
     names = ", ".join(LABELS[m] for m in models)
+    described = {"sam": f"SAM {args.heads} heads k={args.k}",
+                 "ntm": f"NTM {args.heads} read + 1 write heads",
+                 "lantm": "LANTM and RAM one read and one write head",
+                 "ham": f"HAM nodes of {args.word_size}",
+                 "dnc": f"DNC {args.heads} read heads and 1 write head",
+                 "sdnc": f"SDNC {args.heads} heads k={args.k}, K_L=8"}
+    family = {"sam_lsh": "sam", "ram": "lantm", "dham": "ham", "sdnc_lsh": "sdnc"}
+    heads = list(dict.fromkeys(described[family.get(m, m)] for m in models
+                               if family.get(m, m) in described))
     memory_text = (f"Memory: training memory per 100 timesteps, batch 1, excluding "
                    f"initialisation and compilation: 100 x (peak RSS(T={m2}) - peak "
                    f"RSS(T={m1})) / {m2 - m1}, {'XLA' if main_jit else 'no XLA'}. "
                    if args.memory_jits else "")
     out = [f"\n{names} against the memory size N. Time: forward+backward ms per timestep, "
            f"batch {args.batch_size}, XLA, marginal (t(T={t2}) - t(T={t1})) / {t2 - t1}. "
-           f"{memory_text}LSTM controller {args.units}, words of {args.word_size}, "
-           f"SAM {args.heads} heads k={args.k}, NTM {args.heads} read + 1 write heads, "
-           f"LANTM and RAM one read and one write head, HAM nodes of {args.word_size}. "
+           f"{memory_text}LSTM controller {args.units}, words of {args.word_size}"
+           + "".join(f", {text}" for text in heads) + ". "
            f"Device: {runner.device}, threads: {args.threads or 'default'}.\n"]
     out += lines
     marks = []

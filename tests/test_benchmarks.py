@@ -296,3 +296,39 @@ def test_the_sam_vs_ntm_times_at_a_million_slots_are_their_results_files():
     assert f"median of per-call differences ({median:.2f} ms)" in page
     assert f"ratio is {ntm['per_step_ms'] / 1.05 / median:,.0f}x" in page
     assert f"fastest calls of each, {ntm['per_step_ms_min'] / sam_1m['per_step_ms_min']:,.0f}x" in page
+
+
+def test_the_sdnc_vs_dnc_prose_on_the_performance_page_is_the_results_file():
+    """docs/performance.md's SDNC vs DNC section quotes benchmarks/results/dnc_scaling.json."""
+    root = os.path.dirname(BENCHMARKS)
+    with open(os.path.join(root, "benchmarks", "results", "dnc_scaling.json")) as f:
+        result = json.load(f)
+    with open(os.path.join(root, "docs", "performance.md")) as f:
+        page = " ".join(f.read().split())
+    time = {(r["model"], r["n"]): r["per_step_ms"] for r in result["time"] if r["status"] == "ok"}
+    memory = {(r["model"], r["n"]): r["train_mib"] for r in result["memory"]
+              if r["status"] == "ok"}
+    exponents = result["exponents"]
+    lsh_times = [v for (m, _), v in time.items() if m == "sdnc_lsh"]
+    lsh_memory = [v for (m, _), v in memory.items() if m == "sdnc_lsh"]
+    assert len(lsh_times) == len(lsh_memory) == 6  # every size, 1e3 .. 1e6
+    expected = [
+        f"{min(lsh_times):.1f}-{max(lsh_times):.1f} ms per step from 1,000 to 1,048,576 slots",
+        f"growth exponent {exponents['sdnc_lsh']['time']:.2f} in time and "
+        f"{exponents['sdnc_lsh']['memory']:.2f} in training memory "
+        f"({min(lsh_memory):.0f}-{max(lsh_memory):.0f} MiB per 100 steps",
+        f"flat memory (exponent {exponents['sdnc']['memory']:.2f})",
+        f"{time['sdnc', 1048576]:.0f} ms per step at a million slots "
+        f"(exponent {exponents['sdnc']['time']:.2f})",
+        f"takes {time['dnc', 1000]:.1f} ms per step and {memory['dnc', 1000]:,.0f} MiB per 100 "
+        f"steps at 1,000 slots, and {time['dnc', 4096]:,.0f} ms and about "
+        f"{memory['dnc', 4096]:,.0f} MiB",
+        f"{time['dnc', 1000] / time['sdnc', 1000]:.0f}x faster and "
+        f"{memory['dnc', 1000] / memory['sdnc', 1000]:.0f}x less memory at 1,000 slots and "
+        f"{time['dnc', 4096] / time['sdnc', 4096]:,.0f}x and "
+        f"{memory['dnc', 4096] / memory['sdnc', 4096]:,.0f}x at 4,096",
+    ]
+    for text in expected:
+        assert text in page, text
+    dnc_4k = next(r for r in result["time"] if r["model"] == "dnc" and r["n"] == 4096)
+    assert dnc_4k["micro_batch"] == 1  # the page says it was accumulated
