@@ -93,7 +93,9 @@ def record_access(model, inputs, layer_name=None, max_dense_rows=1024):
         touched),
         `"inputs"`, `"predictions"` (the model's output on `inputs`) and, for
         a `DNCCell`, `"read_modes"` `(batch, time, read_heads, 3)`: the
-        weights of each read head's backward, content and forward weightings.
+        weights of each read head's backward, content and forward weightings
+        (for an `SDNCCell`, the weight its read puts on its backward, content
+        and forward rows: each mode times the mass of its sparse weighting).
     """
     rnn = (model.get_layer(layer_name) if layer_name
            else _find_rnn(model, (NTMCell, SAMCell, DNCCell, SDNCCell)))
@@ -112,6 +114,12 @@ def record_access(model, inputs, layer_name=None, max_dense_rows=1024):
         k = cell.read_support if isinstance(cell, SDNCCell) else cell.k
         reads, writes, rows = _sam_weightings(parts, cell.num_heads, k,
                                               cell.memory_size, max_dense_rows)
+        if isinstance(cell, SDNCCell):  # the weight on each head's b / c / f rows
+            weights = np.asarray(parts["read_weights"])
+            links = cell.num_links
+            parts["read_modes"] = np.stack(
+                [weights[..., k + links:].sum(-1), weights[..., :k].sum(-1),
+                 weights[..., k:k + links].sum(-1)], axis=-1)
     else:
         reads, writes = parts["read_weightings"], parts["write_weightings"]
         rows = np.arange(cell.memory_size)
@@ -178,7 +186,8 @@ def plot_memory_access(access, example=0, targets=None, sample_weight=None, path
             panels.append((f"read head {h}: mode (backward / content / forward)",
                            modes[example][:steps, h].T, "viridis"))
 
-    heights = [1.0 if "mode" in p[0] else max(2.0, min(6.0, p[1].shape[0] / 8))
+    tallest = 6.0 if sum("head" in p[0] and "mode" not in p[0] for p in panels) <= 3 else 3.0
+    heights = [1.0 if "mode" in p[0] else max(2.0, min(tallest, p[1].shape[0] / 8))
                for p in panels]
     fig, axes = plt.subplots(len(panels), 1, figsize=(max(6.0, steps / 5), sum(heights)),
                              gridspec_kw={"height_ratios": heights}, squeeze=False)
@@ -199,7 +208,8 @@ def plot_memory_access(access, example=0, targets=None, sample_weight=None, path
     axes[-1, 0].set_xlabel("time step")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    # Leave about 0.5 inch at the top for the title.
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()) if title else None)
     if path is not None:
         fig.savefig(path, dpi=100)
         plt.close(fig)

@@ -677,6 +677,12 @@ def test_record_access_finds_the_sdnc_and_densifies_its_weightings():
     # The first step writes only the two least recently accessed rows, 0 and 1.
     first = access["write_weightings"][:, 0]
     assert (first[..., 2:] == 0).all() and (first[..., :2].sum(-1) > 0).all()
+    # The weight of each head's read on its backward, content and forward rows
+    # adds up to the weight of its whole read.
+    modes = access["read_modes"]
+    assert modes.shape == (2, steps, 2, 3) and (modes >= 0).all()
+    np.testing.assert_allclose(modes.sum(-1), reads.sum(-1), atol=1e-5)
+    assert (modes[:, 0, :, 0] == 0).all() and (modes[:, 0, :, 2] == 0).all()  # no links yet
 
 
 def test_xla_compiled_steps_equal_eager_steps():
