@@ -247,11 +247,20 @@ def test_clipped_optimizers_equal_keras_for_ten_steps_where_nothing_overflows(ou
         variables = [keras.Variable(np.ones((3, 2), "float32")), keras.Variable(np.zeros(4, "float32"))]
         steps = np.random.default_rng(3)
         for _ in range(10):
-            grads = [steps.normal(size=v.shape).astype("float32") * 5.0 for v in variables]
+            # Tensors: Keras' own clip multiplies NumPy gradients by a backend tensor,
+            # which PyTorch refuses (ours converts them; see the docstring examples).
+            grads = [keras.ops.convert_to_tensor(steps.normal(size=v.shape).astype("float32") * 5.0)
+                     for v in variables]
             optimizer.apply_gradients(zip(grads, variables))
         weights[name] = [keras.ops.convert_to_numpy(v) for v in variables]
     for a, b in zip(weights["ours"], weights["keras"]):
-        np.testing.assert_array_equal(a, b)
+        if keras.backend.backend() == "torch":
+            # Keras runs its own Adam and RMSprop on PyTorch as fused `torch._foreach`
+            # updates, a subclass as the per-variable update: the same steps rounded
+            # otherwise (the clips themselves are equal, `clip_by_global_norm` above).
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=0)
+        else:
+            np.testing.assert_array_equal(a, b)
     # The clip acted (norms of about 10 against 1): the test compares clipped steps.
     assert not np.allclose(weights["ours"][0], 1.0)
 

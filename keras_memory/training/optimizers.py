@@ -71,12 +71,14 @@ def clip_by_global_norm(gradients, clip_norm):
     are themselves `inf` or `NaN` still give `NaN`, as in Keras.
 
     Args:
-        gradients: A list of tensors (entries may be `None`).
+        gradients: A list of tensors or NumPy arrays (entries may be `None`).
         clip_norm: The largest global norm.
 
     Returns:
-        The list of rescaled gradients (`None` entries kept).
+        The list of rescaled gradients, as tensors (`None` entries kept).
     """
+    # NumPy gradients become tensors (on PyTorch, an array times a tensor is an error).
+    gradients = [None if g is None else keras.ops.convert_to_tensor(g) for g in gradients]
     present = [g for g in gradients if g is not None]
     if not present:
         return list(gradients)
