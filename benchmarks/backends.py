@@ -42,13 +42,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from scaling import (  # noqa: E402
-    _current_rss,
-    _malloc_trim,
-    _peak_rss,
-    _reset_peak_rss,
-    child_result,
-)
+from suite.memory import current_rss, malloc_trim, peak_rss, reset_peak_rss  # noqa: E402
+from suite.runner import child_result  # noqa: E402
 
 BACKENDS = ("tensorflow", "jax", "torch")
 FRAMEWORK = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
@@ -144,16 +139,16 @@ def child(spec, args):
     first = time.perf_counter() - start
     for _ in range(args.warmup):
         model.train_on_batch(x, y)
-    trimmed = _malloc_trim()
-    reset = _reset_peak_rss()
-    resident = _current_rss()
+    trimmed = malloc_trim()
+    reset = reset_peak_rss()
+    resident = current_rss()
     times = []
     for _ in range(args.steps):
         start = time.perf_counter()
         loss = model.train_on_batch(x, y)
         times.append(time.perf_counter() - start)
     median = float(np.median(times))
-    peak_rss = _peak_rss()
+    peak = peak_rss()
     device_peak = device_peak_bytes(backend) if device == "gpu" else None
     return {
         **spec,
@@ -170,7 +165,7 @@ def child(spec, args):
         "loss": float(np.asarray(loss).reshape(-1)[0]),
         # Host memory of the timed steps above what was resident before them
         # (Linux: the peak mark reset after the warm-up; else None).
-        "step_peak_rss_mib": (peak_rss - resident) / MIB if reset and trimmed else None,
+        "step_peak_rss_mib": (peak - resident) / MIB if reset and trimmed else None,
         "resident_mib": resident / MIB,
         "device_peak_mib": None if device_peak is None else device_peak / MIB,
     }

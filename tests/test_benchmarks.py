@@ -13,6 +13,7 @@ sys.path.insert(0, BENCHMARKS)
 import dnc_scaling  # noqa: E402
 import sam_scaling  # noqa: E402
 import scaling  # noqa: E402
+from suite import memory, models, report, runner  # noqa: E402
 from backend_utils import BACKEND  # noqa: E402
 
 #: scaling.py and sam_scaling.py time TensorFlow programs (`tf.function`,
@@ -39,7 +40,7 @@ def test_scaling_measures_writes_json_markdown_and_fits_the_growth(tmp_path):
     assert exponents["time_points"] == 3
     # The exponent is the fit of the reported times (None when fewer than two are
     # positive: a timing difference can come out <= 0 on a busy machine).
-    expected = scaling.fit([(r["n"], r["per_step_ms"]) for r in result["time"]])
+    expected = report.fit([(r["n"], r["per_step_ms"]) for r in result["time"]])
     assert exponents["time"] == (None if expected is None else expected[0])
     assert exponents["time_log2_r2"] is not None
     table = (tmp_path / "scaling.md").read_text()
@@ -49,17 +50,17 @@ def test_scaling_measures_writes_json_markdown_and_fits_the_growth(tmp_path):
 
 
 def test_fit_of_the_growth_leaves_out_non_positive_times():
-    assert scaling.fit([(4, 1.0), (8, -0.5), (16, 4.0)])[0] == pytest.approx(1.0)
-    assert scaling.fit([(4, 1.0), (8, 0.0)]) is None
-    assert scaling.fit([(4, 1.0), (8, None), (16, 4.0)])[0] == pytest.approx(1.0)
+    assert report.fit([(4, 1.0), (8, -0.5), (16, 4.0)])[0] == pytest.approx(1.0)
+    assert report.fit([(4, 1.0), (8, 0.0)]) is None
+    assert report.fit([(4, 1.0), (8, None), (16, 4.0)])[0] == pytest.approx(1.0)
 
 
 def test_fit_log2_recovers_a_logarithmic_cost():
     points = [(2**k, 0.5 + 0.25 * k) for k in range(4, 21, 2)]
-    slope, intercept, r2 = scaling.fit_log2(points)
+    slope, intercept, r2 = report.fit_log2(points)
     assert slope == pytest.approx(0.25) and intercept == pytest.approx(0.5)
     assert r2 == pytest.approx(1.0)
-    assert scaling.fit([(x, y) for x, y in points])[0] < 0.2  # far from linear
+    assert report.fit([(x, y) for x, y in points])[0] < 0.2  # far from linear
 
 
 def test_the_sam_preset_keeps_the_papers_setting():
@@ -69,7 +70,7 @@ def test_the_sam_preset_keeps_the_papers_setting():
     assert args.memory_jits == [True, False] and args.audit
     assert args.out.endswith("sam_scaling.json")
     suite = scaling.parse_args([])
-    assert suite.models == list(scaling.SUITE_MODELS) and suite.memory_jits == [True]
+    assert suite.models == list(models.SUITE_MODELS) and suite.memory_jits == [True]
     assert suite.sizes == [16, 1024, 65536, 2**20]
 
 
@@ -79,11 +80,11 @@ def test_the_dnc_preset_runs_the_dnc_and_both_sdnc_searches_from_1e3_to_1e6():
     assert args.sizes[0] == 1000 and args.sizes[-1] == 2**20
     assert args.out.endswith("dnc_scaling.json")
     for name, search in (("sdnc", "exact"), ("sdnc_lsh", "lsh")):
-        cell = scaling.build_cell(name, 1024, args)
+        cell = models.build_cell(name, 1024, args)
         assert (type(cell).__name__, cell.search, cell.num_heads, cell.k) == (
             "SDNCCell", search, 4, 4)
         assert cell.memory_size == 1024 and cell.word_size == 32
-    dnc = scaling.build_cell("dnc", 1024, args)
+    dnc = models.build_cell("dnc", 1024, args)
     assert (type(dnc).__name__, dnc.num_read_heads, dnc.memory_size) == ("DNCCell", 4, 1024)
 
 
@@ -97,18 +98,18 @@ def test_gradient_accumulation_makes_the_same_update_as_the_whole_batch():
     import numpy as np
 
     args = scaling.parse_args(["--units", "4", "--word-size", "3", "--heads", "1"])
-    x, y = scaling.make_data(4, 3)
-    whole = scaling.build_model("ntm", 8, 4, args)
-    micro = scaling.build_model("ntm", 8, 1, args)
+    x, y = models.make_data(4, 3)
+    whole = models.build_model("ntm", 8, 4, args)
+    micro = models.build_model("ntm", 8, 1, args)
     for a, b in zip(whole.get_weights(), micro.get_weights()):
         np.testing.assert_array_equal(a, b)
-    loss_whole = scaling.make_train_step(whole, False, learning_rate=0.5)(x, y)
-    loss_micro = scaling.make_train_step(micro, False, learning_rate=0.5, accumulate=4)(x, y)
+    loss_whole = models.make_train_step(whole, False, learning_rate=0.5)(x, y)
+    loss_micro = models.make_train_step(micro, False, learning_rate=0.5, accumulate=4)(x, y)
     np.testing.assert_allclose(float(loss_micro), float(loss_whole), rtol=1e-5)
     moved = 0.0
     for a, b in zip(whole.get_weights(), micro.get_weights()):
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
-    for w0, w1 in zip(scaling.build_model("ntm", 8, 4, args).get_weights(), whole.get_weights()):
+    for w0, w1 in zip(models.build_model("ntm", 8, 4, args).get_weights(), whole.get_weights()):
         moved += float(np.abs(w1 - w0).sum())
     assert moved > 1e-3  # the step changed the weights, so the comparison means something
 
@@ -121,10 +122,10 @@ def test_resume_keeps_the_earlier_measurements_but_those_redone_or_below_the_noi
                         {"model": "sam", "n": 16, "status": "skipped"}],
                "memory": [{"model": "ntm", "n": 8, "jit": True, "status": "ok"},
                           {"model": "sam", "n": 8, "jit": True, "status": "ok"}]}
-    assert set(scaling.reusable_measurements(earlier)) == {
+    assert set(runner.reusable_measurements(earlier)) == {
         ("time", "ntm", 8), ("time", "sam", 8), ("memory", "ntm", 8, True),
         ("memory", "sam", 8, True)}
-    assert set(scaling.reusable_measurements(earlier, redo=["sam"])) == {
+    assert set(runner.reusable_measurements(earlier, redo=["sam"])) == {
         ("time", "ntm", 8), ("memory", "ntm", 8, True)}
     with pytest.raises(SystemExit):  # --redo names a model of the run, with --resume
         scaling.parse_args(["--models", "ntm", "--resume", "--redo", "sam"])
@@ -139,7 +140,7 @@ def test_a_batch_over_the_ram_budget_is_timed_by_gradient_accumulation(tmp_path)
     argv = ["--models", "ntm", "--sizes", "64", "--timesteps", "2,3", "--fallback-timesteps", "",
             "--repeats", "1", "--warmup", "0", "--memory-jit", "none", "--units", "4",
             "--word-size", "3", "--heads", "1", "--max-seconds", "240", "--out", str(out)]
-    budget = scaling.estimate_ram("ntm", 64, 4, 3, scaling.parse_args(argv)) / scaling.GIB
+    budget = memory.estimate_ram("ntm", 64, 4, 3, scaling.parse_args(argv)) / memory.GIB
     scaling.main(argv + ["--max-ram-gib", str(budget), "--batch-size", "8"])
     skipped = json.loads(out.read_text())["time"][0]
     assert skipped["status"] == "skipped" and "micro_batch" not in skipped
