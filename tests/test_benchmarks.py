@@ -333,3 +333,23 @@ def test_the_sdnc_vs_dnc_prose_on_the_performance_page_is_the_results_file():
         assert text in page, text
     dnc_4k = next(r for r in result["time"] if r["model"] == "dnc" and r["n"] == 4096)
     assert dnc_4k["micro_batch"] == 1  # the page says it was accumulated
+
+
+def test_the_suite_prose_on_sam_lsh_is_the_results_file():
+    """docs/performance.md's 'Flat in N' SAM-LSH numbers are benchmarks/results/scaling.json's."""
+    root = os.path.dirname(BENCHMARKS)
+    with open(os.path.join(root, "benchmarks", "results", "scaling.json")) as f:
+        result = json.load(f)
+    with open(os.path.join(root, "docs", "performance.md")) as f:
+        page = " ".join(f.read().split())
+    time = {(r["model"], r["n"]): r["per_step_ms"] for r in result["time"] if r["status"] == "ok"}
+    lsh_times = [v for (m, _), v in time.items() if m == "sam_lsh"]
+    lsh_memory = [r["train_mib"] for r in result["memory"]
+                  if r["model"] == "sam_lsh" and r["status"] == "ok"]
+    assert len(lsh_times) == len(lsh_memory) == 4
+    assert (f"SAM with the LSH index ({min(lsh_times):.1f}-{max(lsh_times):.1f} ms per step and "
+            f"{min(lsh_memory):.0f}-{max(lsh_memory):.0f} MiB per 100 steps at every size, time "
+            f"exponent {result['exponents']['sam_lsh']['time']:.2f})") in page
+    ratio = time["ntm", 1048576] / time["sam_lsh", 1048576]
+    assert (f"the table's {ratio:,.0f}x rests on SAM's {time['sam_lsh', 1048576]:.2f} ms"
+            in page)
