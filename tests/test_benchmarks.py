@@ -114,7 +114,6 @@ def test_gradient_accumulation_makes_the_same_update_as_the_whole_batch():
     assert moved > 1e-3  # the step changed the weights, so the comparison means something
 
 
-@tensorflow_benchmark
 def test_resume_keeps_the_earlier_measurements_but_those_redone_or_below_the_noise():
     earlier = {"time": [{"model": "ntm", "n": 8, "status": "ok", "per_step_ms": 1.0},
                         {"model": "ntm", "n": 16, "status": "ok", "per_step_ms": -0.1},
@@ -134,6 +133,7 @@ def test_resume_keeps_the_earlier_measurements_but_those_redone_or_below_the_noi
     assert scaling.parse_args(["--models", "ntm,sam", "--resume", "--redo", "sam"]).redo == ["sam"]
 
 
+@tensorflow_benchmark
 def test_a_batch_over_the_ram_budget_is_timed_by_gradient_accumulation(tmp_path):
     out = tmp_path / "scaling.json"
     # 8 x 64 slots need more than the budget at every T; micro-batches of 1 fit.
@@ -299,16 +299,24 @@ def test_the_sam_vs_ntm_times_at_a_million_slots_are_their_results_files():
     assert f"fastest calls of each, {ntm['per_step_ms_min'] / sam_1m['per_step_ms_min']:,.0f}x" in page
 
 
-def test_the_sdnc_vs_dnc_prose_on_the_performance_page_is_the_results_file():
-    """docs/performance.md's SDNC vs DNC section quotes benchmarks/results/dnc_scaling.json."""
+def _results_and_page(name):
+    """`(result, page, time, memory)`: benchmarks/results/<name>.json, docs/performance.md with its
+    whitespace collapsed, and the successful times (ms per step) and training memories (MiB per
+    100 steps) keyed by `(model, n)`."""
     root = os.path.dirname(BENCHMARKS)
-    with open(os.path.join(root, "benchmarks", "results", "dnc_scaling.json")) as f:
+    with open(os.path.join(root, "benchmarks", "results", f"{name}.json")) as f:
         result = json.load(f)
     with open(os.path.join(root, "docs", "performance.md")) as f:
         page = " ".join(f.read().split())
     time = {(r["model"], r["n"]): r["per_step_ms"] for r in result["time"] if r["status"] == "ok"}
     memory = {(r["model"], r["n"]): r["train_mib"] for r in result["memory"]
               if r["status"] == "ok"}
+    return result, page, time, memory
+
+
+def test_the_sdnc_vs_dnc_prose_on_the_performance_page_is_the_results_file():
+    """docs/performance.md's SDNC vs DNC section quotes benchmarks/results/dnc_scaling.json."""
+    result, page, time, memory = _results_and_page("dnc_scaling")
     exponents = result["exponents"]
     lsh_times = [v for (m, _), v in time.items() if m == "sdnc_lsh"]
     lsh_memory = [v for (m, _), v in memory.items() if m == "sdnc_lsh"]
@@ -337,15 +345,9 @@ def test_the_sdnc_vs_dnc_prose_on_the_performance_page_is_the_results_file():
 
 def test_the_suite_prose_on_sam_lsh_is_the_results_file():
     """docs/performance.md's 'Flat in N' SAM-LSH numbers are benchmarks/results/scaling.json's."""
-    root = os.path.dirname(BENCHMARKS)
-    with open(os.path.join(root, "benchmarks", "results", "scaling.json")) as f:
-        result = json.load(f)
-    with open(os.path.join(root, "docs", "performance.md")) as f:
-        page = " ".join(f.read().split())
-    time = {(r["model"], r["n"]): r["per_step_ms"] for r in result["time"] if r["status"] == "ok"}
+    result, page, time, memory = _results_and_page("scaling")
     lsh_times = [v for (m, _), v in time.items() if m == "sam_lsh"]
-    lsh_memory = [r["train_mib"] for r in result["memory"]
-                  if r["model"] == "sam_lsh" and r["status"] == "ok"]
+    lsh_memory = [v for (m, _), v in memory.items() if m == "sam_lsh"]
     assert len(lsh_times) == len(lsh_memory) == 4
     assert (f"SAM with the LSH index ({min(lsh_times):.1f}-{max(lsh_times):.1f} ms per step and "
             f"{min(lsh_memory):.0f}-{max(lsh_memory):.0f} MiB per 100 steps at every size, time "

@@ -11,7 +11,10 @@ are `keras_memory.papers.HAM_TABLES` and `HAM_BASELINES`.
     model, cell = keras_memory.recipes.ham.build_model("ham", task, leaves=32, seed=1)
 """
 
+import contextlib
+
 import keras
+import numpy as np
 
 from keras_memory import papers, tasks
 from keras_memory.recipes.cells import make_cell
@@ -203,8 +206,6 @@ class EpochValidation(keras.callbacks.Callback):
         return self.curriculum is None or self.curriculum.leaves == self.curriculum.full_leaves
 
     def on_epoch_end(self, epoch, logs=None):
-        import contextlib
-
         with (self.curriculum.at_full_size() if self.curriculum is not None
               else contextlib.nullcontext()):
             error = sequence_error(self.model, self.task, "validation",
@@ -267,8 +268,6 @@ def train(model, task, *, epochs, batches=1000, batch_size=50, curriculum=None, 
         FloatingPointError: A weight became NaN or infinite; the epoch's
             number is in the message.
     """
-    import numpy as np
-
     if validation is None:
         validation = EpochValidation(task, curriculum, batch_size=batch_size)
     own = [keras.callbacks.TerminateOnNaN()] + ([curriculum] if curriculum else [])
