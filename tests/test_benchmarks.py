@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import sys
 
 import pytest
@@ -355,3 +356,52 @@ def test_the_suite_prose_on_sam_lsh_is_the_results_file():
     ratio = time["ntm", 1048576] / time["sam_lsh", 1048576]
     assert (f"the table's {ratio:,.0f}x rests on SAM's {time['sam_lsh', 1048576]:.2f} ms"
             in page)
+
+
+def _numbers_of_row(line):
+    """The first number of each cell of a Markdown table row (None for an empty cell), as
+    `(value, decimals)`; `~`, `(`, thousands separators and notes such as `(T = 2, 4)` are
+    dropped."""
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    out = []
+    for c in cells:
+        m = re.search(r"-?[\d,]*\d(?:\.\d+)?", c.replace("**", ""))
+        if not m:
+            out.append(None)
+            continue
+        text = m.group(0).replace(",", "")
+        out.append((float(text), len(text.split(".")[1]) if "." in text else 0))
+    return out
+
+
+def _shown_as(value, shown):
+    """`value` rounds to `shown` (value, decimals), or to its 3 significant digits."""
+    number, decimals = shown
+    return (abs(value - number) <= 0.5 * 10 ** -decimals + 1e-9
+            or abs(value - number) <= 0.005 * abs(value))
+
+
+def test_the_sam_vs_ntm_table_on_the_performance_page_is_the_results_file():
+    """Every number of docs/performance.md's SAM vs NTM table is benchmarks/results/sam_scaling.json's."""
+    result, _, _, _ = _results_and_page("sam_scaling")
+    with open(os.path.join(os.path.dirname(BENCHMARKS), "docs", "performance.md")) as f:
+        section = f.read().split("## SAM vs NTM as the memory grows", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")][1:]
+    by_n = {r["n"]: r for r in result["table"]}
+    assert len(rows) == len(by_n) + 1  # every size, then the growth exponents
+    for line, n in zip(rows, sorted(by_n)):
+        r = by_n[n]
+        shown = _numbers_of_row(line)
+        assert shown[0][0] == n, line
+        times = [r[f"{m}_ms_per_step"] for m in ("sam", "sam_lsh", "ntm")]
+        mems = [r[f"{m}_train_mib_per_100_steps"] for m in ("sam", "sam_lsh", "ntm")]
+        expected = times + [times[2] / times[0], times[2] / times[1]] + mems + [
+            mems[2] / mems[0], mems[2] / mems[1]]
+        for value, cell in zip(expected, shown[1:]):
+            assert _shown_as(value, cell), (line, value, cell)
+        assert ("fit" in line) == r["ntm_ms_per_step_is_fit"], line
+    exponents = result["exponents"]
+    expected = [exponents[m]["time"] for m in ("sam", "sam_lsh", "ntm")]
+    expected += [None, None] + [exponents[m]["memory"] for m in ("sam", "sam_lsh", "ntm")]
+    for value, cell in zip(expected, _numbers_of_row(rows[-1])[1:]):
+        assert (cell is None) if value is None else _shown_as(value, cell), (rows[-1], value)
