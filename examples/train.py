@@ -12,6 +12,12 @@ Examples:
     python examples/train.py --cell sam --memory-size 100000 --word-size 32 \
         --task associative_recall
 
+    # The SAM paper's curriculum (section 4.3): the items of associative
+    # recall double whenever an evaluation period's training error is below
+    # 1 bit per sequence, on 100,000 slots found through the LSH index.
+    python examples/train.py --cell sam --memory-size 100000 --word-size 32 \
+        --search lsh --task associative_recall --batch-size 8 --curriculum
+
     # The DNC, and the SAM paper's sparse DNC, on repeat copy.
     python examples/train.py --cell dnc --num-read-heads 4 --task repeat_copy
     python examples/train.py --cell sdnc --memory-size 1024 --word-size 32 --task repeat_copy
@@ -58,6 +64,8 @@ import keras
 from keras_memory import recipes, tasks
 from keras_memory.training import (
     CorruptFileError,
+    CurriculumStream,
+    DoublingCurriculum,
     DirectoryInUseError,
     DirectoryLock,
     StopAtThreshold,
@@ -105,6 +113,24 @@ def make_cell(args):
 
 
 CELLS = ("ntm", "sam", "dnc", "sdnc", "lstm")
+
+
+def init_weights(model, path):
+    """Copy the weights of the model saved at `path` into `model` (same architecture)."""
+    source = keras.models.load_model(path, compile=False)
+    mine, theirs = model.get_weights(), source.get_weights()
+    shapes = [w.shape for w in mine], [w.shape for w in theirs]
+    if shapes[0] != shapes[1]:
+        raise SystemExit(f"--init-from {path}: its weights have the shapes {shapes[1]}, this "
+                         f"model's {shapes[0]}; give the cell the sizes it was trained with")
+    model.set_weights(theirs)
+    print(f"Initialised the weights from {path}.")
+
+
+def curriculum_state(curriculum, previous):
+    """The curriculum's level, mastered level and per-epoch history, for state and results."""
+    return {"level": curriculum.stream.level, "mastered": curriculum.mastered,
+            "threshold": curriculum.threshold, "history": previous + curriculum.history}
 
 
 def parse_task_args(pairs):
@@ -183,6 +209,19 @@ def parser():
     p.add_argument("--clip-value", type=float, default=10.0, help="element clip (rmsprop)")
     p.add_argument("--eval-every", type=int, default=200,
                    help="steps between validation checks and checkpoints")
+    p.add_argument("--curriculum", action="store_true",
+                   help="grow the episodes as the SAM paper does (copy, associative_recall): "
+                        "each batch's size drawn up to a level that doubles after every "
+                        "--eval-every steps whose mean training error is below "
+                        "--curriculum-threshold; best.keras is then the model that mastered "
+                        "the highest level")
+    p.add_argument("--curriculum-threshold", type=float, default=1.0,
+                   help="training bit errors per sequence below which the level doubles")
+    p.add_argument("--curriculum-max-level", type=int, default=None,
+                   help="the level stops doubling here (default: no bound)")
+    p.add_argument("--init-from", default=None, metavar="KERAS",
+                   help="start from the weights of this saved model (same cell and sizes; "
+                        "a new run only, not the optimizer state)")
     p.add_argument("--stop-at", type=float, default=None,
                    help="stop once validation bit errors per sequence are <= this")
     p.add_argument("--seed", type=int, default=1)
@@ -299,6 +338,8 @@ def run(args, run_dir, command=None):
         model = build_model(make_cell(args), task)
         model.compile(optimizer=make_optimizer(args), jit_compile=args.jit_compile,
                       **task.compile_kwargs())
+        if args.init_from:
+            init_weights(model, args.init_from)
     with open(os.path.join(run_dir, "args.json"), "w") as f:
         json.dump(vars(args), f, indent=2)
     if args.verbose:
@@ -306,7 +347,20 @@ def run(args, run_dir, command=None):
 
     initial_epoch = state["epoch"] if state else 0
     previous = state["evaluations"] if state else []
-    stream = TrainingStream(task, args.batch_size, args.eval_every, seed=args.seed)
+    if args.curriculum:
+        saved = (state or {}).get("curriculum", {})
+        try:
+            stream = CurriculumStream(task, args.batch_size, args.eval_every, seed=args.seed,
+                                      level=saved.get("level"),
+                                      max_level=args.curriculum_max_level)
+            curriculum = DoublingCurriculum(stream, args.curriculum_threshold,
+                                            mastered=saved.get("mastered", 0))
+        except ValueError as error:
+            raise SystemExit(f"--curriculum: {error}") from None
+        previous_curriculum = saved.get("history", [])
+    else:
+        stream = TrainingStream(task, args.batch_size, args.eval_every, seed=args.seed)
+        curriculum, previous_curriculum = None, []
     epochs = max(1, args.steps // args.eval_every)
     evaluation = TaskEvaluation(task, args.batch_size, every=args.eval_every,
                                 splits=("validation",), verbose=args.verbose,
@@ -319,22 +373,36 @@ def run(args, run_dir, command=None):
             with open(evaluations_path, "w") as f:
                 json.dump(previous + evaluation.history, f, indent=1)
 
+    def extra_state():
+        extra = {"evaluations": previous + evaluation.history}
+        if curriculum is not None:
+            extra["curriculum"] = curriculum_state(curriculum, previous_curriculum)
+        return extra
+
+    if curriculum is None:
+        # NTM training can relapse after converging: also keep the best model.
+        best = keras.callbacks.ModelCheckpoint(
+            best_path, monitor="validation_bit_errors_per_sequence", mode="min",
+            save_best_only=True,
+            initial_value_threshold=min(
+                (e["validation_bit_errors_per_sequence"] for e in previous), default=None))
+    else:
+        # The validation split stays at the task's sizes: the best model is
+        # the first to master the highest level.
+        best = keras.callbacks.ModelCheckpoint(
+            best_path, monitor="curriculum_mastered", mode="max", save_best_only=True,
+            initial_value_threshold=float(curriculum.mastered))
     callbacks = [
         # fit orders each epoch's batches with Python's random: continue its
         # sequence where the checkpointed epoch left it.
         RestoreRandomState(state),
         stream.epoch_callback(),
         evaluation,
+        # Before the checkpoints and the logs, which read the level it sets.
+        *([curriculum] if curriculum is not None else []),
         SaveEvaluations(),
-        RunCheckpoint(model_path, state_path,
-                      extra_state=lambda: {"evaluations": previous + evaluation.history}),
-        # NTM training can relapse after converging: also keep the best model.
-        keras.callbacks.ModelCheckpoint(
-            best_path, monitor="validation_bit_errors_per_sequence", mode="min",
-            save_best_only=True,
-            initial_value_threshold=min(
-                (e["validation_bit_errors_per_sequence"] for e in previous), default=None),
-        ),
+        RunCheckpoint(model_path, state_path, extra_state=extra_state),
+        best,
         keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=True),
     ]
     # keras.callbacks.TensorBoard writes through tf.summary on every backend.
@@ -358,6 +426,8 @@ def run(args, run_dir, command=None):
     results = {"command": command, "settings": vars(args), "resumed": state is not None,
                "train_seconds": checkpointed_seconds(previous) + seconds,
                "sequences": evaluation.sequences}
+    if curriculum is not None:
+        results["curriculum"] = curriculum_state(curriculum, previous_curriculum)
     if evaluations:
         results["learning"] = learning_summary(evaluations)
     models = {"final": model}
@@ -384,6 +454,9 @@ def run(args, run_dir, command=None):
             print(f"{which:<8}{split:<16}{r['bit_errors_per_sequence']:>16.3f}"
                   f"{r['bit_accuracy']:>10.4f}{r['symbol_accuracy']:>12.4f}"
                   f"{r['sequence_accuracy']:>10.4f}")
+    if curriculum is not None:
+        print(f"Curriculum: level {curriculum.stream.level} reached, "
+              f"{curriculum.mastered} mastered (training error < {args.curriculum_threshold}).")
     if "learning" in results:
         below = ", ".join(f"< {t} bit: " + (f"{n:,}" if n is not None else "not reached")
                           for t, n in results["learning"]["below"].items())

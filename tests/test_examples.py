@@ -510,6 +510,56 @@ def test_a_resumed_run_equals_the_uninterrupted_run(tmp_path):
     assert resumed["resumed"] and resumed["train_seconds"] >= first + second
 
 
+CURRICULUM = ["--curriculum", "--curriculum-threshold", "100", "--curriculum-max-level", "10"]
+
+
+def test_a_resumed_curriculum_run_equals_the_uninterrupted_run_and_keeps_the_mastered_model(
+        tmp_path):
+    """--curriculum: the level doubles each period (threshold 100 bits) up to 10; resumed at
+    the level it had reached, the run trains the same batches; best.keras is the model that
+    mastered the highest level."""
+    train = load_example("train")
+    whole, halves = str(tmp_path / "whole"), str(tmp_path / "halves")
+    results = train.main(["--steps", "15", "--run-dir", whole, *TINY, *CURRICULUM])
+    train.main(["--steps", "10", "--run-dir", halves, *TINY, *CURRICULUM])
+    resumed = train.main(["--steps", "15", "--run-dir", halves, "--resume", *TINY, *CURRICULUM])
+    history = results["curriculum"]["history"]
+    assert [(h["level"], h["next_level"]) for h in history] == [(3, 6), (6, 10), (10, 10)]
+    assert results["curriculum"]["mastered"] == 10
+    assert [{k: v for k, v in h.items()} for h in resumed["curriculum"]["history"]] == history
+    weights, evaluations = _run_record(whole)
+    resumed_weights, resumed_evaluations = _run_record(halves)
+    assert resumed_evaluations == evaluations
+    for a, b in zip(weights, resumed_weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    best = keras.models.load_model(os.path.join(whole, "best.keras"))
+    for a, b in zip(weights, best.weights, strict=True):  # the last period mastered level 10
+        np.testing.assert_array_equal(a, keras.ops.convert_to_numpy(b))
+
+
+def test_train_script_starts_from_the_weights_of_a_saved_model(tmp_path):
+    train = load_example("train")
+    first = str(tmp_path / "first")
+    train.main(["--steps", "5", "--run-dir", first, *TINY])
+    source = keras.models.load_model(os.path.join(first, "model.keras"))
+    # Zero steps of training: the new run's model is the saved one's weights.
+    train.main(["--steps", "5", "--run-dir", str(tmp_path / "second"), "--learning-rate", "0",
+                "--init-from", os.path.join(first, "model.keras"), *TINY])
+    second = keras.models.load_model(str(tmp_path / "second" / "model.keras"))
+    for a, b in zip(source.weights, second.weights, strict=True):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
+    with pytest.raises(SystemExit, match="--init-from .*the shapes"):
+        train.main(["--steps", "5", "--run-dir", str(tmp_path / "third"), "--units", "6",
+                    "--init-from", os.path.join(first, "model.keras"), *TINY[2:]])
+
+
+def test_train_script_refuses_a_curriculum_for_a_task_it_cannot_grow(tmp_path):
+    train = load_example("train")
+    with pytest.raises(SystemExit, match="--curriculum: CurriculumStream grows the tasks"):
+        train.main(["--task", "repeat_copy", "--steps", "5", "--run-dir", str(tmp_path / "r"),
+                    "--curriculum", *TINY[:-4]])
+
+
 def test_checkpointed_seconds_add_the_starts_of_a_run():
     train = load_example("train")
     starts = [{"seconds": s} for s in (10.0, 20.0, 5.0, 7.0, 3.0)]

@@ -1,5 +1,7 @@
 """keras_memory.training: model builder, evaluation, data stream and callbacks."""
 
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -440,3 +442,84 @@ def test_stop_callbacks_say_whether_they_stopped_the_training():
     budget.seconds = 0
     budget.on_train_batch_end(1)
     assert budget.stopped and budget.model.stop_training
+
+
+# ------------------------------------------------------------- the curriculum
+def test_curriculum_batches_draw_their_level_up_to_the_current_one_and_pad_to_powers_of_two():
+    from keras_memory.training import CurriculumStream
+
+    stream = CurriculumStream("associative_recall", batch_size=3, steps_per_epoch=40, seed=5)
+    assert (stream.min_level, stream.level, stream.argument) == (2, 6, "num_items")
+    stream.epoch, stream.level = 1, 48
+    task = stream.task
+    levels = set()
+    for i in range(40):
+        x, y, w = stream[i]
+        again = stream[i]
+        for a, b in zip((x, y, w), again):
+            np.testing.assert_array_equal(a, b)  # batch (epoch, i) is one batch
+        steps = x.shape[1]
+        assert steps & (steps - 1) == 0 and steps >= 32  # a power of two
+        # Every episode of the batch has the same items: the item delimiters
+        # (channel num_bits) of episode 0 count them, and 3 answer steps each.
+        items = {int(x[b, :, task.num_bits].sum()) for b in range(3)}
+        assert len(items) == 1
+        (n,) = items
+        levels.add(n)
+        assert 2 <= n <= 48 and steps < 2 * task.num_steps_for(max(n, 6))
+        np.testing.assert_array_equal(w.sum(axis=1), [3.0] * 3)
+        assert not x[:, task.num_steps_for(max(n, 6)):].any()  # the padding is zeros
+    assert min(levels) < 10 and max(levels) > 30
+
+
+def test_the_first_two_curriculum_batches_differ_in_length_so_keras_keeps_the_time_axis_free():
+    from keras_memory.training import CurriculumStream
+
+    stream = CurriculumStream(tasks.get("copy", max_length=4), batch_size=2, steps_per_epoch=5,
+                              seed=1)
+    first, second = stream[0], stream[1]
+    assert (first[0].shape[1], second[0].shape[1]) == (16, 32)  # 2 * 4 + 2 steps, padded
+    stream.epoch = 1
+    assert stream[1][0].shape[1] == 16  # later epochs are not padded further
+
+
+def test_doubling_curriculum_doubles_the_level_after_an_epoch_below_the_threshold_only():
+    from keras_memory.training import CurriculumStream, DoublingCurriculum
+
+    stream = CurriculumStream("associative_recall", batch_size=2, steps_per_epoch=5,
+                              max_level=20)
+    curriculum = DoublingCurriculum(stream, threshold=1.0)
+    logs = {"bit_errors_per_sequence": 3.0}
+    curriculum.on_epoch_end(0, logs)
+    assert stream.level == 6 and logs["curriculum_level"] == 6
+    assert logs["curriculum_mastered"] == 0
+    for epoch, (level, after) in enumerate([(6, 12), (12, 20), (20, 20)], start=1):
+        logs = {"bit_errors_per_sequence": 0.5}
+        curriculum.on_epoch_end(epoch, logs)
+        assert (logs["curriculum_level"], stream.level) == (level, after)
+        assert logs["curriculum_mastered"] == level
+    assert [h["next_level"] for h in curriculum.history] == [6, 12, 20, 20]
+    with pytest.raises(ValueError, match="'bit_errors_per_sequence'.*do not have"):
+        curriculum.on_epoch_end(4, {"loss": 0.1})
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(task="ham_sort"), "grows the tasks"),
+    (dict(level=1), "`level` must be >= min_level=2"),
+    (dict(level=0), "`level` must be an integer >= 1"),
+    (dict(max_level=4), "`max_level` must be None or an integer >= level=6"),
+])
+def test_curriculum_stream_names_the_argument_it_refuses(kwargs, message):
+    from keras_memory.training import CurriculumStream
+
+    kwargs = {"task": "associative_recall", **kwargs}
+    with pytest.raises(ValueError, match=re.escape(message) if "`" in message else message):
+        CurriculumStream(batch_size=2, steps_per_epoch=3, **kwargs)
+
+
+def test_doubling_curriculum_refuses_a_threshold_that_is_not_positive():
+    from keras_memory.training import CurriculumStream, DoublingCurriculum
+
+    stream = CurriculumStream("copy", batch_size=2, steps_per_epoch=3)
+    with pytest.raises(ValueError, match="`threshold` must be a number > 0, received threshold=0"):
+        DoublingCurriculum(stream, threshold=0)

@@ -22,6 +22,7 @@ name is importable from `keras_memory.training` itself.
 from keras_memory.initializers import torch_uniform_init
 from keras_memory.training.callbacks import (
     BestOfValidation,
+    DoublingCurriculum,
     RestoreRandomState,
     RunCheckpoint,
     StopAtThreshold,
@@ -30,6 +31,8 @@ from keras_memory.training.callbacks import (
     learning_summary,
 )
 from keras_memory.training.data import (
+    CURRICULUM_LEVELS,
+    CurriculumStream,
     CyclingBatches,
     TrainingStream,
 )
@@ -60,12 +63,15 @@ from keras_memory.training.runs import (
 
 __all__ = [
     "BestOfValidation",
+    "CURRICULUM_LEVELS",
     "ClippedAdam",
     "ClippedRMSprop",
     "CorruptFileError",
+    "CurriculumStream",
     "CyclingBatches",
     "DirectoryInUseError",
     "DirectoryLock",
+    "DoublingCurriculum",
     "LieAccessDecay",
     "MEMORY_LAYER_NAME",
     "READOUT_LAYER_NAME",

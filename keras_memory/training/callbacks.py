@@ -1,7 +1,8 @@
 """Keras callbacks of the training scripts: task evaluation, early stopping, checkpoints.
 
 `TaskEvaluation` scores the model on task splits during `fit` (and
-`learning_summary` reads when its curve crossed thresholds), `StopAtThreshold`
+`learning_summary` reads when its curve crossed thresholds),
+`DoublingCurriculum` grows a `CurriculumStream`'s episodes, `StopAtThreshold`
 and `TimeLimit` stop a run, `RunCheckpoint` and `RestoreRandomState` make it
 resumable, and `BestOfValidation` is the Lie-access paper's best-of-checks
 test score.
@@ -145,6 +146,66 @@ def learning_summary(evaluations, thresholds=(1.0, 0.1), window=4,
     return {"window": window, "monitor": monitor, "checks": len(evaluations),
             "sequences": sequences[-1], "smoothed": smoothed, "final_error": smoothed[-1],
             "below": below}
+
+
+class DoublingCurriculum(keras.callbacks.Callback):
+    """Doubles a `CurriculumStream`'s level when an epoch's training error is low.
+
+    Rae et al. (2016), section 4.3: the largest level "is doubled whenever
+    the average training loss stays below a threshold for a number of
+    episodes" (the paper gives neither number). Here the average is that of
+    `monitor` over the epoch that just ended (Keras resets the training
+    metrics every epoch), so the window is the epoch: `steps_per_epoch`
+    batches of levels drawn up to the current one.
+
+    At the end of each epoch it adds to the logs (so `CSVLogger`,
+    `ModelCheckpoint` and `TensorBoard` see them, when it comes before them
+    in `callbacks`) `curriculum_level`, the largest level of the epoch's
+    batches, and `curriculum_mastered`, the largest level whose epoch ended
+    below `threshold` (0 before any). `history` holds one record per epoch.
+
+    Args:
+        stream: The `CurriculumStream` `fit` draws from.
+        threshold: Double when the epoch's mean `monitor` is below this.
+            Defaults to `1.0` (bit errors per sequence).
+        monitor: A training metric of the logs. Defaults to
+            `"bit_errors_per_sequence"`.
+        mastered: The `curriculum_mastered` of an earlier run when resuming.
+            Defaults to `0`.
+
+    Example:
+
+    ```python
+    stream = CurriculumStream("associative_recall", batch_size=8, steps_per_epoch=50)
+    model.fit(stream, epochs=100, callbacks=[stream.epoch_callback(),
+                                             DoublingCurriculum(stream, threshold=1.0)])
+    ```
+    """
+
+    def __init__(self, stream, threshold=1.0, monitor="bit_errors_per_sequence", mastered=0):
+        super().__init__()
+        if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not (
+                threshold > 0):
+            raise ValueError(f"`threshold` must be a number > 0, received threshold={threshold!r}")
+        self.stream, self.threshold, self.monitor = stream, float(threshold), monitor
+        self.mastered = int(mastered)
+        self.history = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {} if logs is None else logs
+        if self.monitor not in logs:
+            raise ValueError(
+                f"DoublingCurriculum monitors {self.monitor!r}, which the training logs do not "
+                f"have; they have {sorted(logs)}. Compile the model with that metric or pass "
+                "another `monitor`.")
+        error, level = float(logs[self.monitor]), self.stream.level
+        if error < self.threshold:
+            self.mastered = max(self.mastered, level)
+            self.stream.double()
+        self.history.append({"epoch": epoch + 1, "level": level, self.monitor: error,
+                             "next_level": self.stream.level})
+        logs["curriculum_level"] = level
+        logs["curriculum_mastered"] = self.mastered
 
 
 class StopAtThreshold(keras.callbacks.Callback):
