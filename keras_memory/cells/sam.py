@@ -32,6 +32,119 @@ MEMORY_INITS = ("zeros", "random")
 MAX_MEMORY_SIZE = 2**24
 
 
+def configure_sparse_access(cell, name, *, units, memory_size, word_size, num_heads, k,
+                            usage_threshold, search, lsh, memory_init, clip_value,
+                            return_weightings, kernel_initializer, seed, head_scalars,
+                            at_most_memory_size=()):
+    """Checks and sets what `SAMCell` and `SDNCCell` share: the sizes, the usage
+    threshold, the search and its index, the initial memory, the clip, the
+    seed, and the LSTM controller with the head layer.
+
+    Every argument is checked as its constructor argument (a `ValueError`
+    naming it and what was received). `lsh` is `(lsh_tables, lsh_bits,
+    lsh_bucket_size, lsh_recent, lsh_probes)`; each head emits a query and a
+    write word (`word_size` each) and the scalars named in `head_scalars`
+    per step; `at_most_memory_size` more
+    `(argument, value, what it counts)` bounded by `memory_size`, like
+    `num_heads` and `k`.
+    """
+    cell.units = check_positive_int("units", units, name)
+    cell.memory_size = check_positive_int("memory_size", memory_size, name)
+    if cell.memory_size > MAX_MEMORY_SIZE:
+        raise ValueError(
+            f"{name}: `memory_size` must be at most 2**24 = {MAX_MEMORY_SIZE} "
+            "(row indices are kept in float32 states). "
+            f"Received: memory_size={memory_size!r}"
+        )
+    cell.word_size = check_positive_int("word_size", word_size, name)
+    cell.num_heads = check_positive_int("num_heads", num_heads, name)
+    cell.k = check_positive_int("k", k, name)
+    for arg, value, what in (
+        ("num_heads", cell.num_heads, "each head writes its own least recently accessed row"),
+        ("k", cell.k, "rows read by content per head"),
+        *at_most_memory_size,
+    ):
+        if value > cell.memory_size:
+            raise ValueError(
+                f"{name}: `{arg}` ({what}) must be at most `memory_size`. "
+                f"Received: {arg}={value!r}, memory_size={cell.memory_size}"
+            )
+    if (
+        isinstance(usage_threshold, bool)
+        or not isinstance(usage_threshold, (int, float))
+        or not 0 <= usage_threshold < 1
+    ):
+        raise ValueError(
+            f"{name}: `usage_threshold` must be a number in [0, 1). "
+            f"Received: usage_threshold={usage_threshold!r}"
+        )
+    cell.usage_threshold = float(usage_threshold)
+    cell.search = check_option("search", search, SEARCHES, name)
+    cell.index = SparseIndex(name, cell.memory_size, cell.word_size, cell.num_heads, cell.k,
+                             *lsh)
+    if cell.search == "lsh":
+        cell.index.validate(name, cell.k)
+    cell.memory_init = check_option("memory_init", memory_init, MEMORY_INITS, name)
+    cell.clip_value = check_positive_float("clip_value", clip_value, name)
+    cell.return_weightings = check_bool("return_weightings", return_weightings, name)
+    cell.kernel_initializer = get_initializer("kernel_initializer", kernel_initializer, name)
+    cell.seed = check_seed("seed", seed, name)
+
+    # Half-precision policies: the controller follows the policy, the memory
+    # and the addressing stay in float32 (see `keep_memory_in_float32`).
+    cell._requested_dtype_policy = keep_memory_in_float32(cell)
+    # Per head: query (W), write word (W), then the scalars.
+    cell.head_parameter_size = 2 * cell.word_size + len(head_scalars)
+    cell.controller = keras.layers.LSTMCell(
+        cell.units, seed=cell.seed, dtype=cell._requested_dtype_policy, name="controller"
+    )
+    cell.head_parameters = keras.layers.Dense(
+        cell.num_heads * cell.head_parameter_size,
+        kernel_initializer=clone_initializer(cell.kernel_initializer),
+        dtype=cell.dtype_policy,
+        name="head_parameters",
+    )
+
+
+def sparse_access_config(cell, **extra):
+    """The constructor arguments `configure_sparse_access` set, plus `extra`, for `get_config`."""
+    return {
+        "units": cell.units,
+        "memory_size": cell.memory_size,
+        "word_size": cell.word_size,
+        "num_heads": cell.num_heads,
+        "k": cell.k,
+        **extra,
+        "usage_threshold": cell.usage_threshold,
+        "search": cell.search,
+        **cell.index.config(),
+        "memory_init": cell.memory_init,
+        "clip_value": cell.clip_value,
+        "return_weightings": cell.return_weightings,
+        "kernel_initializer": keras.initializers.serialize(cell.kernel_initializer),
+        "seed": cell.seed,
+    }
+
+
+def split_sparse_output(cell, outputs, support):
+    """`split_output` of `SAMCell` and `SDNCCell`, whose heads read `support` rows each."""
+    lead = tuple(outputs.shape[:-1])
+    units, w, r, s = cell.units, cell.word_size, cell.num_heads, support
+    end = units + r * w
+    parts = {
+        "controller": outputs[..., :units],
+        "reads": ops.reshape(outputs[..., units:end], lead + (r, w)),
+    }
+    if cell.return_weightings:
+        sizes = [("read_rows", r * s, (r, s)), ("read_weights", r * s, (r, s)),
+                 ("write_rows", r * (s + 1), (r * (s + 1),)),
+                 ("write_weights", r * (s + 1), (r * (s + 1),))]
+        for key, size, shape in sizes:
+            parts[key] = ops.reshape(outputs[..., end : end + size], lead + shape)
+            end += size
+    return parts
+
+
 @keras.saving.register_keras_serializable(package="keras_memory")
 class SAMCell(keras.layers.Layer):
     """Cell class for Sparse Access Memory (SAM).
@@ -205,49 +318,13 @@ class SAMCell(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         name = "SAMCell"
-        self.units = check_positive_int("units", units, name)
-        self.memory_size = check_positive_int("memory_size", memory_size, name)
-        if self.memory_size > MAX_MEMORY_SIZE:
-            raise ValueError(
-                f"{name}: `memory_size` must be at most 2**24 = {MAX_MEMORY_SIZE} "
-                "(row indices are kept in float32 states). "
-                f"Received: memory_size={memory_size!r}"
-            )
-        self.word_size = check_positive_int("word_size", word_size, name)
-        self.num_heads = check_positive_int("num_heads", num_heads, name)
-        if self.num_heads > self.memory_size:
-            raise ValueError(
-                f"{name}: `num_heads` must be at most `memory_size` (each head "
-                f"writes its own least recently accessed row). Received: "
-                f"num_heads={num_heads!r}, memory_size={self.memory_size}"
-            )
-        self.k = check_positive_int("k", k, name)
-        if self.k > self.memory_size:
-            raise ValueError(
-                f"{name}: `k` (rows read per head) must be at most `memory_size`. "
-                f"Received: k={k!r}, memory_size={self.memory_size}"
-            )
-        if (
-            isinstance(usage_threshold, bool)
-            or not isinstance(usage_threshold, (int, float))
-            or not 0 <= usage_threshold < 1
-        ):
-            raise ValueError(
-                f"{name}: `usage_threshold` must be a number in [0, 1). "
-                f"Received: usage_threshold={usage_threshold!r}"
-            )
-        self.usage_threshold = float(usage_threshold)
-        self.search = check_option("search", search, SEARCHES, name)
-        self.index = SparseIndex(name, self.memory_size, self.word_size, self.num_heads,
-                                 self.k, lsh_tables, lsh_bits, lsh_bucket_size, lsh_recent,
-                                 lsh_probes)
-        if self.search == "lsh":
-            self.index.validate(name, self.k)
-        self.memory_init = check_option("memory_init", memory_init, MEMORY_INITS, name)
-        self.clip_value = check_positive_float("clip_value", clip_value, name)
-        self.return_weightings = check_bool("return_weightings", return_weightings, name)
-        self.kernel_initializer = get_initializer("kernel_initializer", kernel_initializer, name)
-        self.seed = seed = check_seed("seed", seed, name)
+        configure_sparse_access(
+            self, name, units=units, memory_size=memory_size, word_size=word_size,
+            num_heads=num_heads, k=k, usage_threshold=usage_threshold, search=search,
+            lsh=(lsh_tables, lsh_bits, lsh_bucket_size, lsh_recent, lsh_probes),
+            memory_init=memory_init, clip_value=clip_value, return_weightings=return_weightings,
+            kernel_initializer=kernel_initializer, seed=seed,
+            head_scalars=("alpha", "gamma", "beta"))
         n, w, units = self.memory_size, self.word_size, self.units
         for what, shape, arguments in (
             ("the memory (memory_size x word_size)", (n, w),
@@ -260,21 +337,6 @@ class SAMCell(keras.layers.Layer):
         ):
             check_tensor_size(what, shape, arguments, name)
 
-        # Half-precision policies: the controller follows the policy, the memory
-        # and the addressing stay in float32 (see the class docstring).
-        self._requested_dtype_policy = keep_memory_in_float32(self)
-
-        # Per head: query (W), write word (W), alpha, gamma, beta.
-        self.head_parameter_size = 2 * self.word_size + 3
-        self.controller = keras.layers.LSTMCell(
-            self.units, seed=seed, dtype=self._requested_dtype_policy, name="controller"
-        )
-        self.head_parameters = keras.layers.Dense(
-            self.num_heads * self.head_parameter_size,
-            kernel_initializer=clone_initializer(self.kernel_initializer),
-            dtype=self.dtype_policy,
-            name="head_parameters",
-        )
 
         r, k_, n = self.num_heads, self.k, self.memory_size
         self.state_size = [
@@ -470,39 +532,9 @@ class SAMCell(keras.layers.Layer):
             `"write_weights"` (`..., R * (k + 1)`: every head's `k` previous
             read rows, then the `R` least recently accessed rows).
         """
-        lead = tuple(outputs.shape[:-1])
-        units, w, r, k = self.units, self.word_size, self.num_heads, self.k
-        end = units + r * w
-        parts = {
-            "controller": outputs[..., :units],
-            "reads": ops.reshape(outputs[..., units:end], lead + (r, w)),
-        }
-        if self.return_weightings:
-            sizes = [("read_rows", r * k, (r, k)), ("read_weights", r * k, (r, k)),
-                     ("write_rows", r * (k + 1), (r * (k + 1),)),
-                     ("write_weights", r * (k + 1), (r * (k + 1),))]
-            for key, size, shape in sizes:
-                parts[key] = ops.reshape(outputs[..., end : end + size], lead + shape)
-                end += size
-        return parts
+        return split_sparse_output(self, outputs, self.k)
 
     def get_config(self):
         config = requested_dtype_config(super().get_config(), self._requested_dtype_policy)
-        config.update(
-            {
-                "units": self.units,
-                "memory_size": self.memory_size,
-                "word_size": self.word_size,
-                "num_heads": self.num_heads,
-                "k": self.k,
-                "usage_threshold": self.usage_threshold,
-                "search": self.search,
-                **self.index.config(),
-                "memory_init": self.memory_init,
-                "clip_value": self.clip_value,
-                "return_weightings": self.return_weightings,
-                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-                "seed": self.seed,
-            }
-        )
+        config.update(sparse_access_config(self))
         return config

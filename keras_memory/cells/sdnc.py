@@ -12,20 +12,15 @@ from keras_memory.cells.common import (
     batch_tile,
     check_build_input_shape,
     check_step_input,
-    keep_memory_in_float32,
     requested_dtype_config,
 )
-from keras_memory.cells.sam import MAX_MEMORY_SIZE, MEMORY_INITS, SEARCHES
-from keras_memory.cells.sparse_index import SparseIndex
-from keras_memory.initializers import clone_initializer, offset_seed
-from keras_memory.validation import (
-    check_bool,
-    check_option,
-    check_positive_float,
-    check_positive_int,
-    check_seed,
-    get_initializer,
+from keras_memory.cells.sam import (
+    configure_sparse_access,
+    sparse_access_config,
+    split_sparse_output,
 )
+from keras_memory.initializers import offset_seed
+from keras_memory.validation import check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="keras_memory")
@@ -205,65 +200,16 @@ class SDNCCell(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         name = "SDNCCell"
-        self.units = check_positive_int("units", units, name)
-        self.memory_size = check_positive_int("memory_size", memory_size, name)
-        if self.memory_size > MAX_MEMORY_SIZE:
-            raise ValueError(
-                f"{name}: `memory_size` must be at most 2**24 = {MAX_MEMORY_SIZE} "
-                "(row indices are kept in float32 states). "
-                f"Received: memory_size={memory_size!r}"
-            )
-        self.word_size = check_positive_int("word_size", word_size, name)
-        self.num_heads = check_positive_int("num_heads", num_heads, name)
-        self.k = check_positive_int("k", k, name)
         self.num_links = check_positive_int("num_links", num_links, name)
-        for arg, value, what in (
-            ("num_heads", self.num_heads, "each head writes its own least recently accessed row"),
-            ("k", self.k, "rows read by content per head"),
-            ("num_links", self.num_links, "entries kept per row of the link matrices"),
-        ):
-            if value > self.memory_size:
-                raise ValueError(
-                    f"{name}: `{arg}` ({what}) must be at most `memory_size`. "
-                    f"Received: {arg}={value!r}, memory_size={self.memory_size}"
-                )
-        if (
-            isinstance(usage_threshold, bool)
-            or not isinstance(usage_threshold, (int, float))
-            or not 0 <= usage_threshold < 1
-        ):
-            raise ValueError(
-                f"{name}: `usage_threshold` must be a number in [0, 1). "
-                f"Received: usage_threshold={usage_threshold!r}"
-            )
-        self.usage_threshold = float(usage_threshold)
-        self.search = check_option("search", search, SEARCHES, name)
-        self.index = SparseIndex(name, self.memory_size, self.word_size, self.num_heads,
-                                 self.k, lsh_tables, lsh_bits, lsh_bucket_size, lsh_recent,
-                                 lsh_probes)
-        if self.search == "lsh":
-            self.index.validate(name, self.k)
-        self.memory_init = check_option("memory_init", memory_init, MEMORY_INITS, name)
-        self.clip_value = check_positive_float("clip_value", clip_value, name)
-        self.return_weightings = check_bool("return_weightings", return_weightings, name)
-        self.seed = check_seed("seed", seed, name)
-        self.kernel_initializer = get_initializer("kernel_initializer", kernel_initializer, name)
-
-        # Half-precision policies: the controller follows the policy, the memory
-        # and the addressing stay in float32 (see `keep_memory_in_float32`).
-        self._requested_dtype_policy = keep_memory_in_float32(self)
-
-        # Per head: query (W), write word (W), alpha, gamma, beta, 3 read modes.
-        self.head_parameter_size = 2 * self.word_size + 6
-        self.controller = keras.layers.LSTMCell(
-            self.units, seed=seed, dtype=self._requested_dtype_policy, name="controller"
-        )
-        self.head_parameters = keras.layers.Dense(
-            self.num_heads * self.head_parameter_size,
-            kernel_initializer=clone_initializer(self.kernel_initializer),
-            dtype=self.dtype_policy,
-            name="head_parameters",
-        )
+        configure_sparse_access(
+            self, name, units=units, memory_size=memory_size, word_size=word_size,
+            num_heads=num_heads, k=k, usage_threshold=usage_threshold, search=search,
+            lsh=(lsh_tables, lsh_bits, lsh_bucket_size, lsh_recent, lsh_probes),
+            memory_init=memory_init, clip_value=clip_value, return_weightings=return_weightings,
+            kernel_initializer=kernel_initializer, seed=seed,
+            head_scalars=("alpha", "gamma", "beta", "backward", "content", "forward"),
+            at_most_memory_size=[
+                ("num_links", self.num_links, "entries kept per row of the link matrices")])
 
         r, n, kl, s = self.num_heads, self.memory_size, self.num_links, self.read_support
         self.state_size = [self.units, self.units, r * self.word_size, n * self.word_size,
@@ -472,40 +418,9 @@ class SDNCCell(keras.layers.Layer):
             `"write_weights"` (`..., R * (S + 1)`: every head's `S` previous
             read rows, then the `R` least recently accessed rows).
         """
-        lead = tuple(outputs.shape[:-1])
-        units, w, r, s = self.units, self.word_size, self.num_heads, self.read_support
-        end = units + r * w
-        parts = {
-            "controller": outputs[..., :units],
-            "reads": ops.reshape(outputs[..., units:end], lead + (r, w)),
-        }
-        if self.return_weightings:
-            sizes = [("read_rows", r * s, (r, s)), ("read_weights", r * s, (r, s)),
-                     ("write_rows", r * (s + 1), (r * (s + 1),)),
-                     ("write_weights", r * (s + 1), (r * (s + 1),))]
-            for key, size, shape in sizes:
-                parts[key] = ops.reshape(outputs[..., end : end + size], lead + shape)
-                end += size
-        return parts
+        return split_sparse_output(self, outputs, self.read_support)
 
     def get_config(self):
         config = requested_dtype_config(super().get_config(), self._requested_dtype_policy)
-        config.update(
-            {
-                "units": self.units,
-                "memory_size": self.memory_size,
-                "word_size": self.word_size,
-                "num_heads": self.num_heads,
-                "k": self.k,
-                "num_links": self.num_links,
-                "usage_threshold": self.usage_threshold,
-                "search": self.search,
-                **self.index.config(),
-                "memory_init": self.memory_init,
-                "clip_value": self.clip_value,
-                "return_weightings": self.return_weightings,
-                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-                "seed": self.seed,
-            }
-        )
+        config.update(sparse_access_config(self, num_links=self.num_links))
         return config
