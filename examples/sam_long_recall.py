@@ -38,6 +38,15 @@ def parse_args(argv=None):
     p.add_argument("--search", choices=("lsh", "exact"), default="lsh")
     p.add_argument("--lsh-probes", type=int, default=0,
                    help="SAMCell's lsh_probes: neighbouring buckets read per table")
+    p.add_argument("--lsh-tables", type=int, default=None,
+                   help="hash tables of the index (default: the trained model's)")
+    p.add_argument("--lsh-bits", type=int, default=None,
+                   help="bits per table (default: buckets for twice the memory)")
+    p.add_argument("--lsh-bucket-size", type=int, default=None,
+                   help="slots per bucket (default: the trained model's)")
+    p.add_argument("--lsh-recent", type=int, default=None,
+                   help="rows allocated last that every query also searches (default: the "
+                        "trained model's)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--batches", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
@@ -45,9 +54,11 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def resized(model, memory_size, search, lsh_probes=0):
+def resized(model, memory_size, search, lsh_probes=0, **index):
     """The model rebuilt around a `SAMCell` with `memory_size` slots and the
-    given search, same trained weights."""
+    given search, same trained weights; `index` may set `lsh_tables`,
+    `lsh_bits`, `lsh_bucket_size` and `lsh_recent` (None: as trained, but
+    `lsh_bits`, which defaults to buckets for twice the memory)."""
     import keras
 
     from keras_memory import SAMCell, training
@@ -55,6 +66,7 @@ def resized(model, memory_size, search, lsh_probes=0):
     rnn = model.get_layer(training.MEMORY_LAYER_NAME)
     config = {**rnn.cell.get_config(), "memory_size": memory_size, "search": search,
               "lsh_bits": None, "lsh_probes": lsh_probes}
+    config.update({k: v for k, v in index.items() if v is not None})
     cell = SAMCell.from_config(config)
     readout = model.get_layer(training.READOUT_LAYER_NAME)
     inputs = keras.Input((None, model.input_shape[-1]))
@@ -77,7 +89,9 @@ def main(argv=None):
 
     args = parse_args(argv)
     trained = keras.saving.load_model(args.model, compile=False)
-    model = resized(trained, args.memory_size, args.search, args.lsh_probes)
+    model = resized(trained, args.memory_size, args.search, args.lsh_probes,
+                    lsh_tables=args.lsh_tables, lsh_bits=args.lsh_bits,
+                    lsh_bucket_size=args.lsh_bucket_size, lsh_recent=args.lsh_recent)
     task = tasks.get("associative_recall")
     rng = np.random.default_rng(args.seed)
     rows = []

@@ -116,15 +116,24 @@ CELLS = ("ntm", "sam", "dnc", "sdnc", "lstm")
 
 
 def init_weights(model, path):
-    """Copy the weights of the model saved at `path` into `model` (same architecture)."""
+    """Copy the weights of the model saved at `path` into `model`.
+
+    Every weight when the two models have the same ones; else the trainable
+    weights alone, when those match (a SAM with another memory size or
+    index keeps its own hash hyperplanes and initial memory)."""
     source = keras.models.load_model(path, compile=False)
-    mine, theirs = model.get_weights(), source.get_weights()
-    shapes = [w.shape for w in mine], [w.shape for w in theirs]
-    if shapes[0] != shapes[1]:
-        raise SystemExit(f"--init-from {path}: its weights have the shapes {shapes[1]}, this "
-                         f"model's {shapes[0]}; give the cell the sizes it was trained with")
-    model.set_weights(theirs)
-    print(f"Initialised the weights from {path}.")
+    for which in ("weights", "trainable_weights"):
+        mine, theirs = getattr(model, which), getattr(source, which)
+        if [w.shape for w in mine] == [w.shape for w in theirs]:
+            for target, value in zip(mine, theirs):
+                target.assign(value)
+            print(f"Initialised the {which.replace('_', ' ')} from {path}.")
+            return
+    raise SystemExit(
+        f"--init-from {path}: its trainable weights have the shapes "
+        f"{[tuple(w.shape) for w in source.trainable_weights]}, this model's "
+        f"{[tuple(w.shape) for w in model.trainable_weights]}; give the cell the sizes it was "
+        "trained with")
 
 
 def curriculum_state(curriculum, previous):

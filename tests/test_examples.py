@@ -548,6 +548,16 @@ def test_train_script_starts_from_the_weights_of_a_saved_model(tmp_path):
     second = keras.models.load_model(str(tmp_path / "second" / "model.keras"))
     for a, b in zip(source.weights, second.weights, strict=True):
         np.testing.assert_allclose(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
+    # Another index: the trainable weights are copied, the index keeps its own.
+    sam_dir = str(tmp_path / "sam")
+    sam = ["--cell", "sam", "--search", "lsh", "--num-heads", "2", "--k", "2", *TINY]
+    train.main(["--steps", "5", "--run-dir", sam_dir, *sam])
+    train.main(["--steps", "5", "--run-dir", str(tmp_path / "sam2"), "--learning-rate", "0",
+                "--lsh-tables", "2", "--init-from", os.path.join(sam_dir, "model.keras"), *sam])
+    sources = keras.models.load_model(os.path.join(sam_dir, "model.keras")).trainable_weights
+    copies = keras.models.load_model(str(tmp_path / "sam2" / "model.keras")).trainable_weights
+    for a, b in zip(sources, copies, strict=True):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
     with pytest.raises(SystemExit, match="--init-from .*the shapes"):
         train.main(["--steps", "5", "--run-dir", str(tmp_path / "third"), "--units", "6",
                     "--init-from", os.path.join(first, "model.keras"), *TINY[2:]])
