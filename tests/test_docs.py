@@ -375,6 +375,10 @@ def _same_run(tables, argv, results):
 LONG_RECALL_COLUMNS = {
     "LSH": "long_recall_100000_lsh_s1.json",
     "LSH, 4 probes": "long_recall_100000_lsh_probes4_s1.json",
+    "LSH, 16 tables": "long_recall_100000_lsh_tables16_s1.json",
+    "LSH, 10 bits, buckets of 256": "long_recall_100000_lsh_bits10_buckets256_s1.json",
+    "LSH, 8 tables of 8 bits, buckets of 1,024":
+        "long_recall_100000_lsh_tables8_bits8_buckets1024_s1.json",
     "exact search": "long_recall_100000_exact_s1.json",
 }
 
