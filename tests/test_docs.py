@@ -400,6 +400,32 @@ def test_the_long_recall_table_is_its_results_files():
             assert plain(row[column]) == f"{recorded['bit_errors_per_sequence']:.3f}", name
 
 
+def test_the_ham_search_seeds_in_the_prose_are_their_tuning_table():
+    """The three seeds of the first Search trial's settings quoted in docs/results.md are the
+    rows of docs/data/tuning/ham_search_32_t10_seeds.csv."""
+    import csv
+
+    with open(os.path.join(ROOT, "docs", "data", "tuning", "ham_search_32_t10_seeds.csv")) as f:
+        rows = {r["seed"]: r for r in csv.DictReader(f)}
+    assert sorted(rows) == ["1", "2", "3"]
+    assert all(r["status"] == "COMPLETED" for r in rows.values())
+    prose = re.sub(r"\s+", " ", read_page())
+
+    def errors(r, bold=False):
+        test, gen = float(r["test_error"]), float(r["generalization_error"])
+        if bold:
+            return f"**{test:.2f}% test and {gen:.2f}% generalization error**"
+        return f"{test:.2f}% / {gen:.2f}%"
+
+    def reached(r):
+        return f"reached {int(float(r['curriculum_final_leaves']))} leaves"
+
+    assert f"seed 3 {reached(rows['3'])} and gave {errors(rows['3'], bold=True)}" in prose
+    assert f"seed 2 {reached(rows['2'])} and gave {errors(rows['2'])}" in prose
+    assert (f"seed 1 stayed at {int(float(rows['1']['curriculum_final_leaves']))} leaves "
+            f"({errors(rows['1'])})") in prose
+
+
 def test_the_ham_search_trial_in_the_prose_is_its_tuning_table():
     """The Search trial quoted in docs/results.md is the best completed row of
     docs/data/tuning/ham_search_32_t10.csv."""
