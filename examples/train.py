@@ -229,8 +229,9 @@ def parser():
     p.add_argument("--curriculum-max-level", type=int, default=None,
                    help="the level stops doubling here (default: no bound)")
     p.add_argument("--init-from", default=None, metavar="KERAS",
-                   help="start from the weights of this saved model (same cell and sizes; "
-                        "a new run only, not the optimizer state)")
+                   help="start from the weights of this saved model (same cell; its "
+                        "trainable weights alone where the memory size or index differ; a new "
+                        "run only, not the optimizer state)")
     p.add_argument("--stop-at", type=float, default=None,
                    help="stop once validation bit errors per sequence are <= this")
     p.add_argument("--seed", type=int, default=1)
