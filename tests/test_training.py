@@ -523,3 +523,15 @@ def test_doubling_curriculum_refuses_a_threshold_that_is_not_positive():
     stream = CurriculumStream("copy", batch_size=2, steps_per_epoch=3)
     with pytest.raises(ValueError, match="`threshold` must be a number > 0, received threshold=0"):
         DoublingCurriculum(stream, threshold=0)
+
+
+def test_the_curriculum_stream_docstring_example_runs():
+    import doctest
+
+    from keras_memory.training import CurriculumStream
+
+    (test,) = [t for t in doctest.DocTestFinder().find(CurriculumStream, "CurriculumStream",
+                                                       globs={"CurriculumStream": CurriculumStream})
+               if t.examples]
+    result = doctest.DocTestRunner().run(test)
+    assert result.attempted == 4 and result.failed == 0
