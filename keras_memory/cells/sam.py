@@ -332,7 +332,7 @@ class SAMCell(keras.layers.Layer):
             ("the controller's recurrent kernel (units x 4 units)", (units, 4 * units),
              {"units": units}),
             ("the head layer's kernel (units x head parameters)",
-             (units, self.num_heads * (2 * w + 3)),
+             (units, self.num_heads * self.head_parameter_size),
              {"units": units, "word_size": w, "num_heads": self.num_heads}),
         ):
             check_tensor_size(what, shape, arguments, name)
