@@ -417,10 +417,9 @@ def sequence_error(model, task, split="validation", num_batches=10, batch_size=5
     """The paper's metric: percent of sequences with any wrong output bit.
 
     Greedy decisions (inference mode) on `num_batches` fresh batches of
-    `split` (Andrychowicz & Kurach,
-    2016, section 4.1). Only scored steps (`sample_weight > 0`) count, and
-    only sequences with a scored step (`keras_memory.metrics.score_counts`,
-    as `keras_memory.metrics.SequenceAccuracy`); 0 when no sequence has one.
+    `split` drawn one after another from `np.random.default_rng(seed)`
+    (Andrychowicz & Kurach, 2016, section 4.1); `batches_sequence_error`
+    scores them.
 
     Args:
         model: A `build_ham_model` model (or any model whose output, or its
@@ -436,9 +435,29 @@ def sequence_error(model, task, split="validation", num_batches=10, batch_size=5
     """
     task = get_task(task)
     rng = np.random.default_rng(seed)
+    return batches_sequence_error(
+        model, (task.generate(rng, batch_size, split=split) for _ in range(int(num_batches)))
+    )
+
+
+def batches_sequence_error(model, batches):
+    """Percent of the sequences of `batches` with any wrong output bit.
+
+    The one implementation of the HAM paper's error (section 4.1) that the
+    package's HAM loops use: greedy decisions (`model.predict_on_batch`),
+    only scored steps (`sample_weight > 0`) count, and only sequences with a
+    scored step (`keras_memory.metrics.score_counts`, as
+    `keras_memory.metrics.SequenceAccuracy`); 0 when no sequence has one.
+
+    Args:
+        model: A model whose output, or its `"logits"` entry, holds bit logits.
+        batches: An iterable of `(x, y, sample_weight)` batches.
+
+    Returns:
+        The error in percent, a float.
+    """
     wrong = total = 0
-    for _ in range(int(num_batches)):
-        x, y, w = task.generate(rng, batch_size, split=split)
+    for x, y, w in batches:
         logits = model.predict_on_batch(x)
         if isinstance(logits, dict):
             logits = logits["logits"]

@@ -109,13 +109,15 @@ def build_model(model, task, leaves, *, learning_rate=3e-3, learning_rate_decay=
 def sequence_error(model, task, split, examples, batch_size, seed):
     """Percent of `task`'s `split` sequences with any wrong bit (greedy decisions).
 
-    `examples` sequences (rounded down to whole batches, at least one) drawn
-    with `seed`; `model` must be compiled with `task.metrics()`.
+    `examples` sequences (rounded down to whole batches, at least one): the
+    batches of `task.dataset(..., seed=seed)`, scored by
+    `keras_memory.reinforce.batches_sequence_error`.
     """
-    batches = max(1, examples // batch_size)
-    results = model.evaluate(task.dataset(batch_size=batch_size, num_batches=batches,
-                                          split=split, seed=seed), verbose=0, return_dict=True)
-    return 100.0 * (1.0 - results["sequence_accuracy"])
+    from keras_memory.reinforce import batches_sequence_error
+
+    dataset = task.dataset(batch_size=batch_size, num_batches=max(1, examples // batch_size),
+                           split=split, seed=seed)
+    return batches_sequence_error(model, (dataset[i] for i in range(len(dataset))))
 
 
 def evaluate(model, task_name, examples=2500, batch_size=50, seed=0, jit_compile=True):
