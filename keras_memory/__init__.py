@@ -29,10 +29,13 @@ Modules:
 - `keras_memory.initializers`: seeds per weight, copies of seeded initializers, Torch's defaults.
 """
 
-from keras_memory import addressing, initializers, layers, metrics, recipes, tasks, training
+# reinforce and baselines register HAMModel and the baselines' layers, so that
+# `keras.models.load_model` finds them after `import keras_memory`.
+from keras_memory import (addressing, baselines, initializers, layers, metrics, recipes, reinforce,
+                          tasks, training)
 from keras_memory.cells import DNCCell, HAMRNN, HAMCell, LANTMCell, NTMCell, RAMCell, SAMCell, SDNCCell
 from keras_memory.layers import MemoryRNN
 
 __version__ = "0.1.0"
 
-__all__ = ["DNCCell", "HAMCell", "HAMRNN", "LANTMCell", "NTMCell", "RAMCell", "SAMCell", "SDNCCell", "MemoryRNN", "addressing", "initializers", "layers", "metrics", "recipes", "tasks", "training", "__version__"]
+__all__ = ["DNCCell", "HAMCell", "HAMRNN", "LANTMCell", "NTMCell", "RAMCell", "SAMCell", "SDNCCell", "MemoryRNN", "addressing", "baselines", "initializers", "layers", "metrics", "recipes", "reinforce", "tasks", "training", "__version__"]

@@ -156,6 +156,24 @@ def test_save_load_and_a_bigger_tree_reuse_the_weights(tmp_path):
     assert bigger(xb)["logits"].shape == (2, 32, 5)
 
 
+def test_a_saved_ham_model_loads_after_importing_the_package_alone(tmp_path):
+    """`keras.models.load_model` in a new process that imports only `keras_memory`
+    (as `examples/ham_tables.py --evaluate` does) finds `HAMModel`."""
+    import os
+    import subprocess
+    import sys
+
+    _, model, _ = _stack_model(gamma=0.5)
+    path = str(tmp_path / "ham.keras")
+    model.save(path)
+    code = ("import keras, keras_memory; m = keras.models.load_model(%r); "
+            "print(type(m).__name__, m.gamma)" % path)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, env=dict(os.environ))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split()[-2:] == ["HAMModel", "0.5"]
+
+
 def test_bad_arguments_raise():
     with pytest.raises(ValueError, match="gamma"):
         _stack_model(gamma=1.5)
