@@ -44,9 +44,16 @@ examples the training run reported on:
 
     python examples/ham_tables.py --evaluate docs/data/ham/models/reverse.keras \
         --task reverse --seed 5
+
+Collect the rows of Tables 1 and 2 in `docs/results.md` (`TABLE_ROWS`) from
+their results files into one record per row (model, task, both errors, the
+paper's, the commands, the wall time):
+
+    python examples/ham_tables.py --collect docs/data/ham/tables.json
 """
 
 import argparse
+import csv
 import json
 import os
 import time
@@ -64,6 +71,25 @@ from keras_memory.training import resume_state
 #: Table 1 (LSTM+HAM) and Table 2 (raw HAM) of the paper: (test, generalization) error in %.
 PAPER = papers.HAM_TABLES
 RAW = recipe.RAW_TASKS
+
+#: The rows of Tables 1 and 2 in docs/results.md: `(model, task, source)`. A
+#: source is the results files of this script's runs in docs/data/ham (the
+#: stages of one model, in order), or `(csv, trial id, command)` for a trial of
+#: a tuning/search.py search measured by its `--evaluate-trial`.
+TABLE_ROWS = (
+    ("LSTM+HAM", "reverse", ["reverse_hard_curriculum2.json"]),
+    ("raw HAM", "stack", ["stack_search_t09_stage1_8leaves.json",
+                          "stack_search_t09_stage2_32leaves.json"]),
+    ("raw HAM", "queue", ["queue_search_t00_stage1_8leaves.json",
+                          "queue_search_t00_stage2_32leaves.json"]),
+    ("LSTM+HAM", "search", ("ham_search_32_t10.csv", "00",
+                            "python tuning/search.py --model ham --task search --epochs 100 "
+                            "--fix curriculum_threshold=0.1 --fix eta=2 "
+                            "--fix learning_rate=0.001,0.003 --fix learning_rate_decay=0.98,1.0 "
+                            "--fix gamma=0.9,0.95 --fix alpha=0.001,0.0001 "
+                            "--fix alpha_decay=0.9,0.95 --threads 1 "
+                            "--project-name ham_search_32_t10 --evaluate-trial 00")),
+)
 
 
 def parse_args(argv=None):
@@ -104,7 +130,55 @@ def parse_args(argv=None):
     parser.add_argument("--evaluate", default=None, metavar="MODEL",
                         help="only evaluate this trained .keras model on fresh examples drawn "
                              "with --seed, and print its test and generalization errors")
+    parser.add_argument("--collect", default=None, metavar="JSON",
+                        help="only write the rows of Tables 1 and 2 (TABLE_ROWS) from their "
+                             "results files to this file, and print them")
     return parser.parse_args(argv)
+
+
+def command_of(recorded):
+    """The command that runs what a results file recorded (`args`): `--task`,
+    the options whose values differ from the defaults, in the parser's order,
+    and `--run-dir` (a later stage's `--init-from` reads it)."""
+    defaults = vars(parse_args([]))
+    words = ["python", "examples/ham_tables.py"]
+    for name, default in defaults.items():
+        value = recorded.get(name, default)
+        if name in ("resume", "evaluate", "collect") or (
+                value == default and name not in ("task", "run_dir")):
+            continue
+        flag = "--" + name.replace("_", "-")
+        words += [flag] if value is True else [flag, str(value)]
+    return " ".join(words)
+
+
+def collect_tables(rows=TABLE_ROWS, data="docs/data"):
+    """One record per row of Tables 1 and 2 (see `TABLE_ROWS`), from its results files."""
+    records = []
+    for model, task, source in rows:
+        paper = PAPER[task]
+        record = {"model": model, "task": task, "table": 2 if task in RAW else 1,
+                  "paper_test_error": paper[0], "paper_generalization_error": paper[1]}
+        if isinstance(source, tuple):
+            table, trial, command = source
+            with open(os.path.join(data, "tuning", table)) as f:
+                row = next(r for r in csv.DictReader(f) if r["trial_id"] == trial)
+            record.update(test_error=float(row["test_error"]),
+                          generalization_error=float(row["generalization_error"]),
+                          seconds=float(row["seconds"]), commands=[command],
+                          results=[f"docs/data/tuning/{table}"])
+        else:
+            stages = []
+            for name in source:
+                with open(os.path.join(data, "ham", name)) as f:
+                    stages.append(json.load(f))
+            record.update(test_error=stages[-1]["test_error"],
+                          generalization_error=stages[-1]["generalization_error"],
+                          seconds=sum(stage["seconds"] for stage in stages),
+                          commands=[command_of(stage["args"]) for stage in stages],
+                          results=[f"docs/data/ham/{name}" for name in source])
+        records.append(record)
+    return records
 
 
 def _run_args(args):
@@ -149,6 +223,17 @@ def distinct_leaves(model, task, examples, seed):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.collect:
+        records = collect_tables()
+        with open(args.collect, "w") as f:
+            json.dump(records, f, indent=1)
+            f.write("\n")
+        print("| model | task | ours test / generalization error | paper | time |")
+        for r in records:
+            print(f"| {r['model']} | {r['task']} | {r['test_error']:.2f}% / "
+                  f"{r['generalization_error']:.2f}% | {r['paper_test_error']:g}% / "
+                  f"{r['paper_generalization_error']:g}% | {r['seconds'] / 60:.1f} min |")
+        return records
     keras.utils.set_random_seed(args.seed)
     if args.evaluate:
         model = keras.models.load_model(args.evaluate)

@@ -451,3 +451,81 @@ def test_the_ham_search_trial_in_the_prose_is_its_tuning_table():
     assert (f"| 100 | **{float(best['test_error']):.2f}%** / "
             f"{float(best['generalization_error']):.2f}% | 0.12% / 1.68% | "
             f"{float(best['seconds']) / 60:.1f} min |") in read_page()
+
+
+# ------------------------------------------------ files the pages point to
+COMMITTED = r"(?:docs/data|docs/figures|benchmarks/results|tests/data)/[A-Za-z0-9_./-]+\.[a-z]+"
+
+
+def quoted_files(text):
+    """The committed files a page names: paths under docs/data, docs/figures,
+    benchmarks/results and tests/data, but for what a printed command writes
+    (`--out`, `--results`) and placeholders such as `copy_sS.json`."""
+    found = set()
+    for match in re.finditer(r"(?<![\w/])(%s)" % COMMITTED, text):
+        path = match.group(1).rstrip(".")
+        before = text[max(0, match.start() - 12):match.start()]
+        if re.search(r"--(out|results)[ =]$", before) or re.search(r"_sS\.", path):
+            continue
+        found.add(path)
+    return found
+
+
+def test_every_file_a_page_names_is_committed():
+    pages = [os.path.join(ROOT, "README.md")]
+    for folder in ("docs", "benchmarks", "tuning", "examples"):
+        for base, _, names in os.walk(os.path.join(ROOT, folder)):
+            pages += [os.path.join(base, n) for n in names if n.endswith(".md")]
+    tracked = set(subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                                 check=True).stdout.split())
+    missing = {}
+    for page in pages:
+        with open(page) as f:
+            for path in quoted_files(f.read()):
+                if path not in tracked:
+                    missing.setdefault(os.path.relpath(page, ROOT), []).append(path)
+    assert not missing, missing
+
+
+def test_a_named_file_that_is_missing_is_found():
+    text = ("The model is `docs/data/ham/models/reverse.keras`; "
+            "`--out benchmarks/results/x.json` and `docs/data/ntm/copy_sS.json` are not checked.")
+    assert quoted_files(text) == {"docs/data/ham/models/reverse.keras"}
+
+
+# ------------------------------------------------ HAM: Tables 1 and 2
+def test_the_ham_tables_file_is_collected_from_the_results_files():
+    """docs/data/ham/tables.json is what `ham_tables.py --collect` writes from the rows'
+    files today, and every row names files that exist and a command per stage."""
+    module = load_example("ham_tables")
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        records = module.collect_tables()
+    finally:
+        os.chdir(cwd)
+    assert load(os.path.join(ROOT, "docs", "data", "ham", "tables.json")) == records
+    for record in records:
+        assert len(record["commands"]) == len(record["results"]) or len(record["results"]) == 1
+        for path in record["results"]:
+            assert os.path.exists(os.path.join(ROOT, path)), path
+
+
+def test_the_ham_tables_on_the_page_are_the_tables_file():
+    """Each row of the first table of the HAM section quotes its record of
+    docs/data/ham/tables.json: both errors, the paper's, the time and the files;
+    every record has its row."""
+    records = load(os.path.join(ROOT, "docs", "data", "ham", "tables.json"))
+    body = read_page().split("## HAM: Tables 1 and 2", 1)[1].split("\n## ", 1)[0]
+    rows = tables(body)[0]
+    assert len(rows) == len(records)
+    for row, record in zip(rows, records):
+        where = (record["model"], record["task"])
+        assert (plain(row["model"]), plain(row["task"]).split(" ")[0]) == where, row
+        assert plain(row["ours test / generalization error"]) == (
+            f"{record['test_error']:.2f}% / {record['generalization_error']:.2f}%"), where
+        assert plain(row["paper"]) == (
+            f"{record['paper_test_error']:g}% / {record['paper_generalization_error']:g}%"), where
+        assert plain(row["training time"]).startswith(f"{record['seconds'] / 60:.1f} min"), where
+        assert re.findall(r"\]\(([^)]+)\)", row["results"]) == [
+            os.path.relpath(path, "docs") for path in record["results"]], where
