@@ -184,7 +184,7 @@ def collect_tables(rows=TABLE_ROWS, data="docs/data"):
 def _run_args(args):
     """The arguments a resumed run must share with its start (all but the epochs to reach)."""
     return {k: v for k, v in vars(args).items()
-            if k not in ("resume", "evaluate", "epochs", "test_examples")}
+            if k not in ("resume", "evaluate", "collect", "epochs", "test_examples")}
 
 
 def _seed_states(model):
