@@ -497,13 +497,7 @@ def test_a_named_file_that_is_missing_is_found():
 def test_the_ham_tables_file_is_collected_from_the_results_files():
     """docs/data/ham/tables.json is what `ham_tables.py --collect` writes from the rows'
     files today, and every row names files that exist and a command per stage."""
-    module = load_example("ham_tables")
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        records = module.collect_tables()
-    finally:
-        os.chdir(cwd)
+    records = load_example("ham_tables").collect_tables(data=os.path.join(ROOT, "docs", "data"))
     assert load(os.path.join(ROOT, "docs", "data", "ham", "tables.json")) == records
     for record in records:
         assert len(record["commands"]) == len(record["results"]) or len(record["results"]) == 1

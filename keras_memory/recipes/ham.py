@@ -17,7 +17,12 @@ import keras
 import numpy as np
 
 from keras_memory import papers, tasks
+from keras_memory.baselines import build_baseline_model
+from keras_memory.cells.ham import HAMCell
 from keras_memory.recipes.cells import make_cell
+from keras_memory.reinforce import (
+    TreeCurriculum, batches_sequence_error, build_ham_model, with_memory_size
+)
 
 #: The models of the tables: LSTM+HAM or raw HAM trained by REINFORCE (`"ham"`),
 #: the soft DHAM (`"dham"`, Appendix A) and Table 1's two baselines.
@@ -86,8 +91,6 @@ def build_model(model, task, leaves, *, learning_rate=3e-3, learning_rate_decay=
         learning_rate, batches, learning_rate_decay)
     optimizer = keras.optimizers.Adam(schedule, global_clipnorm=5.0)
     if model in ("ham", "dham"):
-        from keras_memory.reinforce import build_ham_model
-
         cell = make_cell(model, units=units or 20, memory_size=leaves, hidden_size=hidden_size,
                          controller=not raw, mlp_depth=mlp_depth, seed=seed)
         built = build_ham_model(cell, task, gamma=gamma, alpha=alpha, alpha_decay=alpha_decay,
@@ -97,8 +100,6 @@ def build_model(model, task, leaves, *, learning_rate=3e-3, learning_rate_decay=
         if raw:
             raise ValueError(f"{model!r} is a Table 1 baseline: it takes a tree task, not "
                              f"{task.name!r}")
-        from keras_memory.baselines import build_baseline_model
-
         cell = None
         built = build_baseline_model(model, task, units=units or 128)
         loss = {"loss": task.compile_kwargs()["loss"]}
@@ -113,8 +114,6 @@ def sequence_error(model, task, split, examples, batch_size, seed):
     batches of `task.dataset(..., seed=seed)`, scored by
     `keras_memory.reinforce.batches_sequence_error`.
     """
-    from keras_memory.reinforce import batches_sequence_error
-
     dataset = task.dataset(batch_size=batch_size, num_batches=max(1, examples // batch_size),
                            split=split, seed=seed)
     return batches_sequence_error(model, (dataset[i] for i in range(len(dataset))))
@@ -143,9 +142,6 @@ def evaluate(model, task_name, examples=2500, batch_size=50, seed=0, jit_compile
         `(test_error, generalization_error)`, percent of sequences with any
         wrong output bit.
     """
-    from keras_memory.cells.ham import HAMCell
-    from keras_memory.reinforce import with_memory_size
-
     if task_name not in TASKS:
         raise ValueError(f"Unknown HAM task {task_name!r}; allowed: {TASKS}")
     cells = [layer.cell for layer in model.layers if isinstance(layer, keras.layers.RNN)]
@@ -161,8 +157,6 @@ def evaluate(model, task_name, examples=2500, batch_size=50, seed=0, jit_compile
     if ham:
         bigger = with_memory_size(model, leaves)
     else:  # a baseline: the same model for 4x more items
-        from keras_memory.baselines import build_baseline_model
-
         kind = model.name.split("_ham_")[0]
         # The logits read h (lstm) or [s; c] with a bidirectional read (3 units).
         width = model.get_layer("logits").kernel.shape[0]
@@ -229,8 +223,6 @@ def make_curriculum(cell, task, start_leaves, threshold, batch_size=50, seed=0, 
     The tree starts at `start_leaves` and doubles when the error on 10 fresh
     validation batches falls below `threshold` (a fraction).
     """
-    from keras_memory.reinforce import TreeCurriculum
-
     if not start_leaves:
         return None
     return TreeCurriculum(cell, task, start_leaves=start_leaves, threshold=threshold,
