@@ -91,9 +91,13 @@ class AttentionDecoderCell(keras.layers.Layer):
 
     def attend(self, s, encoded, mask):
         """Attention weights `(batch, n)` over the real items and the read `(batch, e)`."""
+        # Every Dense sees a 2-D input: on a 3-D one TensorFlow's Dense is a
+        # Tensordot whose gradient XLA cannot compile inside the decoder's loop.
         keys = self.key(ops.reshape(encoded, (-1, self.encoded_size)))
         keys = ops.reshape(keys, (-1, self.num_items, self.attention_size))
-        scores = self.score(ops.tanh(keys + self.query(s)[:, None, :]))[..., 0]
+        hidden = ops.tanh(keys + self.query(s)[:, None, :])
+        scores = self.score(ops.reshape(hidden, (-1, self.attention_size)))
+        scores = ops.reshape(scores, (-1, self.num_items))
         scores = ops.where(mask > 0, scores, ops.full_like(scores, -1e9))
         weights = ops.softmax(scores, axis=-1) * ops.cast(mask > 0, scores.dtype)
         return weights, ops.einsum("bn,bne->be", weights, encoded)

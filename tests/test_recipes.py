@@ -143,6 +143,19 @@ def test_ham_models_are_compiled_with_the_papers_optimizer(name):
     assert np.isfinite(model.train_on_batch(x, y, sample_weight=w)).all()
 
 
+@pytest.mark.parametrize("name", ["lstm", "lstm_attention"])
+def test_the_baselines_train_compiled_as_the_tables_script_trains_them(name):
+    """`examples/ham_tables.py` compiles with XLA; on TensorFlow the attention
+    decoder's gradient once held a Tensordot XLA could not compile."""
+    from keras_memory.recipes import ham
+
+    task = ham.make_task("sort", 4)
+    model, _ = ham.build_model(name, task, 4, units=8, batches=2, jit_compile=True)
+    ham.train(model, task, epochs=1, batches=2, batch_size=4, seed=0)
+    x, y, w = task.generate(np.random.default_rng(0), 4)
+    assert np.isfinite(model.evaluate(x, y, sample_weight=w, verbose=0, return_dict=True)["loss"])
+
+
 def test_a_ham_baseline_refuses_a_raw_task():
     from keras_memory.recipes import ham
 
