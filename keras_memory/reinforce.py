@@ -501,7 +501,10 @@ class TreeCurriculum(keras.callbacks.Callback):
         task: The `TreeTask` or `DataStructureTask` the training data comes
             from.
         start_leaves: Leaves of the first stage, a power of two. Defaults
-            to `2`.
+            to `2`. A tree too small for the task's shortest input (Add's
+            `a + b` of one bit each takes 4 leaves) would leave part of
+            every input out of the memory: the first stage is then the
+            smallest tree that holds it.
         threshold: Validation sequence error (a fraction) below which the
             tree doubles. Defaults to `0.05`.
         validation_batches: Batches of the validation error. Defaults to
@@ -550,7 +553,11 @@ class TreeCurriculum(keras.callbacks.Callback):
                       "min_length": getattr(task, "min_length", None),
                       "num_operations": getattr(task, "num_operations", None)}
         self._check_leaves(start_leaves)
-        self.leaves = int(start_leaves)
+        holds = 1 if isinstance(task, DataStructureTask) else task.leaves_needed(task.shortest)
+        self.leaves = max(int(start_leaves), 1 << (holds - 1).bit_length())
+        if verbose and self.leaves > start_leaves:
+            print(f"TreeCurriculum: the shortest input of {task.name} takes {holds} leaves: "
+                  f"the first stage has {self.leaves} leaves, not {start_leaves}")
         self.history = []
 
     def _check_leaves(self, leaves):

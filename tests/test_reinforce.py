@@ -317,6 +317,24 @@ def test_the_curriculum_doubles_the_tree_below_the_threshold_and_ends_at_full_si
     assert cell.active_leaves == 16 and task.max_length == 16  # left at full size
 
 
+def test_the_curriculums_first_tree_holds_the_shortest_input():
+    """Add's shortest input (`a + b` of one bit each, `+` and `=`) takes 4
+    leaves: a 2-leaf first stage would hide half of every input from the tree
+    (a run of `ham_tables.py --task add --curriculum 2` stayed at 50% error
+    on 2 leaves for 20 epochs)."""
+    task = tasks.get("ham_add", num_leaves=16)
+    cell = HAMCell(units=4, memory_size=16, hidden_size=3, seed=0)
+    curriculum = TreeCurriculum(cell, task, start_leaves=2, verbose=0)
+    assert curriculum.leaves == 4
+    curriculum.on_train_begin()
+    x, _, _ = task.generate(np.random.default_rng(0), 8)
+    items = np.asarray(x["sequence"])[..., -1].sum(axis=1)
+    assert cell.active_leaves == 4 and items.max() <= cell.active_leaves
+    assert TreeCurriculum(cell, task, start_leaves=8, verbose=0).leaves == 8
+    reverse = tasks.get("ham_reverse", num_leaves=16)
+    assert TreeCurriculum(cell, reverse, start_leaves=1, verbose=0).leaves == 1
+
+
 def test_the_curriculum_grows_raw_ham_operations_and_measures_real_errors():
     task, model, cell = _stack_model()
     model.compile(keras.optimizers.Adam(1e-3), weighted_metrics=task.metrics())
