@@ -40,7 +40,8 @@ uninterrupted run would have (each epoch's batches come from its own seed).
 Re-evaluate a trained model on fresh examples (2,500 test sequences at the
 model's tree size and 2,500 generalization sequences at 4x the size); the
 last line printed is `test X% generalization Y%`. `--seed 0` draws the
-examples the training run reported on:
+examples the training run reported on; a model trained with `--eta` is
+evaluated with the same `--eta` (the model does not record it):
 
     python examples/ham_tables.py --evaluate docs/data/ham/models/reverse.keras \
         --task reverse --seed 5
@@ -72,6 +73,9 @@ from keras_memory.training import resume_state
 PAPER = papers.HAM_TABLES
 RAW = recipe.RAW_TASKS
 
+#: The names of Table 1's baselines in the tables (`keras_memory.baselines`).
+BASELINE_NAMES = {"LSTM": "lstm", "LSTM+A": "lstm_attention"}
+
 #: The rows of Tables 1 and 2 in docs/results.md: `(model, task, source)`. A
 #: source is the results files of this script's runs in docs/data/ham (the
 #: stages of one model, in order), or `(csv, trial id, command)` for a trial of
@@ -100,6 +104,10 @@ def parse_args(argv=None):
     parser.add_argument("--units", type=int, default=None,
                         help="controller size (HAM: 20, the paper's) or baseline LSTM size (128)")
     parser.add_argument("--attention", choices=("hard", "soft"), default="hard")
+    parser.add_argument("--eta", type=int, default=None,
+                        help="memory accesses per output symbol (section 3.1; Table 1's tasks "
+                             "only; the paper searches 1-2). Default: the task's (Search 2, "
+                             "the others 1)")
     parser.add_argument("--leaves", type=int, default=32, help="training tree size (the paper: 32)")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batches", type=int, default=1000, help="batches per epoch")
@@ -114,7 +122,8 @@ def parse_args(argv=None):
     parser.add_argument("--hidden-size", type=int, default=20,
                         help="d, the size of every tree node (the paper: 20)")
     parser.add_argument("--curriculum", type=int, default=0, metavar="N",
-                        help="start the tree at N leaves and double it (0: no curriculum)")
+                        help="start the tree at N leaves (at least the tree the task's shortest "
+                             "input takes) and double it (0: no curriculum)")
     parser.add_argument("--curriculum-threshold", type=float, default=0.05,
                         help="validation sequence error (fraction) that doubles the tree")
     parser.add_argument("--init-from", default=None, metavar="WEIGHTS",
@@ -156,7 +165,8 @@ def collect_tables(rows=TABLE_ROWS, data="docs/data"):
     """One record per row of Tables 1 and 2 (see `TABLE_ROWS`), from its results files."""
     records = []
     for model, task, source in rows:
-        paper = PAPER[task]
+        paper = (papers.HAM_BASELINES[BASELINE_NAMES[model]][task]
+                 if model in BASELINE_NAMES else PAPER[task])
         record = {"model": model, "task": task, "table": 2 if task in RAW else 1,
                   "paper_test_error": paper[0], "paper_generalization_error": paper[1]}
         if isinstance(source, tuple):
@@ -181,10 +191,36 @@ def collect_tables(rows=TABLE_ROWS, data="docs/data"):
     return records
 
 
+def table1(records):
+    """Table 1 laid out as the paper lays it out, from `collect_tables`'s
+    records: a row per task, a column per model, each cell ours (the
+    paper's) test / generalization error; "no run" where no row has it."""
+    models = (*BASELINE_NAMES, "LSTM+HAM")
+    lines = ["| task | " + " | ".join(models) + " |", "|---" * (len(models) + 1) + "|"]
+    for task in (t for t in PAPER if t not in RAW):
+        cells = []
+        for model in models:
+            paper = (papers.HAM_BASELINES[BASELINE_NAMES[model]][task]
+                     if model in BASELINE_NAMES else PAPER[task])
+            found = [r for r in records if (r["model"], r["task"]) == (model, task)]
+            ours = (f"{found[0]['test_error']:.2f}% / {found[0]['generalization_error']:.2f}%"
+                    if found else "no run")
+            cells.append(f"{ours} ({paper[0]:g}% / {paper[1]:g}%)")
+        lines.append(f"| {task} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _task_args(args):
+    """The task's arguments beyond its size (`eta` when given)."""
+    return {} if args.eta is None else {"eta": args.eta}
+
+
 def _run_args(args):
-    """The arguments a resumed run must share with its start (all but the epochs to reach)."""
+    """The arguments a resumed run must share with its start (all but the epochs to
+    reach; `eta` only when given, as runs started before it was an argument)."""
     return {k: v for k, v in vars(args).items()
-            if k not in ("resume", "evaluate", "collect", "epochs", "test_examples")}
+            if k not in ("resume", "evaluate", "collect", "epochs", "test_examples")
+            and not (k == "eta" and v is None)}
 
 
 def _seed_states(model):
@@ -233,6 +269,8 @@ def main(argv=None):
             print(f"| {r['model']} | {r['task']} | {r['test_error']:.2f}% / "
                   f"{r['generalization_error']:.2f}% | {r['paper_test_error']:g}% / "
                   f"{r['paper_generalization_error']:g}% | {r['seconds'] / 60:.1f} min |")
+        print("\nTable 1, ours (the paper's) test / generalization error:\n")
+        print("\n".join(table1(records)))
         return records
     keras.utils.set_random_seed(args.seed)
     if args.evaluate:
@@ -240,7 +278,8 @@ def main(argv=None):
         start = time.perf_counter()
         test, generalization = recipe.evaluate(model, args.task, args.test_examples,
                                                args.batch_size, seed=args.seed,
-                                               jit_compile=not args.no_jit)
+                                               jit_compile=not args.no_jit,
+                                               task_args=_task_args(args))
         print(f"{args.evaluate}: {args.test_examples} test and generalization examples, "
               f"seed {args.seed}, {time.perf_counter() - start:.0f} s")
         print(f"test {test:.2f}% generalization {generalization:.2f}%")
@@ -248,7 +287,10 @@ def main(argv=None):
     variant = args.attention if args.model == "ham" else args.model
     run_dir = args.run_dir or os.path.join("runs", "ham", f"{args.task}_{variant}_s{args.seed}")
     os.makedirs(run_dir, exist_ok=True)
-    task = make_task(args.task, args.leaves)
+    if args.eta is not None and args.task in RAW:
+        raise SystemExit(f"--eta is for Table 1's tasks; --task {args.task} is a raw HAM task "
+                         "(one operation per step)")
+    task = make_task(args.task, args.leaves, **_task_args(args))
     if args.model != "ham" and args.task in RAW:
         raise SystemExit(f"--model {args.model} is a Table 1 baseline: it takes a tree task, "
                          f"not --task {args.task}")
@@ -325,7 +367,8 @@ def main(argv=None):
     seconds = time.perf_counter() - start
 
     test, generalization = recipe.evaluate(model, args.task, args.test_examples,
-                                           args.batch_size, seed=0, jit_compile=not args.no_jit)
+                                           args.batch_size, seed=0, jit_compile=not args.no_jit,
+                                           task_args=_task_args(args))
     usage = distinct_leaves(model, task, examples=200, seed=4) if args.model == "ham" else None
     paper_test, paper_generalization = (PAPER[args.task] if args.model == "ham"
                                         else papers.HAM_BASELINES[args.model][args.task])

@@ -392,6 +392,33 @@ def test_ham_tables_script_reports_test_and_generalization_errors(tmp_path, task
     assert 0.0 <= script.main([*args, "--seed", "5"])["test_error"] <= 100.0
 
 
+def test_ham_tables_eta_reaches_training_and_both_evaluations(tmp_path, monkeypatch):
+    """`--eta 2` (two memory accesses per output, section 3.1) is the task of
+    the training, the test and the generalization, and of `--evaluate`."""
+    from keras_memory.recipes import ham as recipe
+
+    script = load_example("ham_tables")
+    made, original = [], recipe.make_task
+
+    def make_task(name, leaves, **kwargs):
+        task = original(name, leaves, **kwargs)
+        made.append((name, task.eta))
+        return task
+
+    monkeypatch.setattr(recipe, "make_task", make_task)
+    monkeypatch.setattr(script, "make_task", make_task)
+    args = ["--task", "add", "--eta", "2", "--leaves", "8", "--epochs", "1", "--batches", "2",
+            "--batch-size", "4", "--test-examples", "8", "--no-jit"]
+    results = script.main([*args, "--run-dir", str(tmp_path / "add")])
+    assert results["args"]["eta"] == 2 and "--eta 2" in script.command_of(results["args"])
+    assert len(made) == 2 and set(made) == {("add", 2)}  # training; test and generalization
+    script.main(["--evaluate", str(tmp_path / "add" / "model.keras"), "--task", "add", "--eta",
+                 "2", "--test-examples", "8", "--batch-size", "4", "--no-jit"])
+    assert len(made) == 3 and set(made) == {("add", 2)}
+    with pytest.raises(SystemExit, match="--eta is for Table 1"):
+        script.main(["--task", "stack", "--eta", "2", "--run-dir", str(tmp_path / "stack")])
+
+
 @pytest.mark.parametrize("model", ["lstm", "lstm_attention"])
 def test_ham_tables_script_trains_the_table1_baselines_with_the_curriculum(tmp_path, model):
     script = load_example("ham_tables")

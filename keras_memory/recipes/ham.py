@@ -119,7 +119,8 @@ def sequence_error(model, task, split, examples, batch_size, seed):
     return batches_sequence_error(model, (dataset[i] for i in range(len(dataset))))
 
 
-def evaluate(model, task_name, examples=2500, batch_size=50, seed=0, jit_compile=True):
+def evaluate(model, task_name, examples=2500, batch_size=50, seed=0, jit_compile=True,
+             task_args=None):
     """Test and generalization error (%) of a trained model, greedy decisions.
 
     Section 4.1: the test at the model's own tree size (32 leaves), the
@@ -137,6 +138,8 @@ def evaluate(model, task_name, examples=2500, batch_size=50, seed=0, jit_compile
         batch_size: Sequences per batch.
         seed: Selects the examples.
         jit_compile: Compile with XLA.
+        task_args: Other arguments of the task, as the model was trained
+            (`{"eta": 2}`, say); the model itself does not record them.
 
     Returns:
         `(test_error, generalization_error)`, percent of sequences with any
@@ -147,7 +150,7 @@ def evaluate(model, task_name, examples=2500, batch_size=50, seed=0, jit_compile
     cells = [layer.cell for layer in model.layers if isinstance(layer, keras.layers.RNN)]
     ham = [cell for cell in cells if isinstance(cell, HAMCell)]
     size = ham[0].memory_size if ham else model.get_layer("sequence").batch_shape[1]
-    task = make_task(task_name, size)
+    task = make_task(task_name, size, **(task_args or {}))
     loss = {} if ham else {"loss": task.compile_kwargs()["loss"]}
     model.compile(weighted_metrics=task.metrics(), jit_compile=jit_compile, **loss)
     test = sequence_error(model, task, "validation", examples, batch_size, seed=2 * seed + 1)
