@@ -81,11 +81,11 @@ BASELINE_NAMES = {"LSTM": "lstm", "LSTM+A": "lstm_attention"}
 #: stages of one model, in order), or `(csv, trial id, command)` for a trial of
 #: a tuning/search.py search measured by its `--evaluate-trial`.
 TABLE_ROWS = (
+    ("LSTM", "reverse", ["reverse_lstm_curriculum2_15x400.json"]),
+    ("LSTM+A", "reverse", ["reverse_lstm_attention_curriculum2_15x400.json"]),
     ("LSTM+HAM", "reverse", ["reverse_hard_curriculum2.json"]),
-    ("raw HAM", "stack", ["stack_search_t09_stage1_8leaves.json",
-                          "stack_search_t09_stage2_32leaves.json"]),
-    ("raw HAM", "queue", ["queue_search_t00_stage1_8leaves.json",
-                          "queue_search_t00_stage2_32leaves.json"]),
+    ("LSTM", "search", ["search_lstm_curriculum2_15x400.json"]),
+    ("LSTM+A", "search", ["search_lstm_attention_curriculum2_15x400.json"]),
     ("LSTM+HAM", "search", ("ham_search_32_t10.csv", "00",
                             "python tuning/search.py --model ham --task search --epochs 100 "
                             "--fix curriculum_threshold=0.1 --fix eta=2 "
@@ -93,6 +93,15 @@ TABLE_ROWS = (
                             "--fix gamma=0.9,0.95 --fix alpha=0.001,0.0001 "
                             "--fix alpha_decay=0.9,0.95 --threads 1 "
                             "--project-name ham_search_32_t10 --evaluate-trial 00")),
+    ("LSTM", "merge", ["merge_lstm_curriculum2_15x400.json"]),
+    ("LSTM", "sort", ["sort_lstm_curriculum2_15x400.json"]),
+    ("LSTM+A", "sort", ["sort_lstm_attention_curriculum2_15x400.json"]),
+    ("LSTM+HAM", "sort", ["sort_hard_curriculum2_60epochs_depth2_rerun.json"]),
+    ("LSTM", "add", ["add_lstm_curriculum2_15x400.json"]),
+    ("raw HAM", "stack", ["stack_search_t09_stage1_8leaves.json",
+                          "stack_search_t09_stage2_32leaves.json"]),
+    ("raw HAM", "queue", ["queue_search_t00_stage1_8leaves.json",
+                          "queue_search_t00_stage2_32leaves.json"]),
 )
 
 
