@@ -94,10 +94,12 @@ TABLE_ROWS = (
                             "--fix alpha_decay=0.9,0.95 --threads 1 "
                             "--project-name ham_search_32_t10 --evaluate-trial 00")),
     ("LSTM", "merge", ["merge_lstm_curriculum2_15x400.json"]),
+    ("LSTM+A", "merge", ["merge_lstm_attention_curriculum2_15x400.json"]),
     ("LSTM", "sort", ["sort_lstm_curriculum2_15x400.json"]),
     ("LSTM+A", "sort", ["sort_lstm_attention_curriculum2_15x400.json"]),
     ("LSTM+HAM", "sort", ["sort_hard_curriculum2_60epochs_depth2_rerun.json"]),
     ("LSTM", "add", ["add_lstm_curriculum2_15x400.json"]),
+    ("LSTM+A", "add", ["add_lstm_attention_curriculum2_15x400.json"]),
     ("raw HAM", "stack", ["stack_search_t09_stage1_8leaves.json",
                           "stack_search_t09_stage2_32leaves.json"]),
     ("raw HAM", "queue", ["queue_search_t00_stage1_8leaves.json",
