@@ -98,12 +98,14 @@ TABLE_ROWS = (
     ("LSTM", "sort", ["sort_lstm_curriculum2_15x400.json"]),
     ("LSTM+A", "sort", ["sort_lstm_attention_curriculum2_15x400.json"]),
     ("LSTM+HAM", "sort", ["sort_hard_curriculum2_60epochs_depth2_rerun.json"]),
+    ("LSTM+DHAM", "sort", ["dham_sort_curriculum2_20epochs.json"]),
     ("LSTM", "add", ["add_lstm_curriculum2_15x400.json"]),
     ("LSTM+A", "add", ["add_lstm_attention_curriculum2_15x400.json"]),
     ("raw HAM", "stack", ["stack_search_t09_stage1_8leaves.json",
                           "stack_search_t09_stage2_32leaves.json"]),
     ("raw HAM", "queue", ["queue_search_t00_stage1_8leaves.json",
                           "queue_search_t00_stage2_32leaves.json"]),
+    ("raw DHAM", "priority_queue", ["dham_priority_queue_curriculum2_20epochs.json"]),
 )
 
 
