@@ -179,10 +179,7 @@ def collect_tables(rows=TABLE_ROWS, data="docs/data"):
     """One record per row of Tables 1 and 2 (see `TABLE_ROWS`), from its results files."""
     records = []
     for model, task, source in rows:
-        if model in BASELINE_NAMES:
-            paper = papers.HAM_BASELINES[BASELINE_NAMES[model]][task]
-        else:  # The paper gives no numbers for the soft DHAM (its Appendix A).
-            paper = (None, None) if "DHAM" in model else PAPER[task]
+        paper = paper_of(model, task)
         record = {"model": model, "task": task, "table": 2 if task in RAW else 1,
                   "paper_test_error": paper[0], "paper_generalization_error": paper[1]}
         if isinstance(source, tuple):
@@ -207,6 +204,14 @@ def collect_tables(rows=TABLE_ROWS, data="docs/data"):
     return records
 
 
+def paper_of(model, task):
+    """The paper's `(test, generalization)` error of a table row's model on `task`."""
+    if model in BASELINE_NAMES:
+        return papers.HAM_BASELINES[BASELINE_NAMES[model]][task]
+    # The paper gives no numbers for the soft DHAM (its Appendix A).
+    return (None, None) if "DHAM" in model else PAPER[task]
+
+
 def paper_errors(record):
     """The paper's `test% / generalization%` of a record, or "none given" (DHAM)."""
     if record["paper_test_error"] is None:
@@ -223,8 +228,7 @@ def table1(records):
     for task in (t for t in PAPER if t not in RAW):
         cells = []
         for model in models:
-            paper = (papers.HAM_BASELINES[BASELINE_NAMES[model]][task]
-                     if model in BASELINE_NAMES else PAPER[task])
+            paper = paper_of(model, task)
             found = [r for r in records if (r["model"], r["task"]) == (model, task)]
             ours = (f"{found[0]['test_error']:.2f}% / {found[0]['generalization_error']:.2f}%"
                     if found else "no run")
