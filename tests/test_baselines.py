@@ -29,14 +29,15 @@ def test_attention_matches_bahdanau_and_ignores_padding():
     s = rng.normal(size=(3, 6)).astype("float32")
     encoded = rng.normal(size=(3, 5, 4)).astype("float32")
     mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]], "float32")
-    weights, read = cell.attend(s, encoded, mask)
+    weights, read = map(keras.ops.convert_to_numpy, cell.attend(s, encoded, mask))
     expected_weights, expected_read = _numpy_attention(cell, s, encoded, mask)
     np.testing.assert_allclose(weights, expected_weights, atol=1e-5)
     np.testing.assert_allclose(read, expected_read, atol=1e-5)
     # Padding gets no weight whatever it holds.
     changed = encoded.copy()
     changed[mask == 0] = 100.0
-    np.testing.assert_allclose(cell.attend(s, changed, mask)[1], read, atol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(cell.attend(s, changed, mask)[1]),
+                               read, atol=1e-5)
 
 
 @pytest.mark.parametrize("kind", ["lstm", "lstm_attention"])
