@@ -21,6 +21,8 @@ and draws the leaves one example visits, each labelled with its key.
 import argparse
 import json
 import os
+import shlex
+import sys
 
 import keras
 import numpy as np
@@ -111,6 +113,8 @@ def main(argv=None):
     model = keras.models.load_model(args.model)
     result, (model, x, w) = analyse(model, args.leaves, args.examples, args.seed)
     result["model"] = args.model
+    result["command"] = shlex.join(
+        ["python", "examples/ham_sort_analysis.py"] + list(sys.argv[1:] if argv is None else argv))
     base = os.path.splitext(args.model)[0]
     output = args.output or f"{base}_analysis_{args.leaves}leaves.json"
     with open(output, "w") as f:
@@ -124,8 +128,8 @@ def main(argv=None):
     plotting.plot_leaf_visits(record, sample_weight=w[example:example + 1],
                               path=args.figure or f"{base}_leaves_{args.leaves}.png",
                               leaf_values=labels,
-                              title="LSTM+HAM sort: the leaf attended at each output step "
-                                    "(labels: the item's key)")
+                              title="LSTM+HAM sort: the leaf of each output step, "
+                                    "labelled with its key")
     return result
 
 

@@ -450,7 +450,10 @@ def test_ham_sort_analysis_splits_the_mistakes_and_draws_the_leaves(tmp_path):
     shares = [result[k] for k in ("share_right_leaf", "share_tie_mistakes", "share_wrong_key")]
     assert abs(sum(shares) - 1.0) < 1e-9  # every answer step is one of the three
     assert result["sequences_with_equal_keys"] > 0 and result["leaves"] == 8
-    assert json.load(open(tmp_path / "a.json"))["examples"] == 40
+    written = json.load(open(tmp_path / "a.json"))
+    assert written["examples"] == 40
+    assert written["command"].startswith("python examples/ham_sort_analysis.py ")
+    assert written["command"].endswith("--figure " + str(tmp_path / "a.png"))
     assert (tmp_path / "a.png").exists()
 
 
