@@ -54,7 +54,6 @@ paper's, the commands, the wall time):
 """
 
 import argparse
-import csv
 import json
 import os
 import time
@@ -76,23 +75,16 @@ RAW = recipe.RAW_TASKS
 #: The names of Table 1's baselines in the tables (`keras_memory.baselines`).
 BASELINE_NAMES = {"LSTM": "lstm", "LSTM+A": "lstm_attention"}
 
-#: The rows of Tables 1 and 2 in docs/results.md: `(model, task, source)`. A
-#: source is the results files of this script's runs in docs/data/ham (the
-#: stages of one model, in order), or `(csv, trial id, command)` for a trial of
-#: a tuning/search.py search measured by its `--evaluate-trial`.
+#: The rows of Tables 1 and 2 in docs/results.md: `(model, task, results)`,
+#: the results files of this script's runs in docs/data/ham (the stages of one
+#: model, in order).
 TABLE_ROWS = (
     ("LSTM", "reverse", ["reverse_lstm_curriculum2_15x400.json"]),
     ("LSTM+A", "reverse", ["reverse_lstm_attention_curriculum2_15x400.json"]),
     ("LSTM+HAM", "reverse", ["reverse_hard_curriculum2.json"]),
     ("LSTM", "search", ["search_lstm_curriculum2_15x400.json"]),
     ("LSTM+A", "search", ["search_lstm_attention_curriculum2_15x400.json"]),
-    ("LSTM+HAM", "search", ("ham_search_32_t10.csv", "00",
-                            "python tuning/search.py --model ham --task search --epochs 100 "
-                            "--fix curriculum_threshold=0.1 --fix eta=2 "
-                            "--fix learning_rate=0.001,0.003 --fix learning_rate_decay=0.98,1.0 "
-                            "--fix gamma=0.9,0.95 --fix alpha=0.001,0.0001 "
-                            "--fix alpha_decay=0.9,0.95 --threads 1 "
-                            "--project-name ham_search_32_t10 --evaluate-trial 00")),
+    ("LSTM+HAM", "search", ["search_hard_curriculum2_100epochs_t10_depth2_seed3.json"]),
     ("LSTM", "merge", ["merge_lstm_curriculum2_15x400.json"]),
     ("LSTM+A", "merge", ["merge_lstm_attention_curriculum2_15x400.json"]),
     ("LSTM", "sort", ["sort_lstm_curriculum2_15x400.json"]),
@@ -182,24 +174,15 @@ def collect_tables(rows=TABLE_ROWS, data="docs/data"):
         paper = paper_of(model, task)
         record = {"model": model, "task": task, "table": 2 if task in RAW else 1,
                   "paper_test_error": paper[0], "paper_generalization_error": paper[1]}
-        if isinstance(source, tuple):
-            table, trial, command = source
-            with open(os.path.join(data, "tuning", table)) as f:
-                row = next(r for r in csv.DictReader(f) if r["trial_id"] == trial)
-            record.update(test_error=float(row["test_error"]),
-                          generalization_error=float(row["generalization_error"]),
-                          seconds=float(row["seconds"]), commands=[command],
-                          results=[f"docs/data/tuning/{table}"])
-        else:
-            stages = []
-            for name in source:
-                with open(os.path.join(data, "ham", name)) as f:
-                    stages.append(json.load(f))
-            record.update(test_error=stages[-1]["test_error"],
-                          generalization_error=stages[-1]["generalization_error"],
-                          seconds=sum(stage["seconds"] for stage in stages),
-                          commands=[command_of(stage["args"]) for stage in stages],
-                          results=[f"docs/data/ham/{name}" for name in source])
+        stages = []
+        for name in source:
+            with open(os.path.join(data, "ham", name)) as f:
+                stages.append(json.load(f))
+        record.update(test_error=stages[-1]["test_error"],
+                      generalization_error=stages[-1]["generalization_error"],
+                      seconds=sum(stage["seconds"] for stage in stages),
+                      commands=[command_of(stage["args"]) for stage in stages],
+                      results=[f"docs/data/ham/{name}" for name in source])
         records.append(record)
     return records
 
