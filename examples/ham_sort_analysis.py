@@ -113,8 +113,8 @@ def main(argv=None):
     model = keras.models.load_model(args.model)
     result, (model, x, w) = analyse(model, args.leaves, args.examples, args.seed)
     result["model"] = args.model
-    result["command"] = shlex.join(
-        ["python", "examples/ham_sort_analysis.py"] + list(sys.argv[1:] if argv is None else argv))
+    argv = sys.argv[1:] if argv is None else argv
+    result["command"] = "python examples/ham_sort_analysis.py " + shlex.join(argv)
     base = os.path.splitext(args.model)[0]
     output = args.output or f"{base}_analysis_{args.leaves}leaves.json"
     with open(output, "w") as f:

@@ -171,20 +171,20 @@ def command_of(recorded):
 def collect_tables(rows=TABLE_ROWS, data="docs/data"):
     """One record per row of Tables 1 and 2 (see `TABLE_ROWS`), from its results files."""
     records = []
-    for model, task, source in rows:
+    for model, task, files in rows:
         paper = paper_of(model, task)
-        record = {"model": model, "task": task, "table": 2 if task in RAW else 1,
-                  "paper_test_error": paper[0], "paper_generalization_error": paper[1]}
         stages = []
-        for name in source:
+        for name in files:
             with open(os.path.join(data, "ham", name)) as f:
                 stages.append(json.load(f))
-        record.update(test_error=stages[-1]["test_error"],
-                      generalization_error=stages[-1]["generalization_error"],
-                      seconds=sum(stage["seconds"] for stage in stages),
-                      commands=[command_of(stage["args"]) for stage in stages],
-                      results=[f"docs/data/ham/{name}" for name in source])
-        records.append(record)
+        records.append({
+            "model": model, "task": task, "table": 2 if task in RAW else 1,
+            "paper_test_error": paper[0], "paper_generalization_error": paper[1],
+            "test_error": stages[-1]["test_error"],
+            "generalization_error": stages[-1]["generalization_error"],
+            "seconds": sum(stage["seconds"] for stage in stages),
+            "commands": [command_of(stage["args"]) for stage in stages],
+            "results": [f"docs/data/ham/{name}" for name in files]})
     return records
 
 
