@@ -322,6 +322,8 @@ HAM_TREE_ROWS = {
     "sort_hard_curriculum2_60epochs_depth2.json": "sort, `--lr-decay 0.98 --mlp-depth 2`",
     "sort_hard_curriculum2_100epochs_t10.json":
         "sort, `--lr-decay 0.98 --curriculum-threshold 0.1 --seed 1`",
+    "sort_hard_curriculum2_200epochs_t10.json":
+        "sort, `--lr-decay 0.98 --curriculum-threshold 0.1 --seed 1 --epochs 200`",
     "search_hard_curriculum2_100epochs_t10.json":
         "search, `--lr-decay 0.98 --curriculum-threshold 0.1 --seed 1`",
     "merge_hard_curriculum2_100epochs_t10.json":
@@ -369,6 +371,41 @@ def _same_run(tables, argv, results):
     skip = ("run_dir", "resume", "evaluate")
     return all(settings[k] == recorded.get(k, defaults[k]) for k in settings if k not in skip) \
         and set(recorded) - set(skip) <= set(settings)
+
+
+#: The rows of the sort model's mistakes table in docs/results.md: how each cell reads its
+#: analysis file (`examples/ham_sort_analysis.py`).
+SORT_ANALYSIS_ROWS = {
+    "sequence error": lambda r: f"{r['sequence_error']:.1f}%",
+    "... of the inputs with two equal keys": lambda r: (
+        f"{r['sequence_error_with_equal_keys']:.1f}% ({r['sequences_with_equal_keys']:,} inputs)"),
+    "... of the inputs without": lambda r: (
+        f"{r['sequence_error_without_equal_keys']:.1f}% "
+        f"({r['examples'] - r['sequences_with_equal_keys']:,} inputs)"),
+    "answer steps that attend the right leaf": lambda r: f"{100 * r['share_right_leaf']:.1f}%",
+    "... another leaf with the same key (a stability mistake)":
+        lambda r: f"{100 * r['share_tie_mistakes']:.1f}%",
+    "... a leaf with another key": lambda r: f"{100 * r['share_wrong_key']:.1f}%",
+    "right leaf, wrong output bits": lambda r: f"{100 * r['share_readout_mistakes']:.1f}%",
+}
+
+
+def test_the_ham_sort_analysis_table_is_its_results_files():
+    """Each cell of the sort model's mistakes table quotes its analysis file, and the page
+    prints the command that wrote each file."""
+    page = read_page()
+    body = page.split("**What it gets wrong: equal keys.**", 1)[1]
+    table = tables(body)[0]
+    assert [row[""] for row in table] == list(SORT_ANALYSIS_ROWS)
+    commands = page.replace("\\\n", " ")
+    for leaves in (8, 16, 32):
+        results = load(os.path.join(ROOT, "docs", "data", "ham",
+                                    f"sort_hard_curriculum2_300epochs_t10_analysis_{leaves}leaves.json"))
+        assert results["leaves"] == leaves
+        assert " ".join(results["command"].split()) in " ".join(commands.split()), leaves
+        for row in table:
+            assert row[f"at {leaves} leaves"] == SORT_ANALYSIS_ROWS[row[""]](results), (
+                leaves, row[""])
 
 
 #: The columns of the long-recall table of docs/results.md and their results files.
