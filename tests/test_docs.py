@@ -398,7 +398,7 @@ def test_the_ham_sort_analysis_table_is_its_results_files():
     table = tables(body)[0]
     assert [row[""] for row in table] == list(SORT_ANALYSIS_ROWS)
     commands = page.replace("\\\n", " ")
-    for leaves in (8, 16, 32):
+    for leaves in (8, 16, 32, 128):
         results = load(os.path.join(ROOT, "docs", "data", "ham",
                                     f"sort_hard_curriculum2_300epochs_t10_analysis_{leaves}leaves.json"))
         assert results["leaves"] == leaves
