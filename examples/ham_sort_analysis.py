@@ -16,6 +16,9 @@ shares above, and the first wrong step, writes them to `--output` (JSON),
 and draws the leaves one example visits, each labelled with its key.
 
     python examples/ham_sort_analysis.py runs/ham/sort/model.keras --leaves 8
+
+`--max-items` keeps the inputs short in a bigger tree (e.g. 32 items at 128
+leaves), to tell the tree's size from the inputs' length.
 """
 
 import argparse
@@ -36,6 +39,8 @@ def parse_args(argv=None):
     parser.add_argument("model", help="a trained sort model (.keras)")
     parser.add_argument("--leaves", type=int, default=32, help="tree size to analyse at")
     parser.add_argument("--examples", type=int, default=1000)
+    parser.add_argument("--max-items", type=int, default=None,
+                        help="inputs of 1 to this many items (default: the tree size)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default=None, help="JSON file (default: beside the model)")
     parser.add_argument("--figure", default=None, help="PNG file (default: beside the model)")
@@ -47,8 +52,8 @@ def keys_of(items):
     return (np.asarray(items[..., :5] > 0.5).astype(int) * (1 << np.arange(4, -1, -1))).sum(-1)
 
 
-def analyse(model, leaves, examples, seed):
-    task = tasks.get("ham_sort", num_leaves=leaves)
+def analyse(model, leaves, examples, seed, max_items=None):
+    task = tasks.get("ham_sort", num_leaves=leaves, max_length=max_items)
     model = with_memory_size(model, leaves) if leaves != _tree_size(model) else model
     x, y, w = task.generate(np.random.default_rng(seed), examples)
     record = plotting.record_leaves(model, x)
@@ -87,7 +92,7 @@ def analyse(model, leaves, examples, seed):
     steps = max(counts["steps"], 1)
     without = examples - with_ties
     return {
-        "leaves": leaves, "examples": examples, "seed": seed,
+        "leaves": leaves, "max_items": task.max_length, "examples": examples, "seed": seed,
         "sequence_error": 100.0 * (wrong_with_ties + wrong_without) / examples,
         "sequences_with_equal_keys": with_ties,
         "sequence_error_with_equal_keys": 100.0 * wrong_with_ties / max(with_ties, 1),
@@ -111,7 +116,8 @@ def _tree_size(model):
 def main(argv=None):
     args = parse_args(argv)
     model = keras.models.load_model(args.model)
-    result, (model, x, w) = analyse(model, args.leaves, args.examples, args.seed)
+    result, (model, x, w) = analyse(model, args.leaves, args.examples, args.seed,
+                                       args.max_items)
     result["model"] = args.model
     argv = sys.argv[1:] if argv is None else argv
     result["command"] = "python examples/ham_sort_analysis.py " + shlex.join(argv)

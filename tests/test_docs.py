@@ -398,14 +398,19 @@ def test_the_ham_sort_analysis_table_is_its_results_files():
     table = tables(body)[0]
     assert [row[""] for row in table] == list(SORT_ANALYSIS_ROWS)
     commands = page.replace("\\\n", " ")
-    for leaves in (8, 16, 32, 128):
+    columns = {"at 8 leaves": "8leaves", "at 16 leaves": "16leaves", "at 32 leaves": "32leaves",
+               "at 64 leaves": "64leaves", "at 128 leaves": "128leaves",
+               "at 128 leaves, 1-32 items": "128leaves_32items"}
+    assert list(table[0])[1:] == list(columns)
+    for column, name in columns.items():
         results = load(os.path.join(ROOT, "docs", "data", "ham",
-                                    f"sort_hard_curriculum2_300epochs_t10_analysis_{leaves}leaves.json"))
-        assert results["leaves"] == leaves
-        assert " ".join(results["command"].split()) in " ".join(commands.split()), leaves
+                                    f"sort_hard_curriculum2_300epochs_t10_analysis_{name}.json"))
+        assert column.startswith(f"at {results['leaves']} leaves"), column
+        assert results.get("max_items", results["leaves"]) == (32 if "1-32" in column
+                                                                else results["leaves"]), column
+        assert " ".join(results["command"].split()) in " ".join(commands.split()), column
         for row in table:
-            assert row[f"at {leaves} leaves"] == SORT_ANALYSIS_ROWS[row[""]](results), (
-                leaves, row[""])
+            assert row[column] == SORT_ANALYSIS_ROWS[row[""]](results), (column, row[""])
 
 
 #: The columns of the long-recall table of docs/results.md and their results files.

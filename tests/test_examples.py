@@ -455,6 +455,12 @@ def test_ham_sort_analysis_splits_the_mistakes_and_draws_the_leaves(tmp_path):
     assert written["command"].startswith("python examples/ham_sort_analysis.py ")
     assert written["command"].endswith("--figure " + str(tmp_path / "a.png"))
     assert (tmp_path / "a.png").exists()
+    # --max-items keeps the inputs short in the same tree: at most 2 answer steps each.
+    short = analysis.main([str(tmp_path / "sort" / "model.keras"), "--leaves", "8",
+                           "--max-items", "2", "--examples", "40",
+                           "--output", str(tmp_path / "b.json"), "--figure", str(tmp_path / "b.png")])
+    assert result["max_items"] == 8 and short["max_items"] == 2 and short["leaves"] == 8
+    assert short["answer_steps"] <= 2 * 40 < result["answer_steps"]
 
 
 def test_ham_tables_script_runs_the_curriculum(tmp_path):
