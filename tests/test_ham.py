@@ -134,7 +134,8 @@ def _mlp_layers(mlp):
     for dense in mlp.dense_layers:
         activation = keras.activations.serialize(dense.activation)
         activation = None if activation == "linear" else activation
-        layers.append((_f64(dense.kernel), _f64(dense.bias), activation))
+        bias = _f64(dense.bias) if dense.use_bias else np.zeros(dense.units)
+        layers.append((_f64(dense.kernel), bias, activation))
     return layers
 
 
@@ -249,6 +250,33 @@ def test_the_empty_initial_tree_has_zero_leaves_and_joined_inner_nodes():
     np.testing.assert_array_equal(tree[:, cell.memory_size - 1 :], 0.0)
     assert np.abs(tree[:, 0]).sum() > 0  # Random JOIN biases: JOIN(0, 0) != 0.
     _assert_every_inner_node_is_the_join_of_its_children(cell, tree)
+
+
+@pytest.mark.parametrize("mlp_depth", [1, 2])
+def test_without_join_bias_an_empty_subtree_is_zero_at_every_height(mlp_depth):
+    """With `join_bias=False` every node above excess leaves only is 0, in any tree size;
+    with JOIN's biases such nodes are not all 0."""
+    items = _items(batch=2, length=3)
+    for join_bias in (False, True):
+        for n in (8, 32):
+            cell = _cell(memory_size=n, mlp_depth=mlp_depth, join_bias=join_bias)
+            assert len(cell.join.weights) == mlp_depth * (1 + join_bias)
+            tree = _f64(cell.split_state(cell.initial_state_from(items))["tree"])
+            _assert_every_inner_node_is_the_join_of_its_children(cell, tree)
+            empty = [e for e in range(2 * n - 1) if _first_leaf(e, n) >= 3]  # only excess leaves
+            norms = np.abs(tree[:, empty]).sum(-1)
+            if join_bias:  # JOIN(0, 0) = ReLU(bias): not 0 (here at height 1 at least)
+                assert norms[:, [e for e in empty if e < n - 1]].max() > 0
+            else:
+                np.testing.assert_array_equal(norms, 0.0)
+                assert np.abs(tree[:, 0]).sum(-1).min() > 0  # the root holds the items
+
+
+def _first_leaf(node, n):
+    """The index (0..n-1) of the leftmost leaf under heap node `node`."""
+    while node < n - 1:
+        node = 2 * node + 1
+    return node - (n - 1)
 
 
 @pytest.mark.parametrize(
@@ -486,8 +514,9 @@ def test_a_soft_step_matches_the_numpy_reference():
         dict(write_query="root"),
         dict(controller=False),
         dict(controller=False, mlp_depth=2),
+        dict(join_bias=False),
     ],
-    ids=["lstm", "lstm-depth2", "lstm-root_query", "raw", "raw-depth2"],
+    ids=["lstm", "lstm-depth2", "lstm-root_query", "raw", "raw-depth2", "lstm-no_join_bias"],
 )
 def test_hard_inference_steps_match_the_numpy_reference(overrides):
     steps, batch = 4, 4

@@ -39,7 +39,7 @@ def _bernoulli_sample(logits, seed):
 class _MLP(keras.layers.Layer):
     """`depth - 1` ReLU layers of width `hidden`, then `units` with `activation`."""
 
-    def __init__(self, units, depth, hidden, activation, initializers, **kwargs):
+    def __init__(self, units, depth, hidden, activation, initializers, use_bias=True, **kwargs):
         super().__init__(**kwargs)
         sizes = [hidden] * (depth - 1) + [units]
         activations = ["relu"] * (depth - 1) + [activation]
@@ -47,6 +47,7 @@ class _MLP(keras.layers.Layer):
             keras.layers.Dense(
                 size,
                 activation=act,
+                use_bias=use_bias,
                 kernel_initializer=initializers[i],
                 dtype=self.dtype_policy,
                 name=f"dense_{i}",
@@ -214,6 +215,13 @@ class HAMCell(keras.layers.Layer):
             4.3). Defaults to `True`.
         mlp_depth: `1` or `2`, the number of layers of every MLP (the paper
             picks one of the two by random search). Defaults to `1`.
+        join_bias: Boolean. If `False`, JOIN's layers have no bias, so
+            `JOIN(0, 0) = 0`: an empty subtree (whose leaves are 0, section
+            3.2, Fig. 2) is 0 at every height, and a tree bigger than the training
+            one shows the same empty subtrees. With a bias, the summary of
+            an empty subtree changes with its height (not in the paper,
+            which does not say whether its MLPs have biases). Defaults to
+            `True`.
         input_size: Optional positive integer, the width `b` of the items
             EMBED reads. If `None`, EMBED is built by the first tree
             initialisation. Defaults to `None`.
@@ -288,6 +296,7 @@ class HAMCell(keras.layers.Layer):
         attention="hard",
         controller=True,
         mlp_depth=1,
+        join_bias=True,
         input_size=None,
         write_query="controller",
         feed_inputs=False,
@@ -327,6 +336,7 @@ class HAMCell(keras.layers.Layer):
                 f"searches). Received: mlp_depth={mlp_depth!r}"
             )
         self.mlp_depth = int(mlp_depth)
+        self.join_bias = check_bool("join_bias", join_bias, name)
         self.input_size = (
             None if input_size is None else check_positive_int("input_size", input_size, name)
         )
@@ -369,7 +379,7 @@ class HAMCell(keras.layers.Layer):
         # and PyTorch keeps a layer's variables in a dict keyed by their paths.
         self.seed_generator = keras.random.SeedGenerator(seed, name="decision_seed_generator")
         self.embed = self._mlp("embed", d, "relu", offset=0)
-        self.join = self._mlp("join", d, "relu", offset=10)
+        self.join = self._mlp("join", d, "relu", offset=10, use_bias=self.join_bias)
         self.search = self._mlp("search", 1, None, offset=20)
         self.write_candidate = self._mlp("write_candidate", d, "sigmoid", offset=30)
         self.write_gate = self._mlp("write_gate", 1, "sigmoid", offset=40)
@@ -427,7 +437,7 @@ class HAMCell(keras.layers.Layer):
             return keras.initializers.GlorotUniform(seed=offset_seed(self.seed, offset))
         return clone_initializer(self.kernel_initializer, offset)
 
-    def _mlp(self, name, units, activation, offset):
+    def _mlp(self, name, units, activation, offset, use_bias=True):
         initializers = [self._initializer(offset + i) for i in range(self.mlp_depth)]
         return _MLP(
             units,
@@ -435,6 +445,7 @@ class HAMCell(keras.layers.Layer):
             self.hidden_size,
             activation,
             initializers,
+            use_bias=use_bias,
             dtype=self.dtype_policy,
             name=name,
         )
@@ -759,6 +770,7 @@ class HAMCell(keras.layers.Layer):
                 "attention": self.attention,
                 "controller": self.controller_enabled,
                 "mlp_depth": self.mlp_depth,
+                "join_bias": self.join_bias,
                 "input_size": self.input_size,
                 "write_query": self.write_query,
                 "feed_inputs": self.feed_inputs,
