@@ -328,6 +328,9 @@ HAM_TREE_ROWS = {
         "search, `--lr-decay 0.98 --curriculum-threshold 0.1 --seed 1`",
     "merge_hard_curriculum2_100epochs_t10.json":
         "merge, `--lr-decay 0.98 --curriculum-threshold 0.1 --seed 1`",
+    "merge_hard_curriculum2_100epochs_t10_depth2_seed3.json":
+        "merge, `--mlp-depth 2 --gamma 0.95 --alpha-decay 0.95 --lr-decay 0.98 "
+        "--curriculum-threshold 0.1 --seed 3`: the search row's settings",
     "search_hard_curriculum2_100epochs_t10_depth2.json":
         "search, `--lr-decay 0.98 --mlp-depth 2 --gamma 0.95 --alpha-decay 0.95 "
         "--curriculum-threshold 0.1 --seed 1`",
