@@ -217,11 +217,11 @@ class HAMCell(keras.layers.Layer):
             picks one of the two by random search). Defaults to `1`.
         join_bias: Boolean. If `False`, JOIN's layers have no bias, so
             `JOIN(0, 0) = 0`: an empty subtree (whose leaves are 0, section
-            3.2, Fig. 2) is 0 at every height, and a tree bigger than the training
-            one shows the same empty subtrees. With a bias, the summary of
-            an empty subtree changes with its height (not in the paper,
-            which does not say whether its MLPs have biases). Defaults to
-            `True`.
+            3.2, Fig. 2) is 0 at every height, and a tree bigger than the
+            training one shows the same empty subtrees. With a bias, the
+            summary of an empty subtree changes with its height. Not in the
+            paper, which does not say whether its MLPs have biases.
+            Defaults to `True`.
         input_size: Optional positive integer, the width `b` of the items
             EMBED reads. If `None`, EMBED is built by the first tree
             initialisation. Defaults to `None`.
