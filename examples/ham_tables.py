@@ -90,7 +90,7 @@ TABLE_ROWS = (
     ("LSTM+HAM", "merge", ["merge_hard_curriculum2_200epochs_t10.json"]),
     ("LSTM", "sort", ["sort_lstm_curriculum2_15x400.json"]),
     ("LSTM+A", "sort", ["sort_lstm_attention_curriculum2_15x400.json"]),
-    ("LSTM+HAM", "sort", ["sort_hard_curriculum2_300epochs_t10.json"]),
+    ("LSTM+HAM", "sort", ["sort_hard_curriculum2_300epochs_t10_nojb.json"]),
     ("LSTM+DHAM", "sort", ["dham_sort_curriculum2_20epochs.json"]),
     ("LSTM", "add", ["add_lstm_curriculum2_15x400.json"]),
     ("LSTM+A", "add", ["add_lstm_attention_curriculum2_15x400.json"]),

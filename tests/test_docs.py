@@ -393,11 +393,21 @@ SORT_ANALYSIS_ROWS = {
 }
 
 
-def test_the_ham_sort_analysis_table_is_its_results_files():
-    """Each cell of the sort model's mistakes table quotes its analysis file, and the page
+#: The sort models' mistakes tables of docs/results.md: the paragraph that each table follows
+#: -> the prefix of its analysis files.
+SORT_ANALYSES = {
+    "**What it gets wrong: equal keys.**": "sort_hard_curriculum2_300epochs_t10",
+    "**Without JOIN's biases: what it gets wrong.**": "sort_hard_curriculum2_300epochs_t10_nojb",
+}
+
+
+@pytest.mark.parametrize("heading", list(SORT_ANALYSES))
+def test_the_ham_sort_analysis_table_is_its_results_files(heading):
+    """Each cell of a sort model's mistakes table quotes its analysis file, and the page
     prints the command that wrote each file."""
     page = read_page()
-    body = page.split("**What it gets wrong: equal keys.**", 1)[1]
+    assert page.count(heading) == 1, heading
+    body = page.split(heading, 1)[1]
     table = tables(body)[0]
     assert [row[""] for row in table] == list(SORT_ANALYSIS_ROWS)
     commands = page.replace("\\\n", " ")
@@ -407,7 +417,7 @@ def test_the_ham_sort_analysis_table_is_its_results_files():
     assert list(table[0])[1:] == list(columns)
     for column, name in columns.items():
         results = load(os.path.join(ROOT, "docs", "data", "ham",
-                                    f"sort_hard_curriculum2_300epochs_t10_analysis_{name}.json"))
+                                    f"{SORT_ANALYSES[heading]}_analysis_{name}.json"))
         assert column.startswith(f"at {results['leaves']} leaves"), column
         assert results.get("max_items", results["leaves"]) == (32 if "1-32" in column
                                                                 else results["leaves"]), column
