@@ -338,6 +338,8 @@ HAM_TREE_ROWS = {
     "merge_hard_curriculum2_200epochs_t10_nojb.json":
         "merge, `--lr-decay 0.98 --curriculum-threshold 0.1 --seed 1 --no-join-bias --epochs 200`: "
         "Table 1's merge row without JOIN's biases",
+    "add_hard_curriculum2_eta2_nojb.json":
+        "add, `--eta 2 --no-join-bias`: Table 1's add row without JOIN's biases",
     "sort_hard_curriculum2_300epochs_t10.json":
         "sort, `--lr-decay 0.98 --curriculum-threshold 0.1 --seed 1 --epochs 300`",
     "search_hard_curriculum2_100epochs_t10_depth2.json":
@@ -347,13 +349,13 @@ HAM_TREE_ROWS = {
 
 
 def test_the_ham_tree_task_rows_are_their_results_files():
-    """Each LSTM+HAM sort, search and merge row quotes its file: epochs, test / generalization error,
+    """Each LSTM+HAM sort, search, merge and add row quotes its file: epochs, test / generalization error,
     time; its label's options are the file's arguments, and the command printed
     below the table (without --run-dir and --resume) runs them."""
     page = read_page()
     tables = load_example("ham_tables")
     commands = [" ".join(line.strip().rstrip("\\").split()) for line in re.findall(
-        r"^python examples/ham_tables.py --task (?:sort|search|merge) .*?(?<!\\)$",
+        r"^python examples/ham_tables.py --task (?:sort|search|merge|add) .*?(?<!\\)$",
         page.replace("\\\n", " "),
         flags=re.M)]
     for name, label in HAM_TREE_ROWS.items():
