@@ -15,6 +15,12 @@ It prints the sequence error with and without equal keys in the input, the
 shares above, and the first wrong step, writes them to `--output` (JSON),
 and draws the leaves one example visits, each labelled with its key.
 
+For each input's first step that attends a wrong leaf it also records the
+height of the node where the descent left the right leaf's path
+(`first_wrong_turn_heights`: height -> inputs; the leaves are at height 0,
+the root of a tree of `2**d` leaves at height `d`): the trees of training
+(32 leaves) have no node above height 5.
+
     python examples/ham_sort_analysis.py runs/ham/sort/model.keras --leaves 8
 
 `--max-items` keeps the inputs short in a bigger tree (e.g. 32 items at 128
@@ -52,6 +58,13 @@ def keys_of(items):
     return (np.asarray(items[..., :5] > 0.5).astype(int) * (1 << np.arange(4, -1, -1))).sum(-1)
 
 
+def turn_height(leaf, right_leaf):
+    """The height of the node where the root-to-leaf paths of two leaves part:
+    1 for siblings, `d` when they sit in different halves of a tree of `2**d`
+    leaves, 0 for the same leaf."""
+    return (int(leaf) ^ int(right_leaf)).bit_length()
+
+
 def analyse(model, leaves, examples, seed, max_items=None):
     task = tasks.get("ham_sort", num_leaves=leaves, max_length=max_items)
     model = with_memory_size(model, leaves) if leaves != _tree_size(model) else model
@@ -60,6 +73,7 @@ def analyse(model, leaves, examples, seed, max_items=None):
     visited, logits = record["leaf"], record["logits"]
     counts = dict(steps=0, right_leaf=0, tie=0, wrong_key=0, readout=0, eoo=0)
     first_wrong, wrong_with_ties, wrong_without, with_ties = [], 0, 0, 0
+    turn_heights = {}
     for b in range(examples):
         length = int(x["sequence"][b, :, -1].sum())
         items = x["sequence"][b, :length, :-1]
@@ -67,10 +81,14 @@ def analyse(model, leaves, examples, seed, max_items=None):
         order = np.argsort(keys, kind="stable")
         has_ties = len(set(keys.tolist())) < length
         with_ties += has_ties
-        wrong_steps = []
+        wrong_steps, turned = [], False
         for i in range(length):
             leaf = int(visited[b, i])
             counts["steps"] += 1
+            if leaf != order[i] and not turned:
+                turned = True
+                height = turn_height(leaf, order[i])
+                turn_heights[height] = turn_heights.get(height, 0) + 1
             bits_right = bool(((logits[b, i] > 0) == (y[b, i] > 0.5)).all())
             if leaf == order[i]:
                 counts["right_leaf"] += 1
@@ -103,6 +121,7 @@ def analyse(model, leaves, examples, seed, max_items=None):
         "share_wrong_key": counts["wrong_key"] / steps,
         "share_readout_mistakes": counts["readout"] / steps,
         "wrong_end_of_output": counts["eoo"],
+        "first_wrong_turn_heights": {str(h): turn_heights[h] for h in sorted(turn_heights)},
         "first_wrong_step_quartiles": (np.percentile(first_wrong, [25, 50, 75]).tolist()
                                        if first_wrong else None),
     }, (model, x, w)

@@ -401,6 +401,9 @@ SORT_ANALYSIS_ROWS = {
         lambda r: f"{100 * r['share_tie_mistakes']:.1f}%",
     "... a leaf with another key": lambda r: f"{100 * r['share_wrong_key']:.1f}%",
     "right leaf, wrong output bits": lambda r: f"{100 * r['share_readout_mistakes']:.1f}%",
+    "inputs whose first wrong leaf was taken above height 5": lambda r: (
+        f"{sum(n for h, n in r['first_wrong_turn_heights'].items() if int(h) > 5):,} of "
+        f"{sum(r['first_wrong_turn_heights'].values()):,}"),
 }
 
 

@@ -438,6 +438,14 @@ def test_ham_tables_script_trains_the_table1_baselines_with_the_curriculum(tmp_p
     assert again["generalization_error"] == pytest.approx(results["generalization_error"])
 
 
+def test_the_wrong_turn_height_is_where_two_leaves_paths_part():
+    analysis = load_example("ham_sort_analysis")
+    # Leaves 0-7 of an 8-leaf tree: 0 and 1 are siblings; 3 and 4 sit in the root's two halves.
+    assert [analysis.turn_height(0, j) for j in range(8)] == [0, 1, 2, 2, 3, 3, 3, 3]
+    assert analysis.turn_height(3, 4) == 3 and analysis.turn_height(6, 7) == 1
+    assert analysis.turn_height(64, 63) == 7  # the root of a 128-leaf tree
+
+
 def test_ham_sort_analysis_splits_the_mistakes_and_draws_the_leaves(tmp_path):
     tables = load_example("ham_tables")
     tables.main(["--task", "sort", "--leaves", "4", "--epochs", "1", "--batches", "2",
@@ -450,6 +458,11 @@ def test_ham_sort_analysis_splits_the_mistakes_and_draws_the_leaves(tmp_path):
     shares = [result[k] for k in ("share_right_leaf", "share_tie_mistakes", "share_wrong_key")]
     assert abs(sum(shares) - 1.0) < 1e-9  # every answer step is one of the three
     assert result["sequences_with_equal_keys"] > 0 and result["leaves"] == 8
+    # One first wrong turn per input that attends a wrong leaf, at a height of the 8-leaf tree.
+    heights = {int(h): n for h, n in result["first_wrong_turn_heights"].items()}
+    assert set(heights) <= {1, 2, 3}
+    assert 0 < sum(heights.values()) <= 40
+    assert (sum(heights.values()) > 0) == (result["share_right_leaf"] < 1.0)
     written = json.load(open(tmp_path / "a.json"))
     assert written["examples"] == 40
     assert written["command"].startswith("python examples/ham_sort_analysis.py ")
