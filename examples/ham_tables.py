@@ -94,7 +94,7 @@ TABLE_ROWS = (
     ("LSTM+DHAM", "sort", ["dham_sort_curriculum2_20epochs.json"]),
     ("LSTM", "add", ["add_lstm_curriculum2_15x400.json"]),
     ("LSTM+A", "add", ["add_lstm_attention_curriculum2_15x400.json"]),
-    ("LSTM+HAM", "add", ["add_hard_curriculum2_eta2.json"]),
+    ("LSTM+HAM", "add", ["add_hard_curriculum2_60epochs_t10_eta2.json"]),
     ("raw HAM", "stack", ["stack_search_t09_nojb_stage1_8leaves.json",
                           "stack_search_t09_nojb_stage2_32leaves.json"]),
     ("raw HAM", "queue", ["queue_search_t00_stage1_8leaves.json",

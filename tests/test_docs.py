@@ -338,6 +338,7 @@ HAM_TREE_ROWS = {
     "merge_hard_curriculum2_200epochs_t10_nojb.json":
         "merge, `--lr-decay 0.98 --curriculum-threshold 0.1 --seed 1 --no-join-bias --epochs 200`: "
         "Table 1's merge row without JOIN's biases",
+    "add_hard_curriculum2_eta2.json": "add, `--eta 2`: the reverse row's settings",
     "add_hard_curriculum2_eta2_nojb.json":
         "add, `--eta 2 --no-join-bias`: Table 1's add row without JOIN's biases",
     "sort_hard_curriculum2_300epochs_t10.json":
