@@ -237,6 +237,15 @@ def _run_args(args):
             and not (k == "eta" and v is None)}
 
 
+def _same_start(recorded, args):
+    """Whether a run whose state recorded `recorded` (its `_run_args`) is the run `args`
+    asks for. An option added to the script after the run started is absent from the
+    record: the run goes on only if `args` leaves it at its default."""
+    current, defaults = _run_args(args), _run_args(parse_args([]))
+    return set(recorded) <= set(current) and all(
+        value == recorded.get(key, defaults.get(key)) for key, value in current.items())
+
+
 def _seed_states(model):
     """The model's random seed states (the sampled decisions'), which the weights leave out."""
     weights = {id(v) for v in model.weights}
@@ -330,7 +339,7 @@ def main(argv=None):
         raise SystemExit(f"{run_dir} already holds a run ({state['epoch']} epochs done). Pass "
                          "--resume to go on with it, or choose another --run-dir.")
     if state is not None:
-        if state["args"] != _run_args(args):
+        if not _same_start(state["args"], args):
             raise SystemExit(f"Cannot resume {run_dir}: it was started with other arguments "
                              f"({state['args']}).")
         # The optimizer's variables must exist for load_weights to fill them.

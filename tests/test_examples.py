@@ -517,6 +517,15 @@ def test_a_resumed_ham_tables_run_equals_the_uninterrupted_run(tmp_path):
     with pytest.raises(SystemExit, match="other arguments"):
         script.main([*tiny, "--epochs", "3", "--lr", "0.1", "--resume",
                      "--run-dir", str(tmp_path / "halves")])
+    # A run started before an option existed (its state lacks the key) resumes at the
+    # option's default, and not with another value.
+    state_path = tmp_path / "halves" / "state.json"
+    state = json.load(open(state_path))
+    assert state["args"].pop("no_join_bias") is False
+    json.dump(state, open(state_path, "w"))
+    with pytest.raises(SystemExit, match="other arguments"):
+        script.main([*tiny, "--epochs", "3", "--no-join-bias", "--resume",
+                     "--run-dir", str(tmp_path / "halves")])
     halves = script.main([*tiny, "--epochs", "3", "--resume", "--run-dir", str(tmp_path / "halves")])
 
     def drop_seconds(history):
