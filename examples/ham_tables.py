@@ -84,7 +84,7 @@ TABLE_ROWS = (
     ("LSTM+HAM", "reverse", ["reverse_hard_curriculum2.json"]),
     ("LSTM", "search", ["search_lstm_curriculum2_15x400.json"]),
     ("LSTM+A", "search", ["search_lstm_attention_curriculum2_15x400.json"]),
-    ("LSTM+HAM", "search", ["search_hard_curriculum2_100epochs_t10_depth2_seed3.json"]),
+    ("LSTM+HAM", "search", ["search_hard_curriculum2_200epochs_t10_depth2_seed3.json"]),
     ("LSTM", "merge", ["merge_lstm_curriculum2_15x400.json"]),
     ("LSTM+A", "merge", ["merge_lstm_attention_curriculum2_15x400.json"]),
     ("LSTM+HAM", "merge", ["merge_hard_curriculum2_200epochs_t10.json"]),

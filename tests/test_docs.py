@@ -331,6 +331,9 @@ HAM_TREE_ROWS = {
     "merge_hard_curriculum2_100epochs_t10_depth2_seed3.json":
         "merge, `--mlp-depth 2 --gamma 0.95 --alpha-decay 0.95 --lr-decay 0.98 "
         "--curriculum-threshold 0.1 --seed 3`: the search row's settings",
+    "search_hard_curriculum2_100epochs_t10_depth2_seed3.json":
+        "search, `--mlp-depth 2 --gamma 0.95 --alpha-decay 0.95 --lr-decay 0.98 "
+        "--curriculum-threshold 0.1 --seed 3`: Table 1's search row at 100 epochs",
     "search_hard_curriculum2_200epochs_t10_depth2_seed3_nojb.json":
         "search, `--mlp-depth 2 --gamma 0.95 --alpha-decay 0.95 --lr-decay 0.98 "
         "--curriculum-threshold 0.1 --seed 3 --no-join-bias --epochs 200`: Table 1's search row "
