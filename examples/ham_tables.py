@@ -87,7 +87,7 @@ TABLE_ROWS = (
     ("LSTM+HAM", "search", ["search_hard_curriculum2_200epochs_t10_depth2_seed3.json"]),
     ("LSTM", "merge", ["merge_lstm_curriculum2_15x400.json"]),
     ("LSTM+A", "merge", ["merge_lstm_attention_curriculum2_15x400.json"]),
-    ("LSTM+HAM", "merge", ["merge_hard_curriculum2_200epochs_t10.json"]),
+    ("LSTM+HAM", "merge", ["merge_hard_curriculum2_250epochs_t10.json"]),
     ("LSTM", "sort", ["sort_lstm_curriculum2_15x400.json"]),
     ("LSTM+A", "sort", ["sort_lstm_attention_curriculum2_15x400.json"]),
     ("LSTM+HAM", "sort", ["sort_hard_curriculum2_300epochs_t10_nojb.json"]),

@@ -338,6 +338,9 @@ HAM_TREE_ROWS = {
         "search, `--mlp-depth 2 --gamma 0.95 --alpha-decay 0.95 --lr-decay 0.98 "
         "--curriculum-threshold 0.1 --seed 3 --no-join-bias --epochs 200`: Table 1's search row "
         "without JOIN's biases",
+    "merge_hard_curriculum2_200epochs_t10.json":
+        "merge, `--lr-decay 0.98 --curriculum-threshold 0.1 --seed 1 --epochs 200`: "
+        "Table 1's merge row at 200 epochs",
     "merge_hard_curriculum2_200epochs_t10_nojb.json":
         "merge, `--lr-decay 0.98 --curriculum-threshold 0.1 --seed 1 --no-join-bias --epochs 200`: "
         "Table 1's merge row without JOIN's biases",
