@@ -85,19 +85,18 @@ def analyse(model, leaves, examples, seed, max_items=None):
         for i in range(length):
             leaf = int(visited[b, i])
             counts["steps"] += 1
-            if leaf != order[i] and not turned:
-                turned = True
-                height = turn_height(leaf, order[i])
-                turn_heights[height] = turn_heights.get(height, 0) + 1
             bits_right = bool(((logits[b, i] > 0) == (y[b, i] > 0.5)).all())
             if leaf == order[i]:
                 counts["right_leaf"] += 1
                 if not bits_right:
                     counts["readout"] += 1
-            elif leaf < length and keys[leaf] == keys[order[i]]:
-                counts["tie"] += 1
             else:
-                counts["wrong_key"] += 1
+                if not turned:
+                    turned = True
+                    height = turn_height(leaf, order[i])
+                    turn_heights[height] = turn_heights.get(height, 0) + 1
+                tie = leaf < length and keys[leaf] == keys[order[i]]
+                counts["tie" if tie else "wrong_key"] += 1
             if not bits_right:
                 wrong_steps.append(i)
         eoo_right = bool(((logits[b, length] > 0) == (y[b, length] > 0.5)).all())

@@ -231,10 +231,9 @@ def _task_args(args):
 
 def _run_args(args):
     """The arguments a resumed run must share with its start (all but the epochs to
-    reach; `eta` only when given, as runs started before it was an argument)."""
+    reach)."""
     return {k: v for k, v in vars(args).items()
-            if k not in ("resume", "evaluate", "collect", "epochs", "test_examples")
-            and not (k == "eta" and v is None)}
+            if k not in ("resume", "evaluate", "collect", "epochs", "test_examples")}
 
 
 def _same_start(recorded, args):
