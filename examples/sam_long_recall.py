@@ -18,6 +18,11 @@ right <s>%`.
     python examples/sam_long_recall.py --model runs/sam_assoc_100k_lsh_s1/best.keras \
         --items 6,100,1000,4000 --memory-size 100000
     python examples/sam_long_recall.py --model ... --search exact   # the same weights, exact search
+
+`--key-similarity` adds, per item count, how near the queries of the answer
+come to the rows they read (`key_similarity`): an LSH index finds a row only
+when the query hashes with it, and the chance of that falls fast as their
+cosine similarity drops below 1.
 """
 
 import argparse
@@ -51,6 +56,10 @@ def parse_args(argv=None):
     p.add_argument("--batches", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output", default=None, help="JSON file (default: next to the model)")
+    p.add_argument("--key-similarity", action="store_true",
+                   help="also measure, on the first episode batch of each item count run step by "
+                        "step with the exact search, how near the queries of the answer come to "
+                        "the earlier rows they read (see key_similarity)")
     return p.parse_args(argv)
 
 
@@ -80,6 +89,82 @@ def resized(model, memory_size, search, lsh_probes=0, **index):
     return new
 
 
+def lsh_collision_chance(cosine, tables, bits):
+    """The chance that an index of `tables` random-hyperplane tables of `bits` bits
+    files two vectors at cosine similarity `cosine` in the same bucket of at least
+    one table: `1 - (1 - p**bits)**tables`, with `p = 1 - angle / pi` the chance
+    that one hyperplane leaves both on the same side (Charikar 2002)."""
+    import numpy as np
+
+    p = 1 - np.arccos(np.clip(cosine, -1, 1)) / np.pi
+    return 1 - (1 - p ** bits) ** tables
+
+
+def step_queries(cell, step, states):
+    """The queries `(B, heads, W)` a `SAMCell` computes from `step` and `states`
+    (`SAMCell.call`, steps 1 and 2), as NumPy."""
+    import keras
+    from keras import ops
+
+    from keras_memory.addressing import sam as addressing
+
+    h, c, reads = states[:3]
+    output, _ = cell.controller(ops.concatenate([step, reads], -1), [h, c])
+    parameters = addressing.clip(cell.head_parameters(output), cell.clip_value)
+    parameters = ops.reshape(parameters, (-1, cell.num_heads, cell.head_parameter_size))
+    return keras.ops.convert_to_numpy(ops.tanh(parameters[..., :cell.word_size]))
+
+
+def key_similarity(model, x, answer_steps, min_age=16, tables=4, bits=13):
+    """How near the queries come to the rows they read: what an LSH index can find.
+
+    Runs the `SAMCell` of `model` (built with `search="exact"`) step by step on
+    `x` and, at each of `answer_steps` and the 4 steps before them, takes every
+    head whose read puts more than half its weight on one row written at least
+    `min_age` steps earlier (a row of an earlier item, not of the query just
+    written). Returns the cosine similarity of the head's query with that row
+    (percentiles 10, 50 and 90), the number of such reads, and
+    `lsh_collision_chance` of each read for an index of `tables` tables of
+    `bits` bits, averaged over the reads.
+    """
+    import keras
+    import numpy as np
+    from keras import ops
+
+    cell = next(layer.cell for layer in model.layers if hasattr(layer, "cell"))
+    r, k, n, w = cell.num_heads, cell.k, cell.memory_size, cell.word_size
+    steps = {s for a in answer_steps for s in range(a - 4, a + 1)}
+    states = cell.get_initial_state(batch_size=len(x))
+    memory = np.zeros((len(x), n, w), np.float32)
+    written = np.full((len(x), n), -1)  # the step each row was last written
+    similarity = []
+    for t in range(x.shape[1]):
+        step = ops.convert_to_tensor(x[:, t], "float32")
+        queries = step_queries(cell, step, states) if t in steps else None
+        _, states = cell(step, states)
+        new = keras.ops.convert_to_numpy(ops.reshape(states[3], (-1, n, w)))
+        written[np.any(new != memory, -1)] = t
+        memory = new
+        if queries is None:
+            continue
+        rows = keras.ops.convert_to_numpy(states[5]).reshape(-1, r, k).astype(int)
+        weights = keras.ops.convert_to_numpy(states[6]).reshape(-1, r, k)
+        top = np.take_along_axis(rows, weights.argmax(-1)[..., None], -1)[..., 0]  # (B, r)
+        for b, head in zip(*np.nonzero(weights.max(-1) > 0.5)):
+            row = top[b, head]
+            if 0 <= written[b, row] <= t - min_age:
+                q, m = queries[b, head], memory[b, row]
+                similarity.append(float(q @ m / (np.linalg.norm(q) * np.linalg.norm(m) + 1e-12)))
+    if not similarity:
+        return {"reads": 0}
+    return {"reads": len(similarity),
+            "cosine_percentiles_10_50_90": [float(v) for v in
+                                            np.percentile(similarity, [10, 50, 90])],
+            "index_tables": tables, "index_bits": bits,
+            "found_by_tables": float(np.mean(lsh_collision_chance(
+                np.asarray(similarity), tables, bits)))}
+
+
 def main(argv=None):
     import keras
     import numpy as np
@@ -97,12 +182,13 @@ def main(argv=None):
     rows = []
     for items in [int(n) for n in args.items.split(",")]:
         start = time.perf_counter()
-        outs, ys, ws = [], [], []
+        outs, ys, ws, xs = [], [], [], []
         for _ in range(args.batches):
             x, y, w = task.generate(rng, args.batch_size, num_items=items)
             outs.append(np.asarray(model.predict_on_batch(x)))
             ys.append(y)
             ws.append(w)
+            xs.append(x)
         metrics = evaluate_predictions(np.concatenate(outs), np.concatenate(ys),
                                        np.concatenate(ws), from_logits=True)
         row = {"items": items, "steps": int(x.shape[1]),
@@ -111,6 +197,16 @@ def main(argv=None):
                "sequence_accuracy": float(metrics["sequence_accuracy"]),
                "sequences": args.batch_size * args.batches,
                "seconds": time.perf_counter() - start}
+        if args.key_similarity:
+            # The tables and bits of the index evaluated (as trained: 4 of 13 at 100,000).
+            index = next(layer.cell for layer in model.layers if hasattr(layer, "cell"))
+            index = index.index if args.search == "lsh" else None
+            exact = resized(trained, args.memory_size, "exact")
+            answer = np.nonzero(ws[0].reshape(len(x), x.shape[1], -1).sum(-1).max(0) > 0)[0]
+            row["key_similarity"] = key_similarity(
+                exact, xs[0], answer, tables=index.tables if index else 4,
+                bits=index.bits if index else 13)
+            print(f"items={items}: key similarity {row['key_similarity']}", flush=True)
         rows.append(row)
         print(f"items={items} steps={row['steps']}: {row['bit_errors_per_sequence']:.3f} bit "
               f"errors per sequence, {100 * row['sequence_accuracy']:.1f}% of sequences right "

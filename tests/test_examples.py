@@ -698,3 +698,74 @@ def test_sam_long_recall_rebuilds_the_model_with_a_larger_memory(tmp_path):
                           "--output", str(tmp_path / "r.json")])
     assert [r["items"] for r in result["rows"]] == [2, 9]
     assert result["rows"][1]["steps"] == 9 * 4 + 8
+
+
+def _sam_long_recall():
+    import importlib.util
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location(
+        "sam_long_recall", os.path.join(root, "examples", "sam_long_recall.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("cosine", [0.5, 0.8, 0.95])
+def test_the_lsh_collision_chance_is_that_of_random_hyperplanes(cosine):
+    """Against a Monte Carlo estimate with random Gaussian hyperplanes in 32 dimensions."""
+    module = _sam_long_recall()
+    rng = np.random.default_rng(0)
+    trials, tables, bits, width = 4000, 4, 6, 32
+    a = rng.normal(size=(trials, width))
+    a /= np.linalg.norm(a, axis=-1, keepdims=True)
+    other = rng.normal(size=(trials, width))
+    other -= np.sum(other * a, -1, keepdims=True) * a
+    other /= np.linalg.norm(other, axis=-1, keepdims=True)
+    b = cosine * a + np.sqrt(1 - cosine ** 2) * other
+    planes = rng.normal(size=(trials, tables, bits, width))
+    same = np.all((np.einsum("tlbw,tw->tlb", planes, a) > 0)
+                  == (np.einsum("tlbw,tw->tlb", planes, b) > 0), -1)
+    observed = np.mean(np.any(same, -1))
+    expected = module.lsh_collision_chance(cosine, tables, bits)
+    assert abs(observed - expected) < 4 * np.sqrt(expected * (1 - expected) / trials) + 1e-3
+
+
+def test_key_similarity_takes_the_queries_the_cell_reads_with(tmp_path):
+    """step_queries gives the queries SAMCell.call uses: the cell's read weights over
+    its k rows are softmax(beta * cosine) of those queries, so they order the rows as
+    the cosines do; key_similarity reports cosines in [-1, 1]."""
+    import keras
+
+    from keras_memory import SAMCell, tasks, training
+
+    module = _sam_long_recall()
+    cell = SAMCell(8, memory_size=64, word_size=8, num_heads=2, k=4, seed=1)
+    model = training.build_model(cell, "associative_recall")
+    x, _, w = tasks.get("associative_recall").generate(np.random.default_rng(0), 2,
+                                                       num_items=6)
+    states = cell.get_initial_state(batch_size=2)
+    checked = 0
+    for t in range(x.shape[1]):
+        step = keras.ops.convert_to_tensor(x[:, t], "float32")
+        queries = module.step_queries(cell, step, states)
+        _, states = cell(step, states)
+        memory = keras.ops.convert_to_numpy(states[3]).reshape(2, 64, 8)
+        rows = keras.ops.convert_to_numpy(states[5]).reshape(2, 2, 4).astype(int)
+        weights = keras.ops.convert_to_numpy(states[6]).reshape(2, 2, 4)
+        gathered = np.take_along_axis(memory[:, None], rows[..., None], 2)  # (B, R, k, W)
+        norms = np.linalg.norm(gathered, axis=-1) * np.linalg.norm(queries, axis=-1)[..., None]
+        cosine = np.einsum("brw,brkw->brk", queries, gathered) / (norms + 1e-6)
+        for b in range(2):
+            for head in range(2):
+                order = np.argsort(cosine[b, head])
+                if np.min(np.diff(cosine[b, head][order])) > 1e-3:  # no ties
+                    np.testing.assert_array_equal(order, np.argsort(weights[b, head]))
+                    checked += 1
+    assert checked > 10
+    answer = np.nonzero(w.reshape(2, x.shape[1], -1).sum(-1).max(0) > 0)[0]
+    result = module.key_similarity(model, x, answer, min_age=0)
+    if result["reads"]:
+        low, mid, high = result["cosine_percentiles_10_50_90"]
+        assert -1 <= low <= mid <= high <= 1
+        assert 0 <= result["found_by_tables"] <= 1
