@@ -99,7 +99,7 @@ TABLE_ROWS = (
                           "stack_search_t09_nojb_stage2_32leaves.json"]),
     ("raw HAM", "queue", ["queue_search_t00_stage1_8leaves.json",
                           "queue_search_t00_stage2_32leaves.json"]),
-    ("raw HAM", "priority_queue", ["priority_queue_curriculum2_56epochs_lr1e3_t10_nojb.json"]),
+    ("raw HAM", "priority_queue", ["priority_queue_curriculum2_150epochs_lr1e3_t10_nojb.json"]),
     ("raw DHAM", "priority_queue", ["dham_priority_queue_curriculum2_20epochs.json"]),
 )
 
