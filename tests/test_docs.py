@@ -463,7 +463,7 @@ def test_the_long_recall_table_is_its_results_files():
     """Each column of the table quotes its file, item count by item count, and the
     page prints the command each file recorded."""
     body = read_page().split("## SAM's index on episodes longer than trained", 1)[1]
-    body = body.split("\n## ", 1)[0]
+    body = body.split("\n## ", 1)[0].split("\n### ", 1)[0]
     (table,) = tables(body)
     for column, name in LONG_RECALL_COLUMNS.items():
         results = load(os.path.join(ROOT, "docs", "data", "sam", name))
@@ -474,6 +474,51 @@ def test_the_long_recall_table_is_its_results_files():
             assert plain(row["steps"]) == f"{recorded['steps']:,}", name
             assert plain(row["rows allocated"]) == f"{recorded['rows_written']:,}", name
             assert plain(row[column]) == f"{recorded['bit_errors_per_sequence']:.3f}", name
+
+
+#: The models of the key-similarity table of docs/results.md and the tag of their files
+#: docs/data/sam/key_similarity_<tag>_{exact,lsh4,lsh32}.json.
+KEY_SIMILARITY_MODELS = {
+    "128 slots, exact search (the start)": "s1",
+    "curriculum, 4 tables": "curriculum_lsh4_s1",
+    "curriculum, 32 tables": "curriculum_lsh32_s1",
+}
+
+
+def test_the_key_similarity_table_is_its_results_files():
+    """Each row of the table of the curriculum through the index quotes its model's three
+    files (exact search, 4 and 32 tables), and the page prints each file's command."""
+    body = read_page().split("### How near the learned queries come to their rows", 1)[1]
+    body = body.split("\n## ", 1)[0]
+    table = next(t for t in tables(body) if "cosine, query and row read (10th / 50th / 90th "
+                                                 "percentile)" in t[0])
+    assert [plain(row["model"]) for row in table] == [
+        label for label in KEY_SIMILARITY_MODELS for _ in range(2)]
+    for label, tag in KEY_SIMILARITY_MODELS.items():
+        files = {key: load(os.path.join(ROOT, "docs", "data", "sam",
+                                        f"key_similarity_{tag}_{key}.json"))
+                 for key in ("exact", "lsh4", "lsh32")}
+        for results in files.values():
+            assert results["command"] in body, (label, results["command"])
+        rows = [row for row in table if plain(row["model"]) == label]
+        for i, row in enumerate(rows):
+            four, many = files["lsh4"]["rows"][i], files["lsh32"]["rows"][i]
+            assert plain(row["items"]) == str(files["exact"]["rows"][i]["items"]) == str(
+                four["items"]), label
+            assert plain(row["exact search"]) == (
+                f"{files['exact']['rows'][i]['bit_errors_per_sequence']:.3f}")
+            assert plain(row["LSH, 4 tables"]) == f"{four['bit_errors_per_sequence']:.3f}"
+            assert plain(row["LSH, 32 tables"]) == f"{many['bit_errors_per_sequence']:.3f}"
+            assert (four["key_similarity"]["index_tables"],
+                    many["key_similarity"]["index_tables"]) == (4, 32)
+            cosine = four["key_similarity"]["cosine_percentiles_10_50_90"]
+            assert plain(row["cosine, query and row read (10th / 50th / 90th percentile)"]) == (
+                " / ".join(f"{v:.2f}" for v in cosine)), label
+            assert plain(row["reads"]) == str(four["key_similarity"]["reads"])
+            assert plain(row["found by 4 tables"]) == (
+                f"{four['key_similarity']['found_by_tables']:.0%}")
+            assert plain(row["found by 32 tables"]) == (
+                f"{many['key_similarity']['found_by_tables']:.0%}")
 
 
 def test_the_ham_search_seeds_in_the_prose_are_their_tuning_table():
