@@ -89,6 +89,11 @@ def resized(model, memory_size, search, lsh_probes=0, **index):
     return new
 
 
+def sam_cell(model):
+    """The `SAMCell` of a model built by `resized`."""
+    return next(layer.cell for layer in model.layers if hasattr(layer, "cell"))
+
+
 def lsh_collision_chance(cosine, tables, bits):
     """The chance that an index of `tables` random-hyperplane tables of `bits` bits
     files two vectors at cosine similarity `cosine` in the same bucket of at least
@@ -131,7 +136,7 @@ def key_similarity(model, x, answer_steps, min_age=16, tables=4, bits=13):
     import numpy as np
     from keras import ops
 
-    cell = next(layer.cell for layer in model.layers if hasattr(layer, "cell"))
+    cell = sam_cell(model)
     r, k, n, w = cell.num_heads, cell.k, cell.memory_size, cell.word_size
     steps = {s for a in answer_steps for s in range(a - 4, a + 1)}
     states = cell.get_initial_state(batch_size=len(x))
@@ -199,8 +204,7 @@ def main(argv=None):
                "seconds": time.perf_counter() - start}
         if args.key_similarity:
             # The tables and bits of the index evaluated (as trained: 4 of 13 at 100,000).
-            index = next(layer.cell for layer in model.layers if hasattr(layer, "cell"))
-            index = index.index if args.search == "lsh" else None
+            index = sam_cell(model).index if args.search == "lsh" else None
             exact = resized(trained, args.memory_size, "exact")
             answer = np.nonzero(ws[0].reshape(len(x), x.shape[1], -1).sum(-1).max(0) > 0)[0]
             row["key_similarity"] = key_similarity(

@@ -700,21 +700,10 @@ def test_sam_long_recall_rebuilds_the_model_with_a_larger_memory(tmp_path):
     assert result["rows"][1]["steps"] == 9 * 4 + 8
 
 
-def _sam_long_recall():
-    import importlib.util
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    spec = importlib.util.spec_from_file_location(
-        "sam_long_recall", os.path.join(root, "examples", "sam_long_recall.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("cosine", [0.5, 0.8, 0.95])
 def test_the_lsh_collision_chance_is_that_of_random_hyperplanes(cosine):
     """Against a Monte Carlo estimate with random Gaussian hyperplanes in 32 dimensions."""
-    module = _sam_long_recall()
+    module = load_example("sam_long_recall")
     rng = np.random.default_rng(0)
     trials, tables, bits, width = 4000, 4, 6, 32
     a = rng.normal(size=(trials, width))
@@ -739,7 +728,7 @@ def test_key_similarity_takes_the_queries_the_cell_reads_with(tmp_path):
 
     from keras_memory import SAMCell, tasks, training
 
-    module = _sam_long_recall()
+    module = load_example("sam_long_recall")
     cell = SAMCell(8, memory_size=64, word_size=8, num_heads=2, k=4, seed=1)
     model = training.build_model(cell, "associative_recall")
     x, _, w = tasks.get("associative_recall").generate(np.random.default_rng(0), 2,
