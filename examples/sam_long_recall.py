@@ -105,21 +105,6 @@ def lsh_collision_chance(cosine, tables, bits):
     return 1 - (1 - p ** bits) ** tables
 
 
-def step_queries(cell, step, states):
-    """The queries `(B, heads, W)` a `SAMCell` computes from `step` and `states`
-    (`SAMCell.call`, steps 1 and 2), as NumPy."""
-    import keras
-    from keras import ops
-
-    from keras_memory.addressing import sam as addressing
-
-    h, c, reads = states[:3]
-    output, _ = cell.controller(ops.concatenate([step, reads], -1), [h, c])
-    parameters = addressing.clip(cell.head_parameters(output), cell.clip_value)
-    parameters = ops.reshape(parameters, (-1, cell.num_heads, cell.head_parameter_size))
-    return keras.ops.convert_to_numpy(ops.tanh(parameters[..., :cell.word_size]))
-
-
 def key_similarity(model, x, answer_steps, min_age=16, tables=4, bits=13):
     """How near the queries come to the rows they read: what an LSH index can find.
 
@@ -145,7 +130,8 @@ def key_similarity(model, x, answer_steps, min_age=16, tables=4, bits=13):
     similarity = []
     for t in range(x.shape[1]):
         step = ops.convert_to_tensor(x[:, t], "float32")
-        queries = step_queries(cell, step, states) if t in steps else None
+        queries = (keras.ops.convert_to_numpy(cell.head_activations(step, states)["queries"])
+                   if t in steps else None)
         _, states = cell(step, states)
         new = keras.ops.convert_to_numpy(ops.reshape(states[3], (-1, n, w)))
         written[np.any(new != memory, -1)] = t

@@ -835,6 +835,39 @@ def test_a_masked_rnn_that_keeps_every_state_selects_over_the_whole_memory(monke
 
 
 # ---------------------------------------------------------- weightings
+def test_head_activations_are_what_the_step_reads_with():
+    """`head_activations` is steps 1-2 of `call`: its `h` and `c` are the step's new
+    controller states, its queries pick the `k` rows the exact search reads, and the
+    read weights are softmax(beta * cosine) of those queries with those rows."""
+    cell = SAMCell(8, memory_size=16, word_size=4, num_heads=2, k=3, seed=3)
+    cell.build((2, 5))
+    rng = np.random.default_rng(0)
+    states = cell.get_initial_state(batch_size=2)
+    for t in range(6):
+        step = tensor(rng.uniform(size=(2, 5)).astype("float32"))
+        heads = cell.head_activations(step, states)
+        _, states = cell(step, states)
+        np.testing.assert_allclose(numpy(heads["h"]), numpy(states[0]), atol=1e-6)
+        np.testing.assert_allclose(numpy(heads["c"]), numpy(states[1]), atol=1e-6)
+        assert numpy(heads["queries"]).shape == (2, 2, 4)
+        assert numpy(heads["beta"]).shape == (2, 2)
+        memory = numpy(states[3]).reshape(2, 16, 4)
+        queries = numpy(heads["queries"])
+        rows = numpy(states[5]).reshape(2, 2, 3).astype(int)
+        scores = np.einsum("bnw,brw->brn", memory, queries) / np.sqrt(
+            np.sum(memory**2, -1) + 1e-6)[:, None, :]
+        best = np.sort(np.argsort(-scores, axis=-1, kind="stable")[..., :3], -1)
+        np.testing.assert_array_equal(np.sort(rows, -1), best)
+        gathered = np.take_along_axis(memory[:, None], rows[..., None], 2)
+        cosine = np.einsum("brw,brkw->brk", queries, gathered) / (
+            np.sqrt(np.sum(queries**2, -1) + 1e-6)[..., None]
+            * np.sqrt(np.sum(gathered**2, -1) + 1e-6) + 1e-6)
+        logits = numpy(heads["beta"])[..., None] * cosine
+        expected = np.exp(logits - logits.max(-1, keepdims=True))
+        expected /= expected.sum(-1, keepdims=True)
+        np.testing.assert_allclose(numpy(states[6]).reshape(2, 2, 3), expected, atol=1e-5)
+
+
 def test_return_weightings_output_and_split_output():
     cell = SAMCell(**EXACT, return_weightings=True)
     units, r, w, k = 8, 2, 4, 2

@@ -402,17 +402,34 @@ class SAMCell(keras.layers.Layer):
             )
         return states
 
-    def call(self, inputs, states, training=False, step_mask=None):
-        check_step_input(self, inputs)
-        h, c, reads, memory, last_access, read_rows, read_weights, step = states[:8]
-        dtype = self.compute_dtype
-        r, k, n, w = self.num_heads, self.k, self.memory_size, self.word_size
-        memory = ops.reshape(memory, (-1, n, w))
-        previous_rows = ops.cast(ops.reshape(read_rows, (-1, r, k)), "int32")
-        previous_weights = ops.reshape(read_weights, (-1, r, k))
-        mask = None if step_mask is None else ops.cast(ops.reshape(step_mask, (-1,)), dtype)
-        now = step[:, 0] + 1.0  # this step's time; paper: T in U_T
+    def head_activations(self, inputs, states, training=False):
+        """Steps 1 and 2 of `call`: the controller and what it asks of the memory.
 
+        The controller runs on `[x_t, r_{t-1}]` (section 3.3) and its output
+        is mapped to each head's parameters, clipped to `clip_value`, then
+        activated. `call` uses exactly these; this method gives them to an
+        analysis without a second copy of the step (for instance the cosine
+        similarity of a query with the row it reads,
+        `examples/sam_long_recall.py --key-similarity`). It changes no state;
+        the cell must be built (called once, or `cell.build(input_shape)`).
+
+        Args:
+            inputs: `(batch, features)`, the step's input.
+            states: the states of the previous step (only the controller's
+                `h`, `c` and the previous reads are used).
+            training: Python boolean, passed to the controller.
+
+        Returns:
+            A dict: `"controller"` (`batch, units`), the controller's output;
+            `"h"` and `"c"`, its new states; `"queries"` and `"words"`
+            (`batch, R, W`, tanh), each head's read key and write word;
+            `"alpha"`, `"gamma"` (`batch, R`, sigmoid: the write's
+            interpolation gates, eq. 5) and `"beta"` (`batch, R`, softplus:
+            the read's sharpness, eq. 4).
+        """
+        h, c, reads = states[:3]
+        dtype = self.compute_dtype
+        r, w = self.num_heads, self.word_size
         # 1. Controller on [x_t, r_{t-1}] (section 3.3).
         controller_output, (new_h, new_c) = self.controller(
             ops.concatenate([ops.cast(inputs, dtype), reads], axis=-1),
@@ -426,11 +443,32 @@ class SAMCell(keras.layers.Layer):
             self.head_parameters(controller_output), self.clip_value
         )
         heads = ops.reshape(parameters, (-1, r, self.head_parameter_size))
-        queries = ops.tanh(heads[..., :w])
-        words = ops.tanh(heads[..., w : 2 * w])
-        alpha = ops.sigmoid(heads[..., 2 * w])
-        gamma = ops.sigmoid(heads[..., 2 * w + 1])
-        beta = ops.softplus(heads[..., 2 * w + 2])
+        return {
+            "controller": controller_output,
+            "h": new_h,
+            "c": new_c,
+            "queries": ops.tanh(heads[..., :w]),
+            "words": ops.tanh(heads[..., w : 2 * w]),
+            "alpha": ops.sigmoid(heads[..., 2 * w]),
+            "gamma": ops.sigmoid(heads[..., 2 * w + 1]),
+            "beta": ops.softplus(heads[..., 2 * w + 2]),
+        }
+
+    def call(self, inputs, states, training=False, step_mask=None):
+        check_step_input(self, inputs)
+        h, c, reads, memory, last_access, read_rows, read_weights, step = states[:8]
+        dtype = self.compute_dtype
+        r, k, n, w = self.num_heads, self.k, self.memory_size, self.word_size
+        memory = ops.reshape(memory, (-1, n, w))
+        previous_rows = ops.cast(ops.reshape(read_rows, (-1, r, k)), "int32")
+        previous_weights = ops.reshape(read_weights, (-1, r, k))
+        mask = None if step_mask is None else ops.cast(ops.reshape(step_mask, (-1,)), dtype)
+        now = step[:, 0] + 1.0  # this step's time; paper: T in U_T
+
+        heads = self.head_activations(inputs, states, training=training)
+        controller_output, new_h, new_c = heads["controller"], heads["h"], heads["c"]
+        queries, words = heads["queries"], heads["words"]
+        alpha, gamma, beta = heads["alpha"], heads["gamma"], heads["beta"]
 
         # 3. Write (eq. 5, Suppl. eq. 8) to the previous read rows and the LRA rows.
         step_on = ops.ones_like(now, "bool") if mask is None else mask > 0
