@@ -15,6 +15,11 @@ It prints the sequence error with and without equal keys in the input, the
 shares above, and the first wrong step, writes them to `--output` (JSON),
 and draws the leaves one example visits, each labelled with its key.
 
+It also records the median Euclidean norm of the tree's nodes at each height
+(`node_norm_median_by_height`, over the nodes that are not 0, in the trees
+filled from the inputs before the first step): SEARCH reads the nodes, and
+nodes at heights above the training trees' may have sizes it never saw.
+
 For each input's first step that attends a wrong leaf it also records the
 height of the node where the descent left the right leaf's path
 (`first_wrong_turn_heights`: height -> inputs; the leaves are at height 0,
@@ -63,6 +68,22 @@ def turn_height(leaf, right_leaf):
     1 for siblings, `d` when they sit in different halves of a tree of `2**d`
     leaves, 0 for the same leaf."""
     return (int(leaf) ^ int(right_leaf)).bit_length()
+
+
+def node_norm_medians(model, x):
+    """Height -> the median norm of the non-zero nodes of the trees filled from
+    `x["sequence"]` (leaves at height 0)."""
+    cell = next(layer.cell for layer in model.layers if isinstance(layer, keras.layers.RNN))
+    sequence = x["sequence"]
+    states = cell.initial_state_from(sequence[..., :-1], sequence[..., -1])
+    tree = keras.ops.convert_to_numpy(cell.split_state(states)["tree"])
+    depth = int(np.log2(cell.memory_size))
+    medians = {}
+    for k in range(depth + 1):  # level k from the root is height depth - k
+        norms = np.linalg.norm(tree[:, 2**k - 1:2 ** (k + 1) - 1], axis=-1)
+        norms = norms[norms > 0]
+        medians[str(depth - k)] = float(np.median(norms)) if norms.size else 0.0
+    return dict(sorted(medians.items(), key=lambda item: int(item[0])))
 
 
 def analyse(model, leaves, examples, seed, max_items=None):
@@ -123,6 +144,7 @@ def analyse(model, leaves, examples, seed, max_items=None):
         "first_wrong_turn_heights": {str(h): turn_heights[h] for h in sorted(turn_heights)},
         "first_wrong_step_quartiles": (np.percentile(first_wrong, [25, 50, 75]).tolist()
                                        if first_wrong else None),
+        "node_norm_median_by_height": node_norm_medians(model, x),
     }, (model, x, w)
 
 

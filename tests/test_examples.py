@@ -463,6 +463,9 @@ def test_ham_sort_analysis_splits_the_mistakes_and_draws_the_leaves(tmp_path):
     assert set(heights) <= {1, 2, 3}
     assert 0 < sum(heights.values()) <= 40
     assert (sum(heights.values()) > 0) == (result["share_right_leaf"] < 1.0)
+    # The median node norm at each height of the 8-leaf trees, leaves (0) to root (3).
+    norms = result["node_norm_median_by_height"]
+    assert list(norms) == ["0", "1", "2", "3"] and all(v > 0 for v in norms.values())
     written = json.load(open(tmp_path / "a.json"))
     assert written["examples"] == 40
     assert written["command"].startswith("python examples/ham_sort_analysis.py ")
