@@ -44,18 +44,14 @@ def lstm_step(x, h, c, kernel, recurrent_kernel, bias):
 class Modules:
     """The HAM transformations on single vectors (float64)."""
 
-    def __init__(self, weights, join_norm=False):
+    def __init__(self, weights):
         self.w = weights
-        self.join_norm = join_norm
 
     def embed(self, x):
         return mlp(self.w["embed"], x)
 
     def join(self, left, right):
-        joined = mlp(self.w["join"], np.concatenate([left, right]))
-        if self.join_norm:  # root mean square 1; zero stays zero
-            joined = joined * np.sqrt(joined.size) / max(np.linalg.norm(joined), 1e-6)
-        return joined
+        return mlp(self.w["join"], np.concatenate([left, right]))
 
     def search(self, node, query):
         """Probability of going right (sigmoid output layer)."""

@@ -141,8 +141,7 @@ def _mlp_layers(mlp):
 
 def _modules(cell):
     names = ("embed", "join", "search", "write_candidate", "write_gate")
-    return ref.Modules({name: _mlp_layers(getattr(cell, name)) for name in names},
-                       join_norm=cell.join_norm)
+    return ref.Modules({name: _mlp_layers(getattr(cell, name)) for name in names})
 
 
 def _join_np(cell):
@@ -271,37 +270,6 @@ def test_without_join_bias_an_empty_subtree_is_zero_at_every_height(mlp_depth):
             else:
                 np.testing.assert_array_equal(norms, 0.0)
                 assert np.abs(tree[:, 0]).sum(-1).min() > 0  # the root holds the items
-
-
-@pytest.mark.parametrize("mlp_depth", [1, 2])
-def test_join_norm_gives_every_inner_node_one_norm_at_every_height(mlp_depth):
-    """With `join_norm=True` (and no JOIN biases) every inner node over an item has norm
-    sqrt(d) and every node over excess leaves only is 0, in trees of 8 and 128 leaves,
-    after the tree is filled and after hard steps rewrite leaves; without it the norms
-    differ from height to height."""
-    items = _items(batch=2, length=20)
-    for join_norm in (True, False):
-        for n in (8, 128):
-            cell = _cell(memory_size=n, mlp_depth=mlp_depth, join_bias=False,
-                         join_norm=join_norm)
-            states = cell.initial_state_from(items[:, :min(n, 20)])
-            for t in range(3):
-                tree = _f64(cell.split_state(states)["tree"])
-                _assert_every_inner_node_is_the_join_of_its_children(cell, tree)
-                norms = np.linalg.norm(tree[:, : n - 1], axis=-1)
-                full = [e for e in range(n - 1) if _first_leaf(e, n) < 20]
-                empty = [e for e in range(n - 1) if _first_leaf(e, n) >= 20]
-                if join_norm:
-                    np.testing.assert_allclose(norms[:, full], np.sqrt(cell.hidden_size),
-                                               rtol=1e-5)
-                    np.testing.assert_array_equal(norms[:, empty], 0.0)
-                else:
-                    assert np.ptp(norms[:, full]) > 1e-2 * norms[:, full].max()
-                _, states = _step(cell, states, training=False)
-    assert HAMCell.from_config(cell.get_config()).join_norm is False
-    assert HAMCell.from_config(HAMCell(join_norm=True).get_config()).join_norm is True
-    with pytest.raises(ValueError, match="join_norm"):
-        HAMCell(join_norm="yes")
 
 
 def _first_leaf(node, n):
@@ -547,11 +515,8 @@ def test_a_soft_step_matches_the_numpy_reference():
         dict(controller=False),
         dict(controller=False, mlp_depth=2),
         dict(join_bias=False),
-        dict(join_bias=False, join_norm=True),
-        dict(controller=False, join_bias=False, join_norm=True),
     ],
-    ids=["lstm", "lstm-depth2", "lstm-root_query", "raw", "raw-depth2", "lstm-no_join_bias",
-         "lstm-join_norm", "raw-join_norm"],
+    ids=["lstm", "lstm-depth2", "lstm-root_query", "raw", "raw-depth2", "lstm-no_join_bias"],
 )
 def test_hard_inference_steps_match_the_numpy_reference(overrides):
     steps, batch = 4, 4

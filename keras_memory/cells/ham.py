@@ -222,15 +222,6 @@ class HAMCell(keras.layers.Layer):
             summary of an empty subtree changes with its height. Not in the
             paper, which does not say whether its MLPs have biases.
             Defaults to `True`.
-        join_norm: Boolean. If `True`, JOIN's output is rescaled to a root
-            mean square of 1 (Euclidean norm `sqrt(d)`; zero stays zero), so
-            that inner nodes have one scale at every height. Without it the
-            norms of the nodes grow with their height (a trained sort model's
-            about 1.5 times per level: `docs/results.md`), so a tree bigger
-            than the training one gives SEARCH nodes of a size it never saw.
-            Not in the paper. Meant with `join_bias=False`, which makes JOIN's
-            output independent of the scale of its inputs. Defaults to
-            `False`.
         input_size: Optional positive integer, the width `b` of the items
             EMBED reads. If `None`, EMBED is built by the first tree
             initialisation. Defaults to `None`.
@@ -306,7 +297,6 @@ class HAMCell(keras.layers.Layer):
         controller=True,
         mlp_depth=1,
         join_bias=True,
-        join_norm=False,
         input_size=None,
         write_query="controller",
         feed_inputs=False,
@@ -347,7 +337,6 @@ class HAMCell(keras.layers.Layer):
             )
         self.mlp_depth = int(mlp_depth)
         self.join_bias = check_bool("join_bias", join_bias, name)
-        self.join_norm = check_bool("join_norm", join_norm, name)
         self.input_size = (
             None if input_size is None else check_positive_int("input_size", input_size, name)
         )
@@ -462,11 +451,7 @@ class HAMCell(keras.layers.Layer):
         )
 
     def _join(self, left, right):
-        joined = self.join(ops.concatenate([left, right], axis=-1))
-        if self.join_norm:
-            norm = ops.sqrt(ops.sum(ops.square(joined), axis=-1, keepdims=True))
-            joined = joined * (self.hidden_size**0.5 / ops.maximum(norm, 1e-6))
-        return joined
+        return self.join(ops.concatenate([left, right], axis=-1))
 
     def _search(self, nodes, queries):
         return self.search(ops.concatenate([nodes, queries], axis=-1))[..., 0]
@@ -786,7 +771,6 @@ class HAMCell(keras.layers.Layer):
                 "controller": self.controller_enabled,
                 "mlp_depth": self.mlp_depth,
                 "join_bias": self.join_bias,
-                "join_norm": self.join_norm,
                 "input_size": self.input_size,
                 "write_query": self.write_query,
                 "feed_inputs": self.feed_inputs,
