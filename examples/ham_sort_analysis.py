@@ -29,7 +29,10 @@ the root of a tree of `2**d` leaves at height `d`): the trees of training
     python examples/ham_sort_analysis.py runs/ham/sort/model.keras --leaves 8
 
 `--max-items` keeps the inputs short in a bigger tree (e.g. 32 items at 128
-leaves), to tell the tree's size from the inputs' length.
+leaves), to tell the tree's size from the inputs' length. `--cap-search-norm C`
+shrinks every node that SEARCH reads to a norm of at most `C`, keeping its
+direction (an experiment on the trained model: with `C` the largest norm of
+the training trees, are the bigger nodes of a bigger tree what goes wrong?).
 """
 
 import argparse
@@ -52,9 +55,12 @@ def parse_args(argv=None):
     parser.add_argument("--examples", type=int, default=1000)
     parser.add_argument("--max-items", type=int, default=None,
                         help="inputs of 1 to this many items (default: the tree size)")
+    parser.add_argument("--cap-search-norm", type=float, default=None, metavar="C",
+                        help="shrink the nodes SEARCH reads to a norm of at most C")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default=None, help="JSON file (default: beside the model)")
     parser.add_argument("--figure", default=None, help="PNG file (default: beside the model)")
+    parser.add_argument("--no-figure", action="store_true", help="draw no figure")
     return parser.parse_args(argv)
 
 
@@ -86,9 +92,26 @@ def node_norm_medians(model, x):
     return dict(sorted(medians.items(), key=lambda item: int(item[0])))
 
 
-def analyse(model, leaves, examples, seed, max_items=None):
+def cap_search_norm(model, cap):
+    """Make the HAM cell of `model` shrink every node SEARCH reads to a norm of
+    at most `cap`, its direction kept (for this model object only)."""
+    from keras import ops
+
+    cell = next(layer.cell for layer in model.layers if isinstance(layer, keras.layers.RNN))
+    search = cell._search
+
+    def capped(nodes, queries):
+        norm = ops.sqrt(ops.sum(ops.square(nodes), axis=-1, keepdims=True))
+        return search(nodes * ops.minimum(1.0, cap / ops.maximum(norm, 1e-6)), queries)
+
+    cell._search = capped
+
+
+def analyse(model, leaves, examples, seed, max_items=None, cap=None):
     task = tasks.get("ham_sort", num_leaves=leaves, max_length=max_items)
     model = with_memory_size(model, leaves) if leaves != _tree_size(model) else model
+    if cap is not None:
+        cap_search_norm(model, cap)
     x, y, w = task.generate(np.random.default_rng(seed), examples)
     record = plotting.record_leaves(model, x)
     visited, logits = record["leaf"], record["logits"]
@@ -131,6 +154,7 @@ def analyse(model, leaves, examples, seed, max_items=None):
     without = examples - with_ties
     return {
         "leaves": leaves, "max_items": task.max_length, "examples": examples, "seed": seed,
+        "cap_search_norm": cap,
         "sequence_error": 100.0 * (wrong_with_ties + wrong_without) / examples,
         "sequences_with_equal_keys": with_ties,
         "sequence_error_with_equal_keys": 100.0 * wrong_with_ties / max(with_ties, 1),
@@ -157,7 +181,7 @@ def main(argv=None):
     args = parse_args(argv)
     model = keras.models.load_model(args.model)
     result, (model, x, w) = analyse(model, args.leaves, args.examples, args.seed,
-                                       args.max_items)
+                                       args.max_items, args.cap_search_norm)
     result["model"] = args.model
     argv = sys.argv[1:] if argv is None else argv
     result["command"] = "python examples/ham_sort_analysis.py " + shlex.join(argv)
@@ -167,6 +191,8 @@ def main(argv=None):
         json.dump(result, f, indent=1)
     for key, value in result.items():
         print(f"{key}: {value}")
+    if args.no_figure:
+        return result
     example = int(np.argmax(x["sequence"][:, :, -1].sum(1)))  # the longest input
     items = x["sequence"][example]
     labels = [int(k) if item[-1] > 0 else None for k, item in zip(keys_of(items[:, :-1]), items)]

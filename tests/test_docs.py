@@ -457,6 +457,30 @@ def test_the_ham_sort_analysis_table_is_its_results_files(heading):
             assert row[column] == rows[row[""]](results), (column, row[""])
 
 
+def test_the_capped_sort_analysis_prose_is_its_results_file():
+    """The sentence on shrinking the nodes SEARCH reads quotes its analysis file and the
+    uncapped 128-leaf file, and the page prints the command that wrote the capped one."""
+    page = " ".join(read_page().replace("\\\n", " ").split())
+    name = "sort_hard_curriculum2_300epochs_t10_nojb_analysis_128leaves"
+    capped = load(os.path.join(ROOT, "docs", "data", "ham", f"{name}_cap266.json"))
+    plain = load(os.path.join(ROOT, "docs", "data", "ham", f"{name}.json"))
+    assert capped["cap_search_norm"] == 266 and capped["leaves"] == 128
+    assert " ".join(capped["command"].split()) in page
+
+    def above(r):
+        heights = r["first_wrong_turn_heights"]
+        return (f"{sum(n for h, n in heights.items() if int(h) > 5):,} of "
+                f"{sum(heights.values()):,}")
+
+    expected = (
+        f"{capped['sequence_error']:.1f}% of the inputs wrong "
+        f"({plain['sequence_error']:.1f}% without the cap), "
+        f"{100 * capped['share_tie_mistakes']:.1f}% of the answer steps on another leaf with the "
+        f"same key ({100 * plain['share_tie_mistakes']:.1f}%), and the first wrong leaf above "
+        f"height 5 in {above(capped)} inputs ({above(plain)})")
+    assert expected in page, expected
+
+
 #: The columns of the long-recall table of docs/results.md and their results files.
 LONG_RECALL_COLUMNS = {
     "LSH": "long_recall_100000_lsh_s1.json",

@@ -477,6 +477,17 @@ def test_ham_sort_analysis_splits_the_mistakes_and_draws_the_leaves(tmp_path):
                            "--output", str(tmp_path / "b.json"), "--figure", str(tmp_path / "b.png")])
     assert result["max_items"] == 8 and short["max_items"] == 2 and short["leaves"] == 8
     assert short["answer_steps"] <= 2 * 40 < result["answer_steps"]
+    # --cap-search-norm: a cap above every node changes nothing; a cap near 0 leaves SEARCH
+    # the controller state alone, and the descent goes elsewhere.
+    def capped(cap):
+        return analysis.main([str(tmp_path / "sort" / "model.keras"), "--leaves", "8",
+                              "--examples", "40", "--output", str(tmp_path / "c.json"),
+                              "--cap-search-norm", str(cap), "--no-figure"])
+    high, low = capped(1e9), capped(1e-9)
+    assert high["cap_search_norm"] == 1e9 and not (tmp_path / "c.png").exists()
+    for key in ("share_right_leaf", "share_tie_mistakes", "first_wrong_turn_heights"):
+        assert high[key] == result[key], key
+    assert low["share_right_leaf"] != result["share_right_leaf"]
 
 
 def test_ham_tables_script_runs_the_curriculum(tmp_path):
