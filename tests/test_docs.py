@@ -510,6 +510,35 @@ def test_the_long_recall_table_is_its_results_files():
             assert plain(row[column]) == f"{recorded['bit_errors_per_sequence']:.3f}", name
 
 
+def test_the_curriculum_model_long_recall_table_is_its_results_files():
+    """The table of the curriculum's model on long episodes quotes its two files, item
+    count by item count, and the page prints the command of each."""
+    body = read_page().split("### The curriculum's model on episodes of up to 4008 steps", 1)[1]
+    body = body.split("\n### ", 1)[0]
+    (table,) = tables(body)
+    for search in ("lsh32", "exact"):
+        results = load(os.path.join(ROOT, "docs", "data", "sam",
+                                    f"long_recall_curriculum_lsh32_s1_{search}.json"))
+        assert results["command"] in body, search
+        column = "LSH, 32 tables" if search == "lsh32" else "exact search"
+        right = "sequences right, " + ("LSH" if search == "lsh32" else "exact")
+        assert len(results["rows"]) == len(table), search
+        for row, recorded in zip(table, results["rows"]):
+            assert plain(row["items"]) == f"{recorded['items']:,}", search
+            assert plain(row["steps"]) == f"{recorded['steps']:,}", search
+            assert plain(row["rows allocated"]) == f"{recorded['rows_written']:,}", search
+            assert plain(row[column]) == f"{recorded['bit_errors_per_sequence']:.3f}", search
+            assert plain(row[right]) == f"{100 * recorded['sequence_accuracy']:.1f}%", search
+    last = {search: load(os.path.join(ROOT, "docs", "data", "sam",
+                                      f"long_recall_curriculum_lsh32_s1_{search}.json"))["rows"][-1]
+            for search in ("lsh32", "exact")}
+    prose = " ".join(body.split())
+    assert (f"answers {100 * last['exact']['sequence_accuracy']:.1f}% of those episodes without an "
+            f"error with the exact search and {100 * last['lsh32']['sequence_accuracy']:.1f}% "
+            f"through the index ({last['exact']['bit_errors_per_sequence']:.3f} and "
+            f"{last['lsh32']['bit_errors_per_sequence']:.3f} bit errors") in prose
+
+
 #: The models of the key-similarity table of docs/results.md and the tag of their files
 #: docs/data/sam/key_similarity_<tag>_{exact,lsh4,lsh32}.json.
 KEY_SIMILARITY_MODELS = {
