@@ -502,12 +502,18 @@ def test_the_long_recall_table_is_its_results_files():
     for column, name in LONG_RECALL_COLUMNS.items():
         results = load(os.path.join(ROOT, "docs", "data", "sam", name))
         assert results["command"] in body, name
-        assert len(results["rows"]) == len(table), name
-        for row, recorded in zip(table, results["rows"]):
-            assert plain(row["items"]) == f"{recorded['items']:,}", name
-            assert plain(row["steps"]) == f"{recorded['steps']:,}", name
-            assert plain(row["rows allocated"]) == f"{recorded['rows_written']:,}", name
-            assert plain(row[column]) == f"{recorded['bit_errors_per_sequence']:.3f}", name
+        _assert_long_recall_rows(table, results["rows"], column, name)
+
+
+def _assert_long_recall_rows(table, recorded_rows, column, name):
+    """Each row of a long-recall table is its file's row: items, steps, rows allocated and
+    the bit errors per sequence in `column`."""
+    assert len(recorded_rows) == len(table), name
+    for row, recorded in zip(table, recorded_rows):
+        assert plain(row["items"]) == f"{recorded['items']:,}", name
+        assert plain(row["steps"]) == f"{recorded['steps']:,}", name
+        assert plain(row["rows allocated"]) == f"{recorded['rows_written']:,}", name
+        assert plain(row[column]) == f"{recorded['bit_errors_per_sequence']:.3f}", name
 
 
 def test_the_curriculum_model_long_recall_table_is_its_results_files():
@@ -516,22 +522,17 @@ def test_the_curriculum_model_long_recall_table_is_its_results_files():
     body = read_page().split("### The curriculum's model on episodes of up to 4008 steps", 1)[1]
     body = body.split("\n### ", 1)[0]
     (table,) = tables(body)
+    last = {}
     for search in ("lsh32", "exact"):
         results = load(os.path.join(ROOT, "docs", "data", "sam",
                                     f"long_recall_curriculum_lsh32_s1_{search}.json"))
         assert results["command"] in body, search
         column = "LSH, 32 tables" if search == "lsh32" else "exact search"
         right = "sequences right, " + ("LSH" if search == "lsh32" else "exact")
-        assert len(results["rows"]) == len(table), search
+        _assert_long_recall_rows(table, results["rows"], column, search)
         for row, recorded in zip(table, results["rows"]):
-            assert plain(row["items"]) == f"{recorded['items']:,}", search
-            assert plain(row["steps"]) == f"{recorded['steps']:,}", search
-            assert plain(row["rows allocated"]) == f"{recorded['rows_written']:,}", search
-            assert plain(row[column]) == f"{recorded['bit_errors_per_sequence']:.3f}", search
             assert plain(row[right]) == f"{100 * recorded['sequence_accuracy']:.1f}%", search
-    last = {search: load(os.path.join(ROOT, "docs", "data", "sam",
-                                      f"long_recall_curriculum_lsh32_s1_{search}.json"))["rows"][-1]
-            for search in ("lsh32", "exact")}
+        last[search] = results["rows"][-1]
     prose = " ".join(body.split())
     assert (f"answers {100 * last['exact']['sequence_accuracy']:.1f}% of those episodes without an "
             f"error with the exact search and {100 * last['lsh32']['sequence_accuracy']:.1f}% "
