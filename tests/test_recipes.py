@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import keras_memory
+from backend_utils import FAST_JIT
 from keras_memory import initializers, recipes
 from keras_memory.recipes import CELL_NAMES, make_cell, memory_settings
 from keras_memory.recipes import cells as recipe_cells
@@ -129,7 +130,7 @@ def test_ham_models_are_compiled_with_the_papers_optimizer(name):
 
     task = ham.make_task("reverse", 4)
     model, cell = ham.build_model(name, task, 4, learning_rate=0.01, learning_rate_decay=0.5,
-                                  batches=10, mlp_depth=2, seed=3, jit_compile=False)
+                                  batches=10, mlp_depth=2, seed=3, jit_compile=FAST_JIT)
     assert model.optimizer.global_clipnorm == 5.0
     schedule = model.optimizer._learning_rate
     assert float(schedule(10)) == pytest.approx(0.005)  # decays by 0.5 per epoch of 10 batches
@@ -225,7 +226,7 @@ def test_the_epoch_validation_measures_the_full_tree_and_keeps_the_stage():
     from keras_memory.recipes import ham
 
     task = ham.make_task("reverse", 4)
-    model, cell = ham.build_model("ham", task, 4, seed=1, jit_compile=False)
+    model, cell = ham.build_model("ham", task, 4, seed=1, jit_compile=FAST_JIT)
     curriculum = ham.make_curriculum(cell, task, 2, 0.0, batch_size=4, verbose=0)
     curriculum.set_model(model)
     curriculum.on_train_begin()

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from backend_utils import BACKEND, gradients, numpy, tensor
+from backend_utils import BACKEND, FAST_JIT, gradients, numpy, tensor
 from keras_memory import HAMCell, tasks
 from keras_memory.addressing import ham as addressing
 from keras_memory import HAMRNN
@@ -95,7 +95,7 @@ def test_surrogate_terms_and_the_loss_fit_with_model_fit():
     keras.utils.set_random_seed(0)
     task, model, _ = _stack_model(alpha=1e-2)
     model.compile(keras.optimizers.Adam(1e-3, global_clipnorm=5.0),
-                  weighted_metrics=task.metrics(), jit_compile=False)
+                  weighted_metrics=task.metrics(), jit_compile=FAST_JIT)
     x, y, w = task.generate(np.random.default_rng(0), 8)
     terms = model.surrogate_terms(y, model(x, training=True), w)
     assert set(terms) == {"likelihood", "policy", "baseline", "exploration", "mean_return"}
