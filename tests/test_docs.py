@@ -349,6 +349,9 @@ HAM_TREE_ROWS = {
         "add, `--eta 2 --no-join-bias`: Table 1's add row without JOIN's biases",
     "sort_hard_curriculum2_300epochs_t10.json":
         "sort, `--lr-decay 0.98 --curriculum-threshold 0.1 --seed 1 --epochs 300`",
+    "sort_hard_curriculum2_300epochs_t10_nojb_s2.json":
+        "sort, `--lr-decay 0.98 --curriculum-threshold 0.1 --seed 2 --no-join-bias --epochs 300`: "
+        "Table 1's sort row with seed 2",
     "search_hard_curriculum2_100epochs_t10_depth2.json":
         "search, `--lr-decay 0.98 --mlp-depth 2 --gamma 0.95 --alpha-decay 0.95 "
         "--curriculum-threshold 0.1 --seed 1`",
@@ -479,6 +482,38 @@ def test_the_capped_sort_analysis_prose_is_its_results_file():
         f"same key ({100 * plain['share_tie_mistakes']:.1f}%), and the first wrong leaf above "
         f"height 5 in {above(capped)} inputs ({above(plain)})")
     assert expected in page, expected
+
+
+def test_the_second_sort_seed_prose_is_its_results_files():
+    """The paragraph on the sort row's command with seed 2 quotes its run's file and its
+    128-leaf analysis file, and the page prints the command that wrote the analysis."""
+    page = " ".join(read_page().replace("\\\n", " ").split())
+    data = os.path.join(ROOT, "docs", "data", "ham")
+    run = load(os.path.join(data, "sort_hard_curriculum2_300epochs_t10_nojb_s2.json"))
+    first = load(os.path.join(data, "sort_hard_curriculum2_300epochs_t10_nojb.json"))
+    r = load(os.path.join(data, "sort_hard_curriculum2_300epochs_t10_nojb_s2_analysis_128leaves.json"))
+    assert run["args"]["seed"] == 2 and r["model"] == "docs/data/ham/models/sort_seed2.keras"
+    assert " ".join(r["command"].split()) in page
+
+    def arrival(results):  # the first epoch at the last stage, 32 leaves
+        return next(e["epoch"] for e in results["history"] if e.get("curriculum_leaves") == 32)
+
+    heights = r["first_wrong_turn_heights"]
+    norms = r["node_norm_median_by_height"]
+    expected = (
+        f"{run['seconds'] / 60:.1f} min) reached 32 leaves after epoch {arrival(run)} "
+        f"(seed 1: {arrival(first)}) and ended at {run['test_error']:.2f}% test and "
+        f"{run['generalization_error']:.2f}% generalization error",
+        f"finds {r['sequence_error']:.1f}% of the inputs wrong, "
+        f"{r['sequence_error_with_equal_keys']:.1f}% of those with equal keys and "
+        f"{r['sequence_error_without_equal_keys']:.1f}% of those without, "
+        f"{100 * r['share_tie_mistakes']:.1f}% of the answer steps on another leaf with the same "
+        f"key, and the first wrong leaf above height 5 in "
+        f"{sum(n for h, n in heights.items() if int(h) > 5)} of {sum(heights.values())} inputs",
+        f"({norms['5']:.1f} at height 5, {norms['6']:.1f} and {norms['7']:.1f} at heights 6 and 7)",
+    )
+    for sentence in expected:
+        assert sentence in page, sentence
 
 
 #: The columns of the long-recall table of docs/results.md and their results files.
