@@ -397,6 +397,13 @@ def _same_run(tables, argv, results):
         and set(recorded) - set(skip) <= set(settings)
 
 
+def _above_height_5(r):
+    """`N of M`: of the M inputs of an analysis file with a wrong leaf, the N whose first wrong
+    turn was at a node above height 5, the root of training's 32 leaves."""
+    heights = r["first_wrong_turn_heights"]
+    return f"{sum(n for h, n in heights.items() if int(h) > 5):,} of {sum(heights.values()):,}"
+
+
 #: The rows of the sort model's mistakes table in docs/results.md: how each cell reads its
 #: analysis file (`examples/ham_sort_analysis.py`).
 SORT_ANALYSIS_ROWS = {
@@ -411,9 +418,7 @@ SORT_ANALYSIS_ROWS = {
         lambda r: f"{100 * r['share_tie_mistakes']:.1f}%",
     "... a leaf with another key": lambda r: f"{100 * r['share_wrong_key']:.1f}%",
     "right leaf, wrong output bits": lambda r: f"{100 * r['share_readout_mistakes']:.1f}%",
-    "inputs whose first wrong leaf was taken above height 5": lambda r: (
-        f"{sum(n for h, n in r['first_wrong_turn_heights'].items() if int(h) > 5):,} of "
-        f"{sum(r['first_wrong_turn_heights'].values()):,}"),
+    "inputs whose first wrong leaf was taken above height 5": _above_height_5,
 }
 
 
@@ -470,17 +475,12 @@ def test_the_capped_sort_analysis_prose_is_its_results_file():
     assert capped["cap_search_norm"] == 266 and capped["leaves"] == 128
     assert " ".join(capped["command"].split()) in page
 
-    def above(r):
-        heights = r["first_wrong_turn_heights"]
-        return (f"{sum(n for h, n in heights.items() if int(h) > 5):,} of "
-                f"{sum(heights.values()):,}")
-
     expected = (
         f"{capped['sequence_error']:.1f}% of the inputs wrong "
         f"({plain['sequence_error']:.1f}% without the cap), "
         f"{100 * capped['share_tie_mistakes']:.1f}% of the answer steps on another leaf with the "
         f"same key ({100 * plain['share_tie_mistakes']:.1f}%), and the first wrong leaf above "
-        f"height 5 in {above(capped)} inputs ({above(plain)})")
+        f"height 5 in {_above_height_5(capped)} inputs ({_above_height_5(plain)})")
     assert expected in page, expected
 
 
@@ -498,7 +498,6 @@ def test_the_second_sort_seed_prose_is_its_results_files():
     def arrival(results):  # the first epoch at the last stage, 32 leaves
         return next(e["epoch"] for e in results["history"] if e.get("curriculum_leaves") == 32)
 
-    heights = r["first_wrong_turn_heights"]
     norms = r["node_norm_median_by_height"]
     expected = (
         f"{run['seconds'] / 60:.1f} min) reached 32 leaves after epoch {arrival(run)} "
@@ -508,8 +507,7 @@ def test_the_second_sort_seed_prose_is_its_results_files():
         f"{r['sequence_error_with_equal_keys']:.1f}% of those with equal keys and "
         f"{r['sequence_error_without_equal_keys']:.1f}% of those without, "
         f"{100 * r['share_tie_mistakes']:.1f}% of the answer steps on another leaf with the same "
-        f"key, and the first wrong leaf above height 5 in "
-        f"{sum(n for h, n in heights.items() if int(h) > 5)} of {sum(heights.values())} inputs",
+        f"key, and the first wrong leaf above height 5 in {_above_height_5(r)} inputs",
         f"({norms['5']:.1f} at height 5, {norms['6']:.1f} and {norms['7']:.1f} at heights 6 and 7)",
     )
     for sentence in expected:
