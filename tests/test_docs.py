@@ -355,6 +355,10 @@ HAM_TREE_ROWS = {
     "search_hard_curriculum2_100epochs_t10_depth2.json":
         "search, `--lr-decay 0.98 --mlp-depth 2 --gamma 0.95 --alpha-decay 0.95 "
         "--curriculum-threshold 0.1 --seed 1`",
+    "search_hard_curriculum2_300epochs_t10_depth2_seed3_rerun.json":
+        "search, `--mlp-depth 2 --gamma 0.95 --alpha-decay 0.95 --lr-decay 0.98 "
+        "--curriculum-threshold 0.1 --seed 3 --epochs 300`: Table 1's search command, run again "
+        "from the start",
 }
 
 
@@ -509,6 +513,38 @@ def test_the_second_sort_seed_prose_is_its_results_files():
         f"{100 * r['share_tie_mistakes']:.1f}% of the answer steps on another leaf with the same "
         f"key, and the first wrong leaf above height 5 in {_above_height_5(r)} inputs",
         f"({norms['5']:.1f} at height 5, {norms['6']:.1f} and {norms['7']:.1f} at heights 6 and 7)",
+    )
+    for sentence in expected:
+        assert sentence in page, sentence
+
+
+def test_the_search_rerun_prose_is_its_results_files():
+    """The paragraph on Table 1's search command run again quotes its file and the row's."""
+    page = " ".join(read_page().split())
+    data = os.path.join(ROOT, "docs", "data", "ham")
+    run = load(os.path.join(data, "search_hard_curriculum2_300epochs_t10_depth2_seed3_rerun.json"))
+    row = load(os.path.join(data, "search_hard_curriculum2_200epochs_t10_depth2_seed3.json"))
+    same = {k: v for k, v in run["args"].items() if k not in ("epochs", "run_dir")}
+    assert same == {k: v for k, v in row["args"].items() if k not in ("epochs", "run_dir")}
+
+    def arrival(results):  # the first epoch at the last stage, 32 leaves
+        return next(e["epoch"] for e in results["history"] if e.get("curriculum_leaves") == 32)
+
+    full = [e for e in run["history"] if e.get("curriculum_leaves") == 32]
+    best = min(e["validation_error"] for e in full)
+    best_epoch = max(e["epoch"] for e in full if e["validation_error"] == best)
+    expected = (
+        f"{run['seconds'] / 60:.1f} min, resumed across two sessions) reached 32 leaves after "
+        f"epoch {arrival(run)} (the row's run: {arrival(row)}), its best validation error there "
+        f"was {best:.1f}% at epoch {best_epoch}, and it ended at {run['test_error']:.2f}% test "
+        f"and {run['generalization_error']:.2f}% generalization error, against the row's "
+        f"{row['test_error']:.2f}% / {row['generalization_error']:.2f}% at {row['epochs']} epochs",
+        f"its validation error is {run['history'][0]['validation_error']:.1f}% here and "
+        f"{row['history'][0]['validation_error']:.1f}% in the row's file. Today's code gives "
+        f"{run['history'][0]['validation_error']:.1f}% for that epoch",
+        f"one run of these settings reached {row['test_error']:.2f}% / "
+        f"{row['generalization_error']:.2f}%, the other {run['test_error']:.2f}% / "
+        f"{run['generalization_error']:.2f}%",
     )
     for sentence in expected:
         assert sentence in page, sentence
