@@ -26,8 +26,10 @@ an encoder-decoder LSTM and one with soft attention over the input:
 
     python examples/ham_tables.py --task sort --model lstm_attention --curriculum 2 --epochs 30
 
-Writes `results.json`, `model.keras` (the best epoch) and `leaves.png` (the
-leaf attended at each step of one test example) to `--run-dir`. After every
+Writes `results.json` (with the package versions and machine of the process
+that wrote it, `keras_memory.training.environment()`), `model.keras` (the best
+epoch) and `leaves.png` (the leaf attended at each step of one test example)
+to `--run-dir`. After every
 epoch it also writes `checkpoint.weights.h5` (the weights and the optimizer's
 state) and `state.json` (the epochs done, the curriculum's stage, the best
 epoch so far): a run stopped at any point goes on from its last finished
@@ -66,7 +68,7 @@ from keras_memory.baselines import KINDS as BASELINES
 from keras_memory.recipes import ham as recipe
 from keras_memory.recipes.ham import make_task
 from keras_memory.tasks.ham_tasks import bits_to_int
-from keras_memory.training import resume_state
+from keras_memory.training import environment, resume_state
 
 #: Table 1 (LSTM+HAM) and Table 2 (raw HAM) of the paper: (test, generalization) error in %.
 PAPER = papers.HAM_TABLES
@@ -401,7 +403,7 @@ def main(argv=None):
                "epochs": args.epochs, "batches": args.batches, "seconds": seconds,
                "test_error": test, "generalization_error": generalization,
                "paper_test_error": paper_test, "paper_generalization_error": paper_generalization,
-               "history": history}
+               "history": history, "environment": environment()}
     with open(os.path.join(run_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
     print("\n| task | model | ours test / generalization error | paper | sequences | time |")

@@ -37,8 +37,9 @@ read by `--resume`), `logs/` (TensorBoard, where tensorflow is installed), `hist
 (training metrics per evaluation period), `evaluations.json` (validation
 results against sequences seen) and `results.json` (the final and the best
 model evaluated on the validation and generalization splits, the command and
-its settings, the learning curve and when it fell below 1 and 0.1 bit
-errors per sequence). `--results PATH` writes a copy of `results.json` to
+its settings, the learning curve, when it fell below 1 and 0.1 bit
+errors per sequence, and the package versions and machine of the process
+that wrote it, `keras_memory.training.environment()`). `--results PATH` writes a copy of `results.json` to
 `PATH` as well, e.g. under `docs/data/` for a results page.
 
 One run at a time per run directory: a run holds `<run-dir>/.lock` (its pid)
@@ -76,6 +77,7 @@ from keras_memory.training import (
     build_model,
     check_keras_file,
     default_optimizer,
+    environment,
     load_checkpoint,
     resume_state,
     evaluate_task,
@@ -435,7 +437,7 @@ def run(args, run_dir, command=None):
     # their last checkpoint) to this one's.
     results = {"command": command, "settings": vars(args), "resumed": state is not None,
                "train_seconds": checkpointed_seconds(previous) + seconds,
-               "sequences": evaluation.sequences}
+               "sequences": evaluation.sequences, "environment": environment()}
     if curriculum is not None:
         results["curriculum"] = curriculum_state(curriculum, previous_curriculum)
     if evaluations:

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 
+import keras_memory.training
 from keras_memory import papers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -76,6 +77,7 @@ def test_train_script_records_its_command_settings_and_curve_in_the_results_file
     assert results["learning"]["final_error"] == pytest.approx(np.mean(errors))
     assert results["learning"]["sequences"] == results["sequences"] == 80
     assert set(results["learning"]["below"]) == {"1", "0.1"}
+    assert results["environment"] == keras_memory.training.environment()
     from_file = curves.main(["--group", "A", path])["A"]["runs"][0]
     from_dir = curves.main(["--group", "A", run_dir])["A"]["runs"][0]
     assert {k: v for k, v in from_file.items() if k != "run"} == {
@@ -386,6 +388,8 @@ def test_ham_tables_script_reports_test_and_generalization_errors(tmp_path, task
     assert 0.0 <= results["test_error"] <= 100.0 and 0.0 <= results["generalization_error"] <= 100.0
     assert (tmp_path / task / "model.keras").exists()
     assert (tmp_path / task / "leaves.png").exists()
+    with open(tmp_path / task / "results.json") as f:
+        assert json.load(f)["environment"] == keras_memory.training.environment()
     # --evaluate re-draws the run's own test examples with --seed 0, others with another seed.
     path = str(tmp_path / task / "model.keras")
     args = ["--evaluate", path, "--task", task, "--test-examples", "8", "--batch-size", "4",

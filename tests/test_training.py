@@ -1,11 +1,13 @@
 """keras_memory.training: model builder, evaluation, data stream and callbacks."""
 
+import json
 import re
 
 import keras
 import numpy as np
 import pytest
 
+import keras_memory
 from keras_memory import NTMCell, tasks
 from keras_memory.metrics import evaluate_predictions
 from keras_memory.training import (
@@ -535,3 +537,30 @@ def test_the_curriculum_stream_docstring_example_runs():
                if t.examples]
     result = doctest.DocTestRunner().run(test)
     assert result.attempted == 4 and result.failed == 0
+
+
+def test_environment_names_the_software_and_the_machine_of_a_run():
+    """`environment()` is what a results file records beside a run's numbers: the
+    versions of this process's packages (its backend's own), its machine, as JSON."""
+    import importlib.metadata
+
+    from keras_memory.training import environment
+    from keras_memory.training.runs import BACKEND_DISTRIBUTIONS
+
+    env = environment()
+    assert json.loads(json.dumps(env)) == env
+    assert env["keras"] == keras.__version__ and env["numpy"] == np.__version__
+    assert env["keras_memory"] == keras_memory.__version__
+    assert env["backend"] == keras.backend.backend()
+    assert env["backend_version"] == importlib.metadata.version(
+        BACKEND_DISTRIBUTIONS[env["backend"]])
+    assert isinstance(env["cpus"], int) and env["cpus"] >= 1
+    assert env["cpu"] and env["platform"] and env["python"].count(".") == 2
+    import doctest
+
+    runner = doctest.DocTestRunner()
+    for test in doctest.DocTestFinder().find(environment, "environment",
+                                             globs={"environment": environment, "keras": keras}):
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.attempted == 2 and result.failed == 0

@@ -2,8 +2,9 @@
 
 `DirectoryLock` keeps two processes out of one run or tuning directory,
 `check_keras_file` and `load_checkpoint` refuse a half-written checkpoint,
-`resume_state` reads a run's saved state, and `restore_random_state` puts
-Python's `random` back where a checkpoint left it.
+`resume_state` reads a run's saved state, `restore_random_state` puts
+Python's `random` back where a checkpoint left it, and `environment` records
+the software and the machine a run's numbers came from.
 """
 
 import contextlib
@@ -222,3 +223,56 @@ def resume_state(state_path):
             + (f"; {state}" if isinstance(state, Exception) else "") + ")."
         )
     return state
+
+
+#: The distribution whose version `environment` records for each Keras backend.
+BACKEND_DISTRIBUTIONS = {"tensorflow": "tensorflow", "jax": "jaxlib", "torch": "torch",
+                         "numpy": "numpy"}
+
+
+def environment():
+    """The software and the machine of this process, for a run's results file.
+
+    A run's numbers depend on more than its arguments: a REINFORCE or
+    curriculum run samples at every step, so a change in the float rounding
+    of one kernel (another backend version, another CPU's instructions)
+    sends the same command and seed down another path. Recording these lets
+    a reader tell a run that cannot be repeated from a code change.
+
+    Returns:
+        A dict of strings (and `cpus`, an int): `python`, `keras_memory`,
+        `keras`, `backend` (`keras.backend.backend()`), `backend_version`
+        (the version of its distribution, `BACKEND_DISTRIBUTIONS`),
+        `numpy`, `platform`, `cpu` (the processor's model name where the
+        system tells it, else `platform.machine()`) and `cpus`.
+
+    Example:
+
+    >>> env = environment()
+    >>> env["backend"] == keras.backend.backend()
+    True
+    """
+    import importlib.metadata
+    import os
+    import platform
+
+    import numpy as np
+
+    import keras_memory
+
+    backend = keras.backend.backend()
+    try:
+        backend_version = importlib.metadata.version(BACKEND_DISTRIBUTIONS[backend])
+    except (KeyError, importlib.metadata.PackageNotFoundError):
+        backend_version = None
+    cpu = platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f
+                        if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {"python": platform.python_version(), "keras_memory": keras_memory.__version__,
+            "keras": keras.__version__, "backend": backend, "backend_version": backend_version,
+            "numpy": np.__version__, "platform": platform.platform(), "cpu": cpu,
+            "cpus": os.cpu_count()}
