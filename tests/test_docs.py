@@ -401,6 +401,11 @@ def _same_run(tables, argv, results):
         and set(recorded) - set(skip) <= set(settings)
 
 
+def _arrival_at_32_leaves(results):
+    """The first epoch of a `ham_tables.py` results file at the curriculum's last stage."""
+    return next(e["epoch"] for e in results["history"] if e.get("curriculum_leaves") == 32)
+
+
 def _above_height_5(r):
     """`N of M`: of the M inputs of an analysis file with a wrong leaf, the N whose first wrong
     turn was at a node above height 5, the root of training's 32 leaves."""
@@ -499,13 +504,10 @@ def test_the_second_sort_seed_prose_is_its_results_files():
     assert run["args"]["seed"] == 2 and r["model"] == "docs/data/ham/models/sort_seed2.keras"
     assert " ".join(r["command"].split()) in page
 
-    def arrival(results):  # the first epoch at the last stage, 32 leaves
-        return next(e["epoch"] for e in results["history"] if e.get("curriculum_leaves") == 32)
-
     norms = r["node_norm_median_by_height"]
     expected = (
-        f"{run['seconds'] / 60:.1f} min) reached 32 leaves after epoch {arrival(run)} "
-        f"(seed 1: {arrival(first)}) and ended at {run['test_error']:.2f}% test and "
+        f"{run['seconds'] / 60:.1f} min) reached 32 leaves after epoch {_arrival_at_32_leaves(run)} "
+        f"(seed 1: {_arrival_at_32_leaves(first)}) and ended at {run['test_error']:.2f}% test and "
         f"{run['generalization_error']:.2f}% generalization error",
         f"finds {r['sequence_error']:.1f}% of the inputs wrong, "
         f"{r['sequence_error_with_equal_keys']:.1f}% of those with equal keys and "
@@ -527,15 +529,12 @@ def test_the_search_rerun_prose_is_its_results_files():
     same = {k: v for k, v in run["args"].items() if k not in ("epochs", "run_dir")}
     assert same == {k: v for k, v in row["args"].items() if k not in ("epochs", "run_dir")}
 
-    def arrival(results):  # the first epoch at the last stage, 32 leaves
-        return next(e["epoch"] for e in results["history"] if e.get("curriculum_leaves") == 32)
-
     full = [e for e in run["history"] if e.get("curriculum_leaves") == 32]
     best = min(e["validation_error"] for e in full)
     best_epoch = max(e["epoch"] for e in full if e["validation_error"] == best)
     expected = (
         f"{run['seconds'] / 60:.1f} min, resumed across two sessions) reached 32 leaves after "
-        f"epoch {arrival(run)} (the row's run: {arrival(row)}), its best validation error there "
+        f"epoch {_arrival_at_32_leaves(run)} (the row's run: {_arrival_at_32_leaves(row)}), its best validation error there "
         f"was {best:.1f}% at epoch {best_epoch}, and it ended at {run['test_error']:.2f}% test "
         f"and {run['generalization_error']:.2f}% generalization error, against the row's "
         f"{row['test_error']:.2f}% / {row['generalization_error']:.2f}% at {row['epochs']} epochs",
