@@ -29,8 +29,7 @@ an encoder-decoder LSTM and one with soft attention over the input:
 Writes `results.json` (with the package versions and machine of the process
 that wrote it, `keras_memory.training.environment()`), `model.keras` (the best
 epoch) and `leaves.png` (the leaf attended at each step of one test example)
-to `--run-dir`. After every
-epoch it also writes `checkpoint.weights.h5` (the weights and the optimizer's
+to `--run-dir`. After every epoch it also writes `checkpoint.weights.h5` (the weights and the optimizer's
 state) and `state.json` (the epochs done, the curriculum's stage, the best
 epoch so far): a run stopped at any point goes on from its last finished
 epoch with `--resume` and the same arguments, and trains what the

@@ -37,10 +37,10 @@ read by `--resume`), `logs/` (TensorBoard, where tensorflow is installed), `hist
 (training metrics per evaluation period), `evaluations.json` (validation
 results against sequences seen) and `results.json` (the final and the best
 model evaluated on the validation and generalization splits, the command and
-its settings, the learning curve, when it fell below 1 and 0.1 bit
-errors per sequence, and the package versions and machine of the process
-that wrote it, `keras_memory.training.environment()`). `--results PATH` writes a copy of `results.json` to
-`PATH` as well, e.g. under `docs/data/` for a results page.
+its settings, the learning curve, when it fell below 1 and 0.1 bit errors per
+sequence, and the package versions and machine of the process that wrote it,
+`keras_memory.training.environment()`). `--results PATH` writes a copy of
+`results.json` to `PATH` as well, e.g. under `docs/data/` for a results page.
 
 One run at a time per run directory: a run holds `<run-dir>/.lock` (its pid)
 while it trains, and a second one on the same directory exits naming the

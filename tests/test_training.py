@@ -542,6 +542,7 @@ def test_the_curriculum_stream_docstring_example_runs():
 def test_environment_names_the_software_and_the_machine_of_a_run():
     """`environment()` is what a results file records beside a run's numbers: the
     versions of this process's packages (its backend's own), its machine, as JSON."""
+    import doctest
     import importlib.metadata
 
     from keras_memory.training import environment
@@ -556,7 +557,6 @@ def test_environment_names_the_software_and_the_machine_of_a_run():
         BACKEND_DISTRIBUTIONS[env["backend"]])
     assert isinstance(env["cpus"], int) and env["cpus"] >= 1
     assert env["cpu"] and env["platform"] and env["python"].count(".") == 2
-    import doctest
 
     runner = doctest.DocTestRunner()
     for test in doctest.DocTestFinder().find(environment, "environment",
