@@ -26,6 +26,12 @@ height of the node where the descent left the right leaf's path
 the root of a tree of `2**d` leaves at height `d`): the trees of training
 (32 leaves) have no node above height 5.
 
+And it records how alike the full nodes of each height are
+(`full_node_cosine_mean_by_height`: the mean cosine similarity of two
+different nodes of that height whose leaves all hold items, over all the
+trees): SEARCH decides from a node's direction, and where the nodes of a
+height all point one way, what tells one from another is a small part of each.
+
     python examples/ham_sort_analysis.py runs/ham/sort/model.keras --leaves 8
 
 `--max-items` keeps the inputs short in a bigger tree (e.g. 32 items at 128
@@ -76,20 +82,40 @@ def turn_height(leaf, right_leaf):
     return (int(leaf) ^ int(right_leaf)).bit_length()
 
 
-def node_norm_medians(model, x):
-    """Height -> the median norm of the non-zero nodes of the trees filled from
-    `x["sequence"]` (leaves at height 0)."""
+def node_statistics(model, x):
+    """Two maps height -> statistic of the nodes of the trees filled from
+    `x["sequence"]` (leaves at height 0): the median norm of the non-zero nodes,
+    and the mean cosine similarity of two different full nodes (every leaf below
+    them holds an item; over every pair, in all the trees; `None` below 2)."""
     cell = next(layer.cell for layer in model.layers if isinstance(layer, keras.layers.RNN))
     sequence = x["sequence"]
     states = cell.initial_state_from(sequence[..., :-1], sequence[..., -1])
     tree = keras.ops.convert_to_numpy(cell.split_state(states)["tree"])
     depth = int(np.log2(cell.memory_size))
-    medians = {}
+    lengths = np.asarray(sequence[..., -1]).sum(axis=1)
+    medians, cosines = {}, {}
     for k in range(depth + 1):  # level k from the root is height depth - k
-        norms = np.linalg.norm(tree[:, 2**k - 1:2 ** (k + 1) - 1], axis=-1)
+        level = tree[:, 2**k - 1:2 ** (k + 1) - 1]
+        norms = np.linalg.norm(level, axis=-1)
         norms = norms[norms > 0]
         medians[str(depth - k)] = float(np.median(norms)) if norms.size else 0.0
-    return dict(sorted(medians.items(), key=lambda item: int(item[0])))
+        # Node j of level k covers leaves [j w, (j + 1) w), w = 2**(depth - k).
+        width = 2 ** (depth - k)
+        full = (np.arange(1, 2**k + 1) * width)[None, :] <= lengths[:, None]
+        cosines[str(depth - k)] = mean_pairwise_cosine(level[full])
+    return tuple(dict(sorted(stats.items(), key=lambda item: int(item[0])))
+                 for stats in (medians, cosines))
+
+
+def mean_pairwise_cosine(vectors):
+    """The mean cosine similarity of `vectors[i]` and `vectors[j]` over the pairs
+    `i != j` of the non-zero rows of `(n, d)` `vectors` (`None` below 2 rows):
+    with unit rows `u`, `(|sum u|^2 - n) / (n (n - 1))`, in O(n d)."""
+    vectors = np.asarray(vectors, np.float64)
+    norms = np.linalg.norm(vectors, axis=-1)
+    units = vectors[norms > 0] / norms[norms > 0, None]
+    n = len(units)
+    return float((np.sum(units.sum(0) ** 2) - n) / (n * (n - 1))) if n > 1 else None
 
 
 def cap_search_norm(model, cap):
@@ -152,6 +178,7 @@ def analyse(model, leaves, examples, seed, max_items=None, cap=None):
         wrong_without += wrong and not has_ties
     steps = max(counts["steps"], 1)
     without = examples - with_ties
+    norms, cosines = node_statistics(model, x)
     return {
         "leaves": leaves, "max_items": task.max_length, "examples": examples, "seed": seed,
         "cap_search_norm": cap,
@@ -168,7 +195,8 @@ def analyse(model, leaves, examples, seed, max_items=None, cap=None):
         "first_wrong_turn_heights": {str(h): turn_heights[h] for h in sorted(turn_heights)},
         "first_wrong_step_quartiles": (np.percentile(first_wrong, [25, 50, 75]).tolist()
                                        if first_wrong else None),
-        "node_norm_median_by_height": node_norm_medians(model, x),
+        "node_norm_median_by_height": norms,
+        "full_node_cosine_mean_by_height": cosines,
     }, (model, x, w)
 
 

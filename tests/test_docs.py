@@ -352,6 +352,9 @@ HAM_TREE_ROWS = {
     "sort_hard_curriculum2_300epochs_t10_nojb_s2.json":
         "sort, `--lr-decay 0.98 --curriculum-threshold 0.1 --seed 2 --no-join-bias --epochs 300`: "
         "Table 1's sort row with seed 2",
+    "sort_hard_curriculum2_300epochs_t10_nojb_d2.json":
+        "sort, `--lr-decay 0.98 --curriculum-threshold 0.1 --seed 1 --no-join-bias --mlp-depth 2 "
+        "--epochs 300`: Table 1's sort row with MLPs of depth 2",
     "search_hard_curriculum2_100epochs_t10_depth2.json":
         "search, `--lr-decay 0.98 --mlp-depth 2 --gamma 0.95 --alpha-decay 0.95 "
         "--curriculum-threshold 0.1 --seed 1`",
@@ -435,7 +438,14 @@ SORT_ANALYSIS_ROWS = {
 SORT_NORM_ROW = ("median norm of the nodes at heights 1, 2, ... (the root last)", lambda r: " / ".join(
     f"{v:.1f}" for h, v in r["node_norm_median_by_height"].items() if int(h) > 0))
 
-#: The sort models' mistakes tables of docs/results.md whose files record the node norms.
+#: The row of how alike the full nodes of a height are: 1 - their mean pairwise cosine.
+SORT_COSINE_ROW = (
+    "1 - the mean cosine of two full nodes at heights 1, 2, ... (the root last)",
+    lambda r: " / ".join("–" if v is None else f"{1 - v:.4f}"
+                         for h, v in r["full_node_cosine_mean_by_height"].items() if int(h) > 0))
+
+#: The sort models' mistakes tables of docs/results.md whose files record the node norms
+#: and cosines.
 SORT_NORM_TABLES = {"**Without JOIN's biases: what it gets wrong.**"}
 
 #: The sort models' mistakes tables of docs/results.md: the paragraph that each table follows
@@ -444,6 +454,44 @@ SORT_ANALYSES = {
     "**What it gets wrong: equal keys.**": "sort_hard_curriculum2_300epochs_t10",
     "**Without JOIN's biases: what it gets wrong.**": "sort_hard_curriculum2_300epochs_t10_nojb",
 }
+
+
+def test_the_full_node_and_depth_2_prose_is_its_results_files():
+    """The paragraphs on how alike the full nodes of a height are and on the sort command with
+    MLPs of depth 2 quote the run's file and the analysis files, and the page prints the
+    commands that wrote the depth-2 analyses."""
+    page = " ".join(read_page().replace("\\\n", " ").split())
+    data = os.path.join(ROOT, "docs", "data", "ham")
+
+    def analysis(name):
+        return load(os.path.join(data, f"sort_hard_curriculum2_300epochs_t10_{name}.json"))
+
+    def apart(r, height):
+        return f"{1 - r['full_node_cosine_mean_by_height'][str(height)]:.4f}"
+
+    first, second = analysis("nojb_analysis_128leaves"), analysis("nojb_s2_analysis_128leaves")
+    run, d32, d128 = (analysis("nojb_d2"), analysis("nojb_d2_analysis_32leaves"),
+                      analysis("nojb_d2_analysis_128leaves"))
+    assert run["args"]["mlp_depth"] == 2 and run["args"]["no_join_bias"]
+    assert d128["model"] == d32["model"] == "docs/data/ham/models/sort_depth2.keras"
+    for r in (d32, d128):
+        assert " ".join(r["command"].split()) in page
+    expected = (
+        f"At 128 leaves it is {apart(first, 1)} at height 1",
+        f"{apart(first, 5)} at height 5, the root of training's trees, {apart(first, 6)} at "
+        f"height 6 and {apart(first, 7)} at height 7 (seed 2's model: {apart(second, 5)}, "
+        f"{apart(second, 6)} and {apart(second, 7)})",
+        f"{run['seconds'] / 60:.1f} min) reached 32 leaves only after epoch "
+        f"{_arrival_at_32_leaves(run)} and ended at {run['test_error']:.2f}% test and "
+        f"{run['generalization_error']:.2f}% generalization error",
+        f"at 32 leaves {d32['sequence_error_with_equal_keys']:.1f}% of the inputs with equal keys "
+        f"and {d32['sequence_error_without_equal_keys']:.1f}% of those without, at 128 leaves "
+        f"{d128['sequence_error_with_equal_keys']:.1f}% and "
+        f"{d128['sequence_error_without_equal_keys']:.1f}%",
+        f"{apart(d128, 5)} at height 5, {apart(d128, 6)} and {apart(d128, 7)} at heights 6 and 7",
+    )
+    for sentence in expected:
+        assert sentence in page, sentence
 
 
 @pytest.mark.parametrize("heading", list(SORT_ANALYSES))
@@ -456,7 +504,7 @@ def test_the_ham_sort_analysis_table_is_its_results_files(heading):
     table = tables(body)[0]
     rows = dict(SORT_ANALYSIS_ROWS)
     if heading in SORT_NORM_TABLES:
-        rows[SORT_NORM_ROW[0]] = SORT_NORM_ROW[1]
+        rows.update([SORT_NORM_ROW, SORT_COSINE_ROW])
     assert [row[""] for row in table] == list(rows)
     commands = page.replace("\\\n", " ")
     columns = {"at 8 leaves": "8leaves", "at 16 leaves": "16leaves", "at 32 leaves": "32leaves",

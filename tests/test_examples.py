@@ -474,6 +474,10 @@ def test_ham_sort_analysis_splits_the_mistakes_and_draws_the_leaves(tmp_path):
     # The median node norm at each height of the 8-leaf trees, leaves (0) to root (3).
     norms = result["node_norm_median_by_height"]
     assert list(norms) == ["0", "1", "2", "3"] and all(v > 0 for v in norms.values())
+    # The mean cosine of two different full nodes of each height, over all the trees.
+    cosines = result["full_node_cosine_mean_by_height"]
+    assert list(cosines) == list(norms)
+    assert all(v is None or -1 <= v <= 1 for v in cosines.values()) and cosines["1"] is not None
     written = json.load(open(tmp_path / "a.json"))
     assert written["examples"] == 40
     assert written["command"].startswith("python examples/ham_sort_analysis.py ")
@@ -485,6 +489,9 @@ def test_ham_sort_analysis_splits_the_mistakes_and_draws_the_leaves(tmp_path):
                            "--output", str(tmp_path / "b.json"), "--figure", str(tmp_path / "b.png")])
     assert result["max_items"] == 8 and short["max_items"] == 2 and short["leaves"] == 8
     assert short["answer_steps"] <= 2 * 40 < result["answer_steps"]
+    # Inputs of at most 2 items fill no node above height 1.
+    short_cosines = short["full_node_cosine_mean_by_height"]
+    assert short_cosines["1"] is not None and short_cosines["2"] is short_cosines["3"] is None
     # --cap-search-norm: a cap above every node changes nothing; a cap near 0 leaves SEARCH
     # the controller state alone, and the descent goes elsewhere.
     def capped(cap):
@@ -496,6 +503,21 @@ def test_ham_sort_analysis_splits_the_mistakes_and_draws_the_leaves(tmp_path):
     for key in ("share_right_leaf", "share_tie_mistakes", "first_wrong_turn_heights"):
         assert high[key] == result[key], key
     assert low["share_right_leaf"] != result["share_right_leaf"]
+
+
+def test_the_mean_pairwise_cosine_of_the_sort_analysis_is_the_mean_over_pairs():
+    """`mean_pairwise_cosine` against the mean over every ordered pair of different
+    non-zero rows, computed one pair at a time."""
+    analysis = load_example("ham_sort_analysis")
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(7, 5))
+    vectors[3] = 0.0  # a zero row (an empty subtree) is left out
+    rows = [v for v in vectors if np.any(v)]
+    pairs = [a @ b / np.linalg.norm(a) / np.linalg.norm(b)
+             for i, a in enumerate(rows) for j, b in enumerate(rows) if i != j]
+    assert np.isclose(analysis.mean_pairwise_cosine(vectors), np.mean(pairs))
+    assert np.isclose(analysis.mean_pairwise_cosine(np.ones((4, 3)) * [[1], [2], [3], [4]]), 1.0)
+    assert analysis.mean_pairwise_cosine(vectors[:1]) is None
 
 
 def test_ham_tables_script_runs_the_curriculum(tmp_path):
