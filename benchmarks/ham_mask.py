@@ -15,7 +15,6 @@ over `--steps` steps after `--warmup`, prints a Markdown table and writes JSON.
 import argparse
 import json
 import os
-import platform
 import time
 
 import numpy as np
@@ -98,9 +97,11 @@ def main(argv=None):
         print(f"| {leaves:,} | " + " | ".join(
             "n/a" if cells[(layer, masked)] is None else f"{cells[(layer, masked)]:.2f} ms"
             for layer in ("MemoryRNN", "keras.layers.RNN") for masked in (False, True)) + " |")
+    from keras_memory.training import environment
+
     result = {"command": "python benchmarks/ham_mask.py " + " ".join(argv or []),
               "settings": {k: v for k, v in vars(args).items() if k != "output"},
-              "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+              "environment": environment(),
               "rows": rows}
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as f:

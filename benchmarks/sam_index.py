@@ -31,7 +31,6 @@ Prints a Markdown table, writes JSON; the last line is the largest size's
 import argparse
 import json
 import os
-import platform
 import time
 
 import numpy as np
@@ -231,12 +230,11 @@ def main(argv=None):
         for row in measure(n, args, probes):
             rows.append(row)
             print(f"N={n}: {row}", flush=True)
-    import keras
+    from keras_memory.training import environment
 
     result = {"command": "python benchmarks/sam_index.py " + " ".join(argv or []),
               "settings": {key: v for key, v in vars(args).items() if key != "output"},
-              "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                          "backend": keras.backend.backend()},
+              "environment": environment(),
               "rows": rows}
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as f:

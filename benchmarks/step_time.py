@@ -14,7 +14,6 @@ Runs on a GPU unchanged when TensorFlow sees one.
 import argparse
 import json
 import os
-import platform
 import time
 
 import numpy as np
@@ -87,6 +86,7 @@ def main(argv=None):
     import tensorflow as tf
 
     from keras_memory.backend import limit_cpu_threads
+    from keras_memory.training import environment
 
     if args.threads:
         limit_cpu_threads(args.threads)
@@ -102,8 +102,7 @@ def main(argv=None):
               f"{r['per_timestep_ms']:.2f} | {r['sequences_per_s']:.0f} | {r['first_step_s']:.1f} |")
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
-        json.dump({"config": vars(args), "machine": platform.processor() or platform.machine(),
-                   "cpus": os.cpu_count(), "tensorflow": tf.__version__, "results": rows},
+        json.dump({"config": vars(args), "environment": environment(), "results": rows},
                   f, indent=2)
     print(f"\nWrote {args.out}")
     return rows

@@ -28,7 +28,6 @@ cosine similarity drops below 1.
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 
@@ -160,7 +159,7 @@ def main(argv=None):
     import keras
     import numpy as np
 
-    from keras_memory import tasks
+    from keras_memory import tasks, training
     from keras_memory.metrics import evaluate_predictions
 
     args = parse_args(argv)
@@ -207,8 +206,7 @@ def main(argv=None):
         print(f"| {r['items']:,} | {r['steps']:,} | {r['bit_errors_per_sequence']:.3f} | "
               f"{100 * r['sequence_accuracy']:.1f}% |")
     result = {"command": "python examples/sam_long_recall.py " + " ".join(argv or sys.argv[1:]),
-              "settings": vars(args), "machine": {"platform": platform.platform(),
-                                                  "cpus": os.cpu_count()},
+              "settings": vars(args), "environment": training.environment(),
               "rows": rows}
     output = args.output or os.path.join(os.path.dirname(os.path.abspath(args.model)),
                                          f"long_recall_{args.search}_{args.memory_size}.json")

@@ -185,6 +185,7 @@ def test_ham_mask_benchmark_writes_its_table(tmp_path):
     result = module.main(["--leaves", "4", "--steps", "1", "--warmup", "0", "--timesteps", "4",
                           "--batch-size", "2", "--output", str(out)])
     assert len(result["rows"]) == 4 and out.exists()
+    assert json.load(open(out))["environment"]["backend"] == BACKEND
     timed = [r for r in result["rows"] if "skipped" not in r]
     assert all(r["ms_per_step"] > 0 for r in timed)
     # On JAX, Keras' own RNN cannot mask a HAMCell: that row says so.
@@ -221,6 +222,7 @@ def test_sam_index_benchmark_finds_every_row_and_prints_its_summary(tmp_path, ca
                           "--repeats", "1", "--probes", "0,2", "--output", str(out)])
     assert [(r["N"], r["probes"]) for r in result["rows"]] == [
         (64, 0), (64, 2), (512, 0), (512, 2)] and out.exists()
+    assert json.load(open(out))["environment"]["backend"] == BACKEND
     # Every row of every age comes back when queried with its own content.
     assert all(r["self_recall"] == 1.0 for r in result["rows"])
     # Probing more buckets reads a superset of the candidates: recall never drops.

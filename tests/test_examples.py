@@ -742,6 +742,8 @@ def test_sam_long_recall_rebuilds_the_model_with_a_larger_memory(tmp_path):
                           "--output", str(tmp_path / "r.json")])
     assert [r["items"] for r in result["rows"]] == [2, 9]
     assert result["rows"][1]["steps"] == 9 * 4 + 8
+    written = json.load(open(tmp_path / "r.json"))
+    assert written["environment"] == training.environment()
 
 
 @pytest.mark.parametrize("cosine", [0.5, 0.8, 0.95])
