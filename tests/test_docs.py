@@ -621,15 +621,16 @@ def test_the_long_recall_table_is_its_results_files():
         _assert_long_recall_rows(table, results["rows"], column, name)
 
 
-def _assert_long_recall_rows(table, recorded_rows, column, name):
-    """Each row of a long-recall table is its file's row: items, steps, rows allocated and
-    the bit errors per sequence in `column`."""
+def _assert_long_recall_rows(table, recorded_rows, column, name,
+                             cell=lambda r: f"{r['bit_errors_per_sequence']:.3f}"):
+    """Each row of a long-recall table is its file's row: items, steps, rows allocated and,
+    in `column`, `cell` of the row (by default the bit errors per sequence)."""
     assert len(recorded_rows) == len(table), name
     for row, recorded in zip(table, recorded_rows):
         assert plain(row["items"]) == f"{recorded['items']:,}", name
         assert plain(row["steps"]) == f"{recorded['steps']:,}", name
         assert plain(row["rows allocated"]) == f"{recorded['rows_written']:,}", name
-        assert plain(row[column]) == f"{recorded['bit_errors_per_sequence']:.3f}", name
+        assert plain(row[column]) == cell(recorded), name
 
 
 def test_the_curriculum_model_long_recall_table_is_its_results_files():
@@ -654,6 +655,76 @@ def test_the_curriculum_model_long_recall_table_is_its_results_files():
             f"error with the exact search and {100 * last['lsh32']['sequence_accuracy']:.1f}% "
             f"through the index ({last['exact']['bit_errors_per_sequence']:.3f} and "
             f"{last['lsh32']['bit_errors_per_sequence']:.3f} bit errors") in prose
+
+
+#: The columns of the table of docs/results.md on which index finds the learned queries' rows:
+#: label -> the tag of docs/data/sam/long_recall_curriculum_lsh32_s1_<tag>.json.
+LONG_RECALL_INDEX_COLUMNS = {
+    "32 tables of 13 bits": "lsh32",
+    "64 tables of 13 bits": "lsh64",
+    "32 tables of 13 bits, 4 probes": "lsh32_probes4",
+    "32 tables of 10 bits, buckets of 128": "lsh32_bits10_buckets128",
+    "32 tables of 8 bits, buckets of 512": "lsh32_bits8_buckets512",
+    "exact search": "exact",
+}
+
+
+def _slots_read(settings):
+    """The memory slots one read of `sam_long_recall.py`'s settings scores: every slot with
+    the exact search; else the query's bucket in each table and each probed neighbour, and
+    the ring of recent rows (`SAMCell`'s defaults: buckets of 32, a ring of 256)."""
+    if settings["search"] == "exact":
+        return settings["memory_size"]
+    return (settings["lsh_tables"] * (1 + settings["lsh_probes"])
+            * (settings["lsh_bucket_size"] or 32) + (settings["lsh_recent"] or 256))
+
+
+def test_the_index_choice_table_is_its_results_files():
+    """Each column of the table of the indexes under the curriculum's model quotes its file
+    (bit errors per sequence and sequences right, item count by item count); its heading
+    names the file's tables, bits and probes and the slots a read scores; the page prints
+    each file's command, and the prose below quotes the files' longest episodes."""
+    from keras_memory.addressing.sam import default_lsh_bits
+
+    page = read_page()
+    body = page.split("### Which index finds the rows that learned queries read", 1)[1]
+    body = body.split("\n### ", 1)[0]
+    (table,) = tables(body)
+    assert len(table[0]) == 3 + len(LONG_RECALL_INDEX_COLUMNS)
+    last = {}
+    for label, tag in LONG_RECALL_INDEX_COLUMNS.items():
+        results = load(os.path.join(ROOT, "docs", "data", "sam",
+                                    f"long_recall_curriculum_lsh32_s1_{tag}.json"))
+        settings = results["settings"]
+        assert results["command"] in page, tag  # the table above prints two of them
+        assert settings["model"] == "runs/sam_long_100k_t32_s1_step4150.keras", tag
+        column = f"{label} ({_slots_read(settings):,} slots read)"
+        if settings["search"] == "lsh":
+            bits = settings["lsh_bits"] or default_lsh_bits(settings["memory_size"],
+                                                            settings["lsh_bucket_size"] or 32)
+            assert label.startswith(f"{settings['lsh_tables']} tables of {bits} bits"), tag
+            assert ("probes" in label) == bool(settings["lsh_probes"]), tag
+        _assert_long_recall_rows(table, results["rows"], column, tag, cell=lambda r: (
+            f"{r['bit_errors_per_sequence']:.3f} / {100 * r['sequence_accuracy']:.1f}%"))
+        last[tag] = results["rows"][-1]
+
+    def right(tag):
+        return f"{100 * last[tag]['sequence_accuracy']:.1f}%"
+
+    def bits(tag):
+        return f"{last[tag]['bit_errors_per_sequence']:.3f}"
+
+    longest = f"the {last['exact']['steps']}-step episodes of {last['exact']['items']:,} items"
+    prose = " ".join(body.split())
+    for sentence in (
+            f"it answers {right('lsh32_bits10_buckets128')} of {longest} right, at "
+            f"{bits('lsh32_bits10_buckets128')} bit errors per sequence, as it does with the exact "
+            f"search ({right('exact')}, {bits('exact')})",
+            f"64 of them make {bits('lsh64')} bits at {last['lsh64']['items']:,} items",
+            f"comes near the exact search ({bits('lsh32_probes4')} bits, {right('lsh32_probes4')})",
+            f"do no better than 10 bits ({bits('lsh32_bits8_buckets512')} bits, "
+            f"{right('lsh32_bits8_buckets512')} at {last['exact']['items']:,} items)"):
+        assert sentence in prose, sentence
 
 
 #: The models of the key-similarity table of docs/results.md and the tag of their files
