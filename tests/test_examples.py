@@ -87,6 +87,36 @@ def test_train_script_records_its_command_settings_and_curve_in_the_results_file
         curves.main(["--group", "A", os.path.join(run_dir, "args.json")])
 
 
+def test_learning_curves_plots_the_parts_of_a_curriculum_one_after_another(tmp_path):
+    """--curriculum: a group per part, each part's periods counted on from the last."""
+    curves = load_example("learning_curves")
+
+    def part(name, levels, errors):
+        history = [{"epoch": i + 1, "level": level, "bit_errors_per_sequence": error,
+                    "next_level": 2 * level if error < 1 else level}
+                   for i, (level, error) in enumerate(zip(levels, errors))]
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({"settings": {"eval_every": 5, "batch_size": 4},
+                                    "curriculum": {"history": history}}))
+        return str(path)
+
+    first = part("first", [6, 12, 12], [0.5, 2.0, 0.9])
+    second = part("second", [6, 12, 24], [0.1, 0.2, 1.5])
+    out = tmp_path / "fig" / "curriculum.png"
+    summary = curves.main(["--curriculum", "--group", "A", first, "--group", "B", second,
+                           "--out", str(out)])
+    assert out.exists()
+    assert summary == {
+        "A": {"periods": 3, "sequences": 60, "levels": [6, 12], "mastered": 12},
+        "B": {"periods": 3, "sequences": 60, "levels": [6, 12, 24], "mastered": 12}}
+    with pytest.raises(SystemExit):  # one run per part
+        curves.main(["--curriculum", "--group", "A", first, second, "--out", str(out)])
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps({"settings": {}, "evaluations": []}))
+    with pytest.raises(SystemExit, match="no curriculum history"):
+        curves.main(["--curriculum", "--group", "A", str(plain), "--out", str(out)])
+
+
 def test_train_script_trains_an_lstm_baseline(tmp_path):
     train = load_example("train")
     results = train.main(["--cell", "lstm", "--steps", "5", "--run-dir", str(tmp_path / "lstm"),
