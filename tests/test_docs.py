@@ -657,6 +657,35 @@ def test_the_curriculum_model_long_recall_table_is_its_results_files():
             f"{last['lsh32']['bit_errors_per_sequence']:.3f} bit errors") in prose
 
 
+def test_the_curriculum_through_10_bit_tables_prose_is_its_results_files():
+    """The paragraph on the curriculum's third run quotes its file (each level's error in the
+    period that mastered it, the periods, the time of the period at 384 items) and the second
+    run's file (its one period at 384 items)."""
+    prose = " ".join(read_page().split())
+    data = os.path.join(ROOT, "docs", "data", "sam")
+    third = load(os.path.join(data, "associative_recall_curriculum_100000_lsh32_bits10_s1.json"))
+    second = load(os.path.join(data, "associative_recall_curriculum_100000_lsh32_s1.json"))
+    assert third["settings"]["init_from"] == "runs/sam_long_100k_t32_s1_step4150.keras"
+    assert second["settings"]["steps"] == 4150
+    mastered = {h["level"]: h["bit_errors_per_sequence"] for h in third["curriculum"]["history"]
+                if h["next_level"] > h["level"]}
+    assert len(mastered) == len(third["curriculum"]["history"])  # each level in one period
+
+    def last_period_seconds(results):
+        *_, before, last = results["evaluations"]
+        return round(last["seconds"] - before["seconds"])
+
+    assert second["curriculum"]["history"][-1]["level"] == 384
+    for sentence in (
+            f"96 items at {mastered[96]:.3f} bits per sequence, 192 at {mastered[192]:.3f} and "
+            f"384 items (1544 steps, 6176 rows) at {mastered[384]:.3f}",
+            f"after the period that mastered 384 items, {len(mastered)} periods in all, and goes "
+            f"on at {third['curriculum']['level']} items",
+            f"the period at 384 items took {last_period_seconds(third)} s, where the 13-bit "
+            f"tables' one period at that level took {last_period_seconds(second)} s"):
+        assert sentence in prose, sentence
+
+
 #: The columns of the table of docs/results.md on which index finds the learned queries' rows:
 #: label -> the tag of docs/data/sam/long_recall_curriculum_lsh32_s1_<tag>.json.
 LONG_RECALL_INDEX_COLUMNS = {
