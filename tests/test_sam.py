@@ -517,6 +517,25 @@ def test_lsh_candidates_mark_padding_invalid_and_the_read_ignores_it():
     np.testing.assert_allclose(numpy(reads)[0, 0], dense @ np.eye(2), atol=1e-6)
 
 
+def test_distinct_top_k_is_the_best_distinct_rows_ties_to_the_lowest_row():
+    # Against a NumPy reference: drop unusable candidates, keep one copy of
+    # each row, order by score descending then row ascending, cut to k.
+    rng = np.random.default_rng(3)
+    candidates = rng.integers(-1, 12, size=(3, 2, 40))
+    scores = np.round(rng.uniform(-1, 1, size=12), 1)  # coarse: many ties between rows
+    row_scores = np.where(candidates < 0, -3.0, scores[np.maximum(candidates, 0)])
+    for k in (1, 4, 13):
+        rows, valid = addressing.distinct_top_k(
+            tensor(candidates, "int32"), tensor(row_scores, "float32"), k)
+        for b in range(3):
+            for h in range(2):
+                distinct = sorted({int(c) for c in candidates[b, h] if c >= 0},
+                                  key=lambda r: (-scores[r], r))[:k]
+                padding = k - len(distinct)
+                assert numpy(rows)[b, h].tolist() == distinct + [0] * padding
+                assert numpy(valid)[b, h].tolist() == [True] * len(distinct) + [False] * padding
+
+
 def test_lsh_cell_finds_a_row_written_long_before_by_its_content():
     # Fill a memory far beyond what the recent ring holds, then query each
     # row with its own content: the index must find the row itself (the
