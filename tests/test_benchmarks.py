@@ -204,14 +204,17 @@ def _sam_index():
     return module, root
 
 
-def test_the_sam_index_table_on_the_cell_page_is_the_results_file():
-    """docs/cells/sam.md quotes benchmarks/results/sam_index.json, written by sam_index.py."""
+@pytest.mark.parametrize("name", ["sam_index.json", "sam_index_tables32.json"])
+def test_the_sam_index_tables_on_the_cell_page_are_the_results_files(name):
+    """docs/cells/sam.md quotes benchmarks/results/<name>, written by sam_index.py with the
+    command printed beside it."""
     module, root = _sam_index()
-    with open(os.path.join(root, "benchmarks", "results", "sam_index.json")) as f:
+    with open(os.path.join(root, "benchmarks", "results", name)) as f:
         result = json.load(f)
     with open(os.path.join(root, "docs", "cells", "sam.md")) as f:
         page = f.read()
     assert module.markdown(result) in page
+    assert result["command"] in " ".join(page.split())
     assert [r["N"] for r in result["rows"]][-1] == 1_048_576
 
 
