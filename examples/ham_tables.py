@@ -131,6 +131,9 @@ def parse_args(argv=None):
     parser.add_argument("--no-join-bias", action="store_true",
                         help="JOIN without biases: empty subtrees are 0 at every height "
                              "(HAMCell's join_bias=False; not in the paper)")
+    parser.add_argument("--join", choices=("mlp", "gated"), default="mlp",
+                        help="JOIN: the paper's MLP of the two children, or a per-entry blend "
+                             "of them gated by an MLP (HAMCell's join; not in the paper)")
     parser.add_argument("--hidden-size", type=int, default=20,
                         help="d, the size of every tree node (the paper: 20)")
     parser.add_argument("--curriculum", type=int, default=0, metavar="N",
@@ -323,7 +326,8 @@ def main(argv=None):
     model, cell = recipe.build_model(
         name, task, args.leaves, learning_rate=args.lr, learning_rate_decay=args.lr_decay,
         batches=args.batches, gamma=args.gamma, alpha=args.alpha, alpha_decay=args.alpha_decay,
-        mlp_depth=args.mlp_depth, join_bias=not args.no_join_bias, units=args.units,
+        mlp_depth=args.mlp_depth, join_bias=not args.no_join_bias, join=args.join,
+        units=args.units,
         hidden_size=args.hidden_size, seed=args.seed, jit_compile=not args.no_jit)
     if args.init_from:  # The weights do not depend on the tree size.
         model.load_weights(args.init_from)

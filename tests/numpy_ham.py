@@ -44,14 +44,20 @@ def lstm_step(x, h, c, kernel, recurrent_kernel, bias):
 class Modules:
     """The HAM transformations on single vectors (float64)."""
 
-    def __init__(self, weights):
+    def __init__(self, weights, gated_join=False):
         self.w = weights
+        self.gated_join = gated_join
 
     def embed(self, x):
         return mlp(self.w["embed"], x)
 
     def join(self, left, right):
-        return mlp(self.w["join"], np.concatenate([left, right]))
+        """The paper's MLP of the children, or (`HAMCell(join="gated")`, not in the
+        paper) their per-entry blend `z * left + (1 - z) * right`, `z` that MLP."""
+        value = mlp(self.w["join"], np.concatenate([left, right]))
+        if self.gated_join:
+            return value * left + (1.0 - value) * right
+        return value
 
     def search(self, node, query):
         """Probability of going right (sigmoid output layer)."""

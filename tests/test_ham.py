@@ -141,7 +141,8 @@ def _mlp_layers(mlp):
 
 def _modules(cell):
     names = ("embed", "join", "search", "write_candidate", "write_gate")
-    return ref.Modules({name: _mlp_layers(getattr(cell, name)) for name in names})
+    return ref.Modules({name: _mlp_layers(getattr(cell, name)) for name in names},
+                       gated_join=cell.join_kind == "gated")
 
 
 def _join_np(cell):
@@ -270,6 +271,35 @@ def test_without_join_bias_an_empty_subtree_is_zero_at_every_height(mlp_depth):
             else:
                 np.testing.assert_array_equal(norms, 0.0)
                 assert np.abs(tree[:, 0]).sum(-1).min() > 0  # the root holds the items
+
+
+def test_a_gated_join_blends_the_children_entry_by_entry():
+    """`join="gated"`: every node lies between its children entry by entry, so an empty
+    subtree is 0 at every height even with biases, and a subtree of equal leaves is
+    that leaf at every height; the paper's MLP JOIN does neither."""
+    items = _items(batch=2, length=3)
+    same = np.repeat(_items(batch=2, length=1), 32, axis=1)
+    for join in ("gated", "mlp"):
+        cell = _cell(memory_size=32, join=join)
+        assert len(cell.join.weights) == 2
+        tree = _f64(cell.split_state(cell.initial_state_from(items))["tree"])
+        _assert_every_inner_node_is_the_join_of_its_children(cell, tree)
+        inner = np.arange(31)
+        left, right = tree[:, 2 * inner + 1], tree[:, 2 * inner + 2]
+        between = (tree[:, inner] >= np.minimum(left, right) - 1e-6) & (
+            tree[:, inner] <= np.maximum(left, right) + 1e-6)
+        full = _f64(cell.split_state(cell.initial_state_from(same))["tree"])
+        empty = [e for e in range(63) if _first_leaf(e, 32) >= 3]
+        if join == "gated":
+            assert between.all()
+            np.testing.assert_array_equal(np.abs(tree[:, empty]).sum(-1), 0.0)
+            np.testing.assert_allclose(full, np.repeat(full[:, -1:], 63, axis=1), rtol=1e-6)
+        else:
+            assert not between.all()
+            assert np.abs(full[:, 0] - full[:, -1]).max() > 1e-3
+    with pytest.raises(ValueError, match="join.*Received: join='max'"):
+        HAMCell(join="max")
+    assert HAMCell.from_config(HAMCell(join="gated").get_config()).join_kind == "gated"
 
 
 def _first_leaf(node, n):
@@ -515,8 +545,11 @@ def test_a_soft_step_matches_the_numpy_reference():
         dict(controller=False),
         dict(controller=False, mlp_depth=2),
         dict(join_bias=False),
+        dict(join="gated"),
+        dict(join="gated", mlp_depth=2, controller=False),
     ],
-    ids=["lstm", "lstm-depth2", "lstm-root_query", "raw", "raw-depth2", "lstm-no_join_bias"],
+    ids=["lstm", "lstm-depth2", "lstm-root_query", "raw", "raw-depth2", "lstm-no_join_bias",
+         "lstm-gated_join", "raw-depth2-gated_join"],
 )
 def test_hard_inference_steps_match_the_numpy_reference(overrides):
     steps, batch = 4, 4

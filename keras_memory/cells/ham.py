@@ -25,6 +25,7 @@ from keras_memory.validation import (
 )
 
 ATTENTIONS = ("hard", "soft")
+JOINS = ("mlp", "gated")
 WRITE_QUERIES = ("controller", "root")
 MLP_DEPTHS = (1, 2)
 #: Base seeds are drawn below this bound, so that float32 states hold them exactly.
@@ -222,6 +223,16 @@ class HAMCell(keras.layers.Layer):
             summary of an empty subtree changes with its height. Not in the
             paper, which does not say whether its MLPs have biases.
             Defaults to `True`.
+        join: `"mlp"` (the paper, section 3.2: a node is
+            `JOIN(left, right)`, an MLP of the two children) or `"gated"`:
+            a node is `z * left + (1 - z) * right`, with the gate
+            `z = sigmoid(MLP(left, right))` per entry. A gated node is a
+            blend of its children rather than a new vector, so it can pass
+            one child's value up unchanged (the smallest unread key, say)
+            at any height, while a ReLU MLP applied height after height
+            turns every full subtree towards one direction, as repeated
+            multiplication by one matrix does. Not in the paper. Defaults
+            to `"mlp"`.
         input_size: Optional positive integer, the width `b` of the items
             EMBED reads. If `None`, EMBED is built by the first tree
             initialisation. Defaults to `None`.
@@ -297,6 +308,7 @@ class HAMCell(keras.layers.Layer):
         controller=True,
         mlp_depth=1,
         join_bias=True,
+        join="mlp",
         input_size=None,
         write_query="controller",
         feed_inputs=False,
@@ -337,6 +349,7 @@ class HAMCell(keras.layers.Layer):
             )
         self.mlp_depth = int(mlp_depth)
         self.join_bias = check_bool("join_bias", join_bias, name)
+        self.join_kind = check_option("join", join, JOINS, name)
         self.input_size = (
             None if input_size is None else check_positive_int("input_size", input_size, name)
         )
@@ -379,7 +392,8 @@ class HAMCell(keras.layers.Layer):
         # and PyTorch keeps a layer's variables in a dict keyed by their paths.
         self.seed_generator = keras.random.SeedGenerator(seed, name="decision_seed_generator")
         self.embed = self._mlp("embed", d, "relu", offset=0)
-        self.join = self._mlp("join", d, "relu", offset=10, use_bias=self.join_bias)
+        self.join = self._mlp("join", d, "sigmoid" if self.join_kind == "gated" else "relu",
+                              offset=10, use_bias=self.join_bias)
         self.search = self._mlp("search", 1, None, offset=20)
         self.write_candidate = self._mlp("write_candidate", d, "sigmoid", offset=30)
         self.write_gate = self._mlp("write_gate", 1, "sigmoid", offset=40)
@@ -451,7 +465,10 @@ class HAMCell(keras.layers.Layer):
         )
 
     def _join(self, left, right):
-        return self.join(ops.concatenate([left, right], axis=-1))
+        value = self.join(ops.concatenate([left, right], axis=-1))
+        if self.join_kind == "gated":
+            return value * left + (1.0 - value) * right
+        return value
 
     def _search(self, nodes, queries):
         return self.search(ops.concatenate([nodes, queries], axis=-1))[..., 0]
@@ -771,6 +788,7 @@ class HAMCell(keras.layers.Layer):
                 "controller": self.controller_enabled,
                 "mlp_depth": self.mlp_depth,
                 "join_bias": self.join_bias,
+                "join": self.join_kind,
                 "input_size": self.input_size,
                 "write_query": self.write_query,
                 "feed_inputs": self.feed_inputs,

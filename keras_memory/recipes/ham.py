@@ -52,7 +52,8 @@ def make_task(name, leaves, **kwargs):
 
 def build_model(model, task, leaves, *, learning_rate=3e-3, learning_rate_decay=0.95,
                 batches=1000, gamma=0.9, alpha=1e-3, alpha_decay=0.9, mlp_depth=1,
-                join_bias=True, units=None, hidden_size=20, seed=0, jit_compile=True):
+                join_bias=True, join="mlp", units=None, hidden_size=20, seed=0,
+                jit_compile=True):
     """A compiled model of the paper's tables for `task` at `leaves` leaves.
 
     Section 4.1: Adam whose learning rate decays by `learning_rate_decay`
@@ -77,6 +78,7 @@ def build_model(model, task, leaves, *, learning_rate=3e-3, learning_rate_decay=
         alpha_decay: Its decay factor per epoch (`"ham"`).
         mlp_depth: Depth of the HAM's MLPs (the paper: 1 or 2).
         join_bias: Whether JOIN has biases (`HAMCell`'s `join_bias`).
+        join: `"mlp"` (the paper) or `"gated"` (`HAMCell`'s `join`).
         units: Controller size (HAM: 20) or baseline LSTM size (128).
         hidden_size: `d`, the size of every tree node.
         seed: Seed of the cell's initializers and decisions.
@@ -94,7 +96,7 @@ def build_model(model, task, leaves, *, learning_rate=3e-3, learning_rate_decay=
     if model in ("ham", "dham"):
         cell = make_cell(model, units=units or 20, memory_size=leaves, hidden_size=hidden_size,
                          controller=not raw, mlp_depth=mlp_depth, join_bias=join_bias,
-                         seed=seed)
+                         join=join, seed=seed)
         built = build_ham_model(cell, task, gamma=gamma, alpha=alpha, alpha_decay=alpha_decay,
                                 alpha_decay_steps=batches)
         loss = {}
