@@ -32,6 +32,14 @@ different nodes of that height whose leaves all hold items, over all the
 trees): SEARCH decides from a node's direction, and where the nodes of a
 height all point one way, what tells one from another is a small part of each.
 
+Why they do (`join_jacobian_by_height`: height -> the two largest moduli of
+the eigenvalues of JOIN's Jacobian `d JOIN(l, r) / dl + d JOIN(l, r) / dr` at
+`l = r =` the mean full node one height below, central differences in
+float64): near there a parent is the map of the sum of its children, and a
+map applied height after height turns every vector towards its leading
+eigenvector, the faster the more its largest eigenvalue leads the next
+(repeated multiplication, as in the power method).
+
     python examples/ham_sort_analysis.py runs/ham/sort/model.keras --leaves 8
 
 `--max-items` keeps the inputs short in a bigger tree (e.g. 32 items at 128
@@ -83,17 +91,19 @@ def turn_height(leaf, right_leaf):
 
 
 def node_statistics(model, x):
-    """Two maps height -> statistic of the nodes of the trees filled from
+    """Three maps height -> statistic of the nodes of the trees filled from
     `x["sequence"]` (leaves at height 0): the median norm of the non-zero nodes,
-    and the mean cosine similarity of two different full nodes (every leaf below
-    them holds an item; over every pair, in all the trees; `None` below 2)."""
+    the mean cosine similarity of two different full nodes (every leaf below
+    them holds an item; over every pair, in all the trees; `None` below 2), and
+    the two largest eigenvalue moduli of JOIN's Jacobian at the mean full node
+    one height below (`join_jacobian_moduli`; heights with full children)."""
     cell = next(layer.cell for layer in model.layers if isinstance(layer, keras.layers.RNN))
     sequence = x["sequence"]
     states = cell.initial_state_from(sequence[..., :-1], sequence[..., -1])
     tree = keras.ops.convert_to_numpy(cell.split_state(states)["tree"])
     depth = int(np.log2(cell.memory_size))
     lengths = np.asarray(sequence[..., -1]).sum(axis=1)
-    medians, cosines = {}, {}
+    medians, cosines, full_nodes = {}, {}, {}
     for k in range(depth + 1):  # level k from the root is height depth - k
         level = tree[:, 2**k - 1:2 ** (k + 1) - 1]
         norms = np.linalg.norm(level, axis=-1)
@@ -103,8 +113,38 @@ def node_statistics(model, x):
         width = 2 ** (depth - k)
         full = (np.arange(1, 2**k + 1) * width)[None, :] <= lengths[:, None]
         cosines[str(depth - k)] = mean_pairwise_cosine(level[full])
+        full_nodes[depth - k] = level[full]
+    jacobians = {str(h): join_jacobian_moduli(cell, full_nodes[h - 1].mean(0))
+                 for h in range(1, depth + 1) if len(full_nodes[h - 1])}
     return tuple(dict(sorted(stats.items(), key=lambda item: int(item[0])))
-                 for stats in (medians, cosines))
+                 for stats in (medians, cosines, jacobians))
+
+
+def join_jacobian_moduli(cell, child, epsilon=1e-6):
+    """The two largest moduli of the eigenvalues of `J = d JOIN(l, r)/dl + d JOIN(l, r)/dr`
+    of `cell` at `l = r = child` (`(d,)`), by central differences in float64, sorted
+    descending."""
+    layers = [(keras.ops.convert_to_numpy(dense.kernel).astype(np.float64),
+               (keras.ops.convert_to_numpy(dense.bias).astype(np.float64) if dense.use_bias
+                else 0.0),
+               keras.activations.serialize(dense.activation))
+              for dense in cell.join.dense_layers]
+    act = {"relu": lambda z: np.maximum(z, 0.0), "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+           "linear": lambda z: z}
+
+    def join(left, right):
+        value = np.concatenate([left, right], -1)
+        for kernel, bias, activation in layers:
+            value = act[activation](value @ kernel + bias)
+        if getattr(cell, "join_kind", "mlp") == "gated":
+            return value * left + (1.0 - value) * right
+        return value
+
+    child = np.asarray(child, np.float64)
+    steps = epsilon * np.eye(len(child))
+    jacobian = (join(child + steps, child + steps) - join(child - steps, child - steps)).T / (
+        2 * epsilon)
+    return sorted(np.abs(np.linalg.eigvals(jacobian)).tolist(), reverse=True)[:2]
 
 
 def mean_pairwise_cosine(vectors):
@@ -178,7 +218,7 @@ def analyse(model, leaves, examples, seed, max_items=None, cap=None):
         wrong_without += wrong and not has_ties
     steps = max(counts["steps"], 1)
     without = examples - with_ties
-    norms, cosines = node_statistics(model, x)
+    norms, cosines, jacobians = node_statistics(model, x)
     return {
         "leaves": leaves, "max_items": task.max_length, "examples": examples, "seed": seed,
         "cap_search_norm": cap,
@@ -197,6 +237,7 @@ def analyse(model, leaves, examples, seed, max_items=None, cap=None):
                                        if first_wrong else None),
         "node_norm_median_by_height": norms,
         "full_node_cosine_mean_by_height": cosines,
+        "join_jacobian_by_height": jacobians,
     }, (model, x, w)
 
 

@@ -490,6 +490,21 @@ def test_the_full_node_and_depth_2_prose_is_its_results_files():
         f"{d128['sequence_error_without_equal_keys']:.1f}%",
         f"{apart(d128, 5)} at height 5, {apart(d128, 6)} and {apart(d128, 7)} at heights 6 and 7",
     )
+
+    def leading(r, height):
+        return [f"{v:.3f}" for v in r["join_jacobian_by_height"][str(height)]]
+
+    # JOIN's Jacobian: one map from height 3 (seed 1, seed 2) or 4 (depth 2) to 7.
+    for r, heights in ((first, range(3, 8)), (second, range(3, 7)), (d128, (4, 5))):
+        assert len({tuple(leading(r, h)) for h in heights}) == 1
+    (a, b), (c, d), (e, f) = leading(first, 5), leading(second, 5), leading(d128, 5)
+    ratios = [f"{float(x) / float(y):.2f}" for x, y in ((a, b), (c, d), (e, f))]
+    expected += (
+        f"its eigenvalues lead with {a} and {b} at every height from 3 to 7 (seed 2: {c} and "
+        f"{d}; depth 2: {e} and {f} at heights 4 and 5)",
+        f"the more the first eigenvalue leads the second (here by {ratios[0]}, {ratios[1]} and "
+        f"{ratios[2]})",
+    )
     for sentence in expected:
         assert sentence in page, sentence
 

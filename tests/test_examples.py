@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 
+import keras_memory
 import keras_memory.training
 from keras_memory import papers
 
@@ -522,6 +523,24 @@ def test_ham_sort_analysis_splits_the_mistakes_and_draws_the_leaves(tmp_path):
     # Inputs of at most 2 items fill no node above height 1.
     short_cosines = short["full_node_cosine_mean_by_height"]
     assert short_cosines["1"] is not None and short_cosines["2"] is short_cosines["3"] is None
+    # JOIN's Jacobian at each height whose children include full nodes: every height of the
+    # 8-leaf trees, and with at most 2 items only heights 1 and 2.
+    for r, heights in ((result, ["1", "2", "3"]), (short, ["1", "2"])):
+        moduli = r["join_jacobian_by_height"]
+        assert list(moduli) == heights
+        assert all(len(m) == 2 and m[0] >= m[1] >= 0 for m in moduli.values())
+    # Against the exact Jacobian of a one-layer ReLU JOIN at (c, c):
+    # diag(relu'(z)) (K_left + K_right)^T, z = [c, c] K + b.
+    cell = keras_memory.HAMCell(units=4, memory_size=4, hidden_size=3, seed=0)
+    cell.build((None, 2))
+    child = np.array([0.3, -0.2, 0.5])
+    kernel = keras.ops.convert_to_numpy(cell.join.dense_layers[0].kernel).astype(np.float64)
+    bias = np.array([0.1, -5.0, 0.2])
+    cell.join.dense_layers[0].bias.assign(bias)
+    active = (np.concatenate([child, child]) @ kernel + bias) > 0
+    exact = np.diag(active.astype(float)) @ (kernel[:3] + kernel[3:]).T
+    want = sorted(np.abs(np.linalg.eigvals(exact)), reverse=True)[:2]
+    np.testing.assert_allclose(analysis.join_jacobian_moduli(cell, child), want, atol=1e-6)
     # --cap-search-norm: a cap above every node changes nothing; a cap near 0 leaves SEARCH
     # the controller state alone, and the descent goes elsewhere.
     def capped(cap):
