@@ -701,6 +701,42 @@ def test_the_curriculum_through_10_bit_tables_prose_is_its_results_files():
         assert sentence in prose, sentence
 
 
+def test_the_curriculum_through_10_bit_tables_from_the_start_prose_is_its_results_files():
+    """The paragraph on the curriculum's fourth run quotes its file (the periods at each level
+    and the errors of the first and the mastering one, the level it was stopped at, the time
+    of its periods at 96 items) and the third run's file (its one period at 96 items), and the
+    models it names are committed."""
+    prose = " ".join(read_page().split())
+    data = os.path.join(ROOT, "docs", "data", "sam")
+    fourth = load(os.path.join(data,
+                               "associative_recall_curriculum_100000_lsh32_bits10_fresh_s1.json"))
+    third = load(os.path.join(data, "associative_recall_curriculum_100000_lsh32_bits10_s1.json"))
+    assert fourth["settings"]["init_from"] == "runs/sam_associative_recall_s1/best.keras"
+    for name in ("associative_recall_s1", "associative_recall_curriculum_100000_lsh32_bits10_fresh_s1"):
+        assert os.path.exists(os.path.join(data, "models", f"{name}.keras")), name
+
+    def periods(results, level):
+        """`(error, seconds)` of each period at `level`."""
+        history, evaluations = results["curriculum"]["history"], results["evaluations"]
+        starts = [0.0] + [e["seconds"] for e in evaluations[:-1]]
+        return [(h["bit_errors_per_sequence"], e["seconds"] - start)
+                for h, e, start in zip(history, evaluations, starts) if h["level"] == level]
+
+    at48, at96, at192 = (periods(fourth, level) for level in (48, 96, 192))
+    seconds96 = [round(t) for _, t in at96]
+    (third96,) = periods(third, 96)
+    assert fourth["curriculum"]["mastered"] == 96 and fourth["curriculum"]["level"] == 192
+    for sentence in (
+            f"It mastered 48 items in the {len(at48)}th of its periods at that level "
+            f"({at48[0][0]:.3f} bits in the first, {at48[-1][0]:.3f} in the last) and 96 items in "
+            f"the {len(at96)}th ({at96[-1][0]:.3f})",
+            f"{len(fourth['curriculum']['history'])} periods and {fourth['sequences']:,} sequences "
+            f"in all, and it was at 192 items ({at192[-1][0]:.3f} bits)",
+            f"at 96 items took {min(seconds96)}-{max(seconds96)} s, where the third run's one "
+            f"period there took {round(third96[1])} s"):
+        assert sentence in prose, sentence
+
+
 #: The columns of the table of docs/results.md on which index finds the learned queries' rows:
 #: label -> the tag of docs/data/sam/long_recall_curriculum_lsh32_s1_<tag>.json.
 LONG_RECALL_INDEX_COLUMNS = {
