@@ -360,6 +360,10 @@ def run(args, run_dir, command=None):
     initial_epoch = state["epoch"] if state else 0
     previous = state["evaluations"] if state else []
     if args.curriculum:
+        if args.eval_every < 2:
+            raise SystemExit("--curriculum needs --eval-every >= 2 (batches per period; Keras "
+                             f"infers the shapes from the first two). Received: --eval-every "
+                             f"{args.eval_every}")
         saved = (state or {}).get("curriculum", {})
         try:
             stream = CurriculumStream(task, args.batch_size, args.eval_every, seed=args.seed,

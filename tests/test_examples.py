@@ -719,6 +719,11 @@ def test_train_script_refuses_a_curriculum_for_a_task_it_cannot_grow(tmp_path):
     with pytest.raises(SystemExit, match="--curriculum: CurriculumStream grows the tasks"):
         train.main(["--task", "repeat_copy", "--steps", "5", "--run-dir", str(tmp_path / "r"),
                     "--curriculum", *TINY[:-4]])
+    # One batch a period would fix the time axis at the first level's (a shape error after
+    # the first doubling): refused before anything is built.
+    with pytest.raises(SystemExit, match="--curriculum needs --eval-every >= 2.*--eval-every 1"):
+        train.main(["--task", "associative_recall", "--steps", "5", "--run-dir",
+                    str(tmp_path / "a"), "--curriculum", "--eval-every", "1"])
 
 
 def test_checkpointed_seconds_add_the_starts_of_a_run():

@@ -510,13 +510,14 @@ def test_doubling_curriculum_doubles_the_level_after_an_epoch_below_the_threshol
     (dict(level=1), "`level` must be >= min_level=2"),
     (dict(level=0), "`level` must be an integer >= 1"),
     (dict(max_level=4), "`max_level` must be None or an integer >= level=6"),
+    (dict(steps_per_epoch=1), "`steps_per_epoch` >= 2"),
 ])
 def test_curriculum_stream_names_the_argument_it_refuses(kwargs, message):
     from keras_memory.training import CurriculumStream
 
-    kwargs = {"task": "associative_recall", **kwargs}
+    kwargs = {"task": "associative_recall", "steps_per_epoch": 3, **kwargs}
     with pytest.raises(ValueError, match=re.escape(message) if "`" in message else message):
-        CurriculumStream(batch_size=2, steps_per_epoch=3, **kwargs)
+        CurriculumStream(batch_size=2, **kwargs)
 
 
 def test_doubling_curriculum_refuses_a_threshold_that_is_not_positive():

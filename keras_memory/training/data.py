@@ -94,7 +94,10 @@ class CurriculumStream(TrainingStream):
     Args:
         task: An `AlgorithmicTask` named in `CURRICULUM_LEVELS`, or its name.
         batch_size: Sequences per batch.
-        steps_per_epoch: Batches per epoch.
+        steps_per_epoch: Batches per epoch, at least 2 (Keras fixes the
+            time axis from the first two batches of a one-batch epoch's
+            one batch, and the longer batches after a doubling would not
+            fit it).
         seed: Integer seed.
         level: The starting largest level. Defaults to the task's largest
             training size (`max_items`, `max_length`).
@@ -119,6 +122,12 @@ class CurriculumStream(TrainingStream):
             raise ValueError(
                 f"CurriculumStream grows the tasks {sorted(CURRICULUM_LEVELS)}; received "
                 f"task={self.task.name!r}")
+        if self.steps_per_epoch < 2:
+            raise ValueError(
+                "CurriculumStream needs `steps_per_epoch` >= 2: Keras infers the batches' "
+                "shapes from the first two, and with one batch an epoch the time axis "
+                f"would stay that of the first level. Received: steps_per_epoch="
+                f"{self.steps_per_epoch!r}")
         self.argument, low, high = CURRICULUM_LEVELS[self.task.name]
         self.min_level = getattr(self.task, low) if min_level is None else min_level
         level = getattr(self.task, high) if level is None else level
